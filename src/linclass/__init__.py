@@ -1,0 +1,21 @@
+"""linclass: train, check and explain linear image classifiers.
+
+The lecture's math (scores, SVM and softmax losses, regularization, gradients)
+as small pure functions, with the tools around them: gradient checks,
+optimizers, a training loop, data sets, image features, scikit-learn
+estimators, a command line and a browser demo.
+"""
+
+from .errors import (DataError, DivergenceError, InputError, LabelError, LinclassError,
+                     ModelFileError, ParameterError)
+from .losses import softmax_loss, svm_loss
+from .model import LinearModel
+from .objective import Objective
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError", "DivergenceError", "InputError", "LabelError", "LinclassError",
+    "LinearModel", "ModelFileError", "Objective", "ParameterError",
+    "softmax_loss", "svm_loss", "__version__",
+]

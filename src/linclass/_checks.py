@@ -1,0 +1,49 @@
+"""Input validation shared by the math modules: one place, one set of messages."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError, LabelError
+
+
+def as_float_array(a, name: str, ndim: int) -> np.ndarray:
+    """``a`` as a finite float array of ``ndim`` dimensions, keeping float32/float64."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise InputError(f"{name} must be numeric, got dtype {arr.dtype}; pass numbers.")
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    if arr.ndim != ndim:
+        raise InputError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}; "
+                         f"reshape it (one row per example).")
+    if arr.shape[0] == 0:
+        raise InputError(f"{name} is an empty batch (shape {arr.shape}); pass at least one example.")
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise InputError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); "
+                         "clean the data or lower the learning rate.")
+    return arr
+
+
+def as_labels(y, n: int, n_classes: int) -> np.ndarray:
+    """``y`` as int64 labels of length ``n`` in ``[0, n_classes)``."""
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "iu":
+        raise LabelError(f"labels must be integers, got dtype {arr.dtype}; "
+                         "convert them, e.g. y.astype(int), or encode class names first.")
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise LabelError(f"labels must have shape ({n},) to match {n} example(s), got {arr.shape}.")
+    if n and (arr.min() < 0 or arr.max() >= n_classes):
+        bad = int(arr[(arr < 0) | (arr >= n_classes)][0])
+        raise LabelError(f"label {bad} is outside [0, {n_classes}) for {n_classes} classes; "
+                         f"labels must index the score columns.")
+    return arr.astype(np.int64, copy=False)
+
+
+def scores_and_labels(scores, y) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(scores (N, C), y (N,))``."""
+    scores = as_float_array(scores, "scores", 2)
+    if scores.shape[1] < 2:
+        raise InputError(f"scores need at least 2 classes (columns), got shape {scores.shape}.")
+    return scores, as_labels(y, scores.shape[0], scores.shape[1])

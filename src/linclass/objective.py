@@ -1,0 +1,81 @@
+"""The full objective ``L(W, b) = 1/N Σ_i L_i(X_i W + b, y_i) + λ R(W)`` and its gradient.
+
+Conventions: N examples, D features, C classes; parameters are a dict
+``{"W": (D, C), "b": (C,)}``. The chain rule from the loss's ``dscores`` (N, C):
+``dW = Xᵀ dscores + λ ∇R(W)``, ``db = Σ_i dscores_i`` (the bias is not regularized).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from . import losses
+from ._checks import as_labels
+from .errors import ParameterError
+
+
+class Value(NamedTuple):
+    """The objective at one point: ``loss = data_loss + reg_loss`` and the gradients by parameter name."""
+
+    loss: float
+    data_loss: float
+    reg_loss: float
+    grads: dict
+
+
+@dataclass(frozen=True)
+class Objective:
+    """Mean data loss plus ``reg_strength`` times a regularizer, for a linear model.
+
+    ``loss`` is a name from :data:`linclass.losses.LOSSES`; ``reg`` a regularizer
+    from :mod:`linclass.regularizers` (or None).
+    """
+
+    loss: str = "softmax"
+    reg: object = None
+    reg_strength: float = 0.0
+
+    def __post_init__(self):
+        losses.get_loss(self.loss)  # fail early on an unknown name
+        if not (np.isfinite(self.reg_strength) and self.reg_strength >= 0):
+            raise ParameterError(f"reg_strength (λ) must be a finite number >= 0, got {self.reg_strength}.")
+
+    def __call__(self, params, X, y) -> Value:
+        """Value and gradient at ``params`` on the batch ``(X (N, D), y (N,))``."""
+        W, b = params["W"], params["b"]
+        scores = X @ W + b  # (N, C)
+        data_loss, dscores = losses.get_loss(self.loss)(scores, y)
+        dscores = dscores.astype(W.dtype, copy=False)
+        dW = X.T @ dscores  # (D, C)
+        db = dscores.sum(axis=0)  # (C,)
+        reg_loss = 0.0
+        if self.reg is not None and self.reg_strength > 0:
+            penalty, dR = self.reg(W)
+            reg_loss = self.reg_strength * penalty
+            dW += (self.reg_strength * dR).astype(W.dtype, copy=False)
+        return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db})
+
+    def kinks(self, params, X, y) -> np.ndarray:
+        """The arguments of every ``max(0, ·)`` and ``|·|`` in the objective, flattened.
+
+        A gradient check whose step changes the sign of any of them has crossed
+        a kink, where the numerical gradient is not the derivative.
+        """
+        W, b = params["W"], params["b"]
+        parts = []
+        if self.loss in losses.HINGE_LOSSES:
+            scores = X @ W + b  # (N, C)
+            y = as_labels(y, scores.shape[0], scores.shape[1])
+            rows = np.arange(scores.shape[0])
+            if self.loss == "ova-svm":  # Δ − s_j for the correct class, Δ + s_j for the others
+                signs = -np.ones_like(scores)
+                signs[rows, y] = 1
+                parts.append((1 - signs * scores).ravel())
+            else:  # s_j − s_{y_i} + Δ (Δ = 1)
+                parts.append((scores - scores[rows, y][:, None] + 1).ravel())
+        if self.reg is not None and self.reg_strength > 0 and self.reg.name in ("l1", "elastic"):
+            parts.append(W.ravel())
+        return np.concatenate(parts) if parts else np.zeros(0)
