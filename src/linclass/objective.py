@@ -58,6 +58,22 @@ class Objective:
             dW += (self.reg_strength * dR).astype(W.dtype, copy=False)
         return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db})
 
+    def optimality(self, params, X, y) -> dict:
+        """How close ``params`` are to the minimum of the full objective on ``(X, y)``.
+
+        ``grad_norm`` is ``‖∇L‖`` over all parameters. With L2 (``λ Σ W²``, λ > 0)
+        the objective is ``2λ``-strongly convex in ``W``; strong monotonicity of the
+        gradient gives ``2λ ‖W − W*‖² ≤ ⟨∇L(θ), θ − θ*⟩``, so when the bias gradient
+        is negligible ``‖W − W*‖ ≤ ‖∇_W L‖ / 2λ`` (``distance_bound``; None without L2).
+        The bias is unregularized, so no such bound exists for ``b``.
+        """
+        value = self(params, X, y)
+        grad_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in value.grads.values())))
+        bound = None
+        if self.reg is not None and self.reg.name == "l2" and self.reg_strength > 0:
+            bound = float(np.linalg.norm(value.grads["W"]) / (2 * self.reg_strength))
+        return {"loss": value.loss, "grad_norm": grad_norm, "distance_bound": bound}
+
     def kinks(self, params, X, y) -> np.ndarray:
         """The arguments of every ``max(0, ·)`` and ``|·|`` in the objective, flattened.
 
