@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LinclassError
 
-COMMANDS: list[str] = []
+COMMANDS = ["explain", "gradcheck"]
 """Subcommand modules, in the order ``linclass --help`` lists them."""
 
 EPILOG = """examples:

@@ -1,0 +1,162 @@
+"""Losses against the lecture's numbers and the loop reference."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from linclass import losses, reference
+from linclass.errors import InputError, LabelError, LinclassError
+
+SLIDES = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+SEED004 = np.array([[7.9, 5.8, -1.9], [3.3, -0.8, 6.5], [-1.1, 3.4, 2.5], [2.3, 1.5, 4.4]])
+TEN_CLASS = np.array([  # the 10-class table (seeds 000, 001), one row per image: cat, car, frog
+    [-3.45, -8.87, 0.09, 2.90, 4.48, 8.02, 3.78, 1.06, -0.36, -0.72],
+    [-0.51, 6.04, 5.31, -4.22, -4.19, 3.58, 4.49, -4.37, -2.09, -2.93],
+    [3.42, 4.64, 2.65, 5.10, 2.64, 5.55, -4.34, -1.50, -4.79, 6.14]])
+
+
+def test_svm_reproduces_the_slides():
+    per_example, _ = losses.svm_loss(SLIDES, [0, 1, 2], reduction="none")
+    np.testing.assert_allclose(per_example, [2.9, 0.0, 12.9], atol=1e-12)
+    assert losses.svm_loss(SLIDES, [0, 1, 2])[0] == pytest.approx(5.2667, abs=1e-4)
+
+
+def test_svm_four_image_table_seed004():
+    per_example, _ = losses.svm_loss(SEED004, [0, 1, 2, 0], reduction="none")
+    np.testing.assert_allclose(per_example, [0, 13.4, 1.9, 3.3], atol=1e-12)
+    assert losses.svm_loss(SEED004, [0, 1, 2, 0])[0] == pytest.approx(4.65)
+
+
+def test_softmax_cat_column_seed003():
+    probs = losses.softmax(SLIDES[:1])[0]
+    np.testing.assert_allclose(np.exp(SLIDES[0]), [24.53, 164.02, 0.18], atol=0.01)
+    np.testing.assert_allclose(probs, [0.13, 0.87, 0.00097], atol=0.005)
+    per_example, _ = losses.softmax_loss(SLIDES, [0, 1, 2], reduction="none")
+    np.testing.assert_allclose(per_example, [2.0404, 0.0791, 6.1565], atol=1e-4)
+    assert per_example[0] == pytest.approx(-np.log(0.13), abs=0.01)
+
+
+def test_ten_class_table():
+    y = [3, 1, 6]
+    np.testing.assert_allclose(losses.svm_loss(TEN_CLASS, y, reduction="none")[0], [10.58, 0.27, 71.91], atol=1e-9)
+    np.testing.assert_allclose(losses.softmax_loss(TEN_CLASS, y, reduction="none")[0], [5.170, 0.577, 11.294],
+                               atol=1e-3)
+
+
+@pytest.mark.parametrize("scores, svm, soft, soft20", [
+    ([10, -2, 3], 0.0, 0.00092, 4.2e-8),
+    ([10, 9, 9], 0.0, 0.5514, 3.3e-5),
+    ([10, -100, -100], 0.0, 3.4e-48, 0.0),
+], ids=["clear", "close", "far"])
+def test_svm_vs_softmax(scores, svm, soft, soft20):
+    assert losses.svm_loss([scores], [0])[0] == svm
+    assert losses.softmax_loss([scores], [0])[0] == pytest.approx(soft, rel=0.02)
+    assert losses.softmax_loss([[20] + scores[1:]], [0])[0] == pytest.approx(soft20, rel=0.02, abs=1e-50)
+
+
+@pytest.mark.parametrize("scores, y", [([[10, -100, -100]], [0]), ([[1000, 0, -1000]], [1]),
+                                       ([[-1000, 0, 1000]], [0]), ([[1e300, -1e300]], [1])])
+def test_softmax_is_stable(scores, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, dscores = losses.softmax_loss(np.array(scores, dtype=float), y)
+    assert np.isfinite(loss) and np.all(np.isfinite(dscores))
+    s = np.array(scores[0], dtype=float)
+    expected = np.logaddexp.reduce(s) - s[y[0]]  # numpy's own log-sum-exp
+    assert loss == pytest.approx(expected, rel=1e-12)
+
+
+def test_losses_at_small_scores_are_c_minus_1_and_log_c():
+    for C in (3, 10):
+        zero = np.zeros((5, C))
+        y = np.arange(5) % C
+        assert losses.svm_loss(zero, y)[0] == pytest.approx(C - 1)
+        assert losses.softmax_loss(zero, y)[0] == pytest.approx(np.log(C))
+
+
+def _random_problem(rng, N, D, C, ties=False):
+    X = rng.standard_normal((N, D))
+    W = rng.standard_normal((D, C))
+    b = rng.standard_normal(C)
+    if ties:  # integer data → many equal scores and margins of exactly 0
+        X, W, b = np.round(X), np.round(W), np.round(b)
+    y = rng.integers(0, C, N)
+    return X, W, b, y
+
+
+SHAPES = [(1, 3, 2), (7, 5, 2), (20, 6, 4), (50, 10, 10)]
+
+
+@pytest.mark.parametrize("N,D,C", SHAPES, ids=lambda v: str(v))
+@pytest.mark.parametrize("ties", [False, True], ids=["random", "ties"])
+@pytest.mark.parametrize("name", ["svm", "squared-svm", "softmax"])
+def test_vectorized_objective_matches_loops(name, N, D, C, ties):
+    from linclass.objective import Objective
+    from linclass.regularizers import L2
+    rng = np.random.default_rng(N * 100 + D + C)
+    X, W, b, y = _random_problem(rng, N, D, C, ties)
+    reg = 0.3
+    if name == "softmax":
+        ref = reference.softmax_loss_naive(W, b, X, y, reg=reg)
+    else:
+        ref = reference.svm_loss_naive(W, b, X, y, reg=reg, squared=name == "squared-svm")
+    value = Objective(name, L2(), reg)({"W": W, "b": b}, X, y)
+    assert value.loss == pytest.approx(ref[0], abs=1e-10, rel=1e-10)
+    np.testing.assert_allclose(value.grads["W"], ref[1], atol=1e-10, rtol=1e-10)
+    np.testing.assert_allclose(value.grads["b"], ref[2], atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name, naive", [("ova-svm", reference.ova_svm_losses_naive),
+                                         ("structured-svm", reference.structured_svm_losses_naive)])
+@pytest.mark.parametrize("ties", [False, True], ids=["random", "ties"])
+def test_other_svm_formulations_match_loops(name, naive, ties):
+    rng = np.random.default_rng(3)
+    scores = rng.standard_normal((30, 4))
+    if ties:
+        scores = np.round(scores)
+    y = rng.integers(0, 4, 30)
+    per_example, _ = losses.get_loss(name)(scores, y, reduction="none")
+    np.testing.assert_allclose(per_example, naive(scores.tolist(), y.tolist()), atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_reductions_agree(reduction):
+    rng = np.random.default_rng(0)
+    scores, y = rng.standard_normal((6, 3)), rng.integers(0, 3, 6)
+    per, dper = losses.softmax_loss(scores, y, reduction="none")
+    loss, d = losses.softmax_loss(scores, y, reduction=reduction)
+    expected = {"mean": (per.mean(), dper / 6), "sum": (per.sum(), dper), "none": (per, dper)}[reduction]
+    np.testing.assert_allclose(loss, expected[0])
+    np.testing.assert_allclose(d, expected[1])
+
+
+def test_float32_scores_stay_float32():
+    scores = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    for name in losses.LOSSES:
+        _, dscores = losses.get_loss(name)(scores, [0, 1, 2, 0])
+        assert dscores.dtype == np.float32, name
+
+
+@pytest.mark.parametrize("scores, y, error, words", [
+    ([[1.0, 2.0]], [2], LabelError, "outside [0, 2)"),
+    ([[1.0, 2.0]], [-1], LabelError, "outside"),
+    ([[1.0, 2.0]], [0.0], LabelError, "integers"),
+    ([[1.0, 2.0], [3.0, 4.0]], [0], LabelError, "shape (2,)"),
+    (np.zeros((0, 3)), np.zeros(0, dtype=int), InputError, "empty"),
+    ([[1.0, np.nan]], [0], InputError, "NaN"),
+    ([[1.0, np.inf]], [0], InputError, "NaN or inf"),
+    ([1.0, 2.0], [0], InputError, "2 dimension"),
+    ([[1.0]], [0], InputError, "at least 2 classes"),
+], ids=["label-high", "label-negative", "label-float", "mismatch", "empty", "nan", "inf", "1d", "one-class"])
+@pytest.mark.parametrize("name", list(losses.LOSSES))
+def test_bad_input_raises_a_clear_error(name, scores, y, error, words):
+    with pytest.raises(error, match=None) as info:
+        losses.get_loss(name)(scores, y)
+    assert isinstance(info.value, LinclassError)
+    assert words in str(info.value)
+
+
+def test_unknown_loss_lists_the_choices():
+    with pytest.raises(LinclassError, match="choose one of svm"):
+        losses.get_loss("hinge")
