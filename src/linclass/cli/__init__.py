@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LinclassError
 
-COMMANDS = ["explain", "gradcheck"]
+COMMANDS = ["train", "evaluate", "predict", "explain", "gradcheck"]
 """Subcommand modules, in the order ``linclass --help`` lists them."""
 
 EPILOG = """examples:

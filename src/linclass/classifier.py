@@ -1,0 +1,82 @@
+"""A trained classifier as one object: features → preprocessing → linear scores, saved without pickle.
+
+``Classifier`` is what ``linclass train`` writes and ``linclass evaluate`` /
+``linclass predict`` read: the :class:`LinearModel`, the training statistics of
+the :class:`Preprocessor`, the fitted feature extractor (if any), the class names
+and the settings, in one ``.npz`` model file (see :mod:`linclass.persist`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import __version__, persist
+from .errors import ModelFileError
+from .losses import softmax
+from .model import LinearModel
+from .preprocess import Preprocessor, flatten
+
+
+@dataclass
+class Classifier:
+    model: LinearModel
+    preprocessor: Preprocessor
+    class_names: list
+    loss: str
+    image_shape: tuple | None = None
+    features: object | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def design_matrix(self, X) -> np.ndarray:
+        """Raw examples (images (N, H, W, C) or feature rows) → preprocessed (N, D) float32."""
+        F = self.features.transform(X) if self.features is not None else flatten(X)
+        return self.preprocessor.transform(F)
+
+    def scores(self, X) -> np.ndarray:
+        return self.model.scores(self.design_matrix(X))
+
+    def predict(self, X) -> np.ndarray:
+        return self.scores(X).argmax(axis=1)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Softmax of the scores (meaningful as probabilities for a softmax-trained model)."""
+        return softmax(self.scores(X))
+
+    def save(self, path):
+        arrays = {"model/W": self.model.W, "model/b": self.model.b,
+                  **persist.with_prefix("preprocess", self.preprocessor.to_arrays())}
+        features = None
+        if self.features is not None:
+            from .features import features_to_state
+            config, feature_arrays = features_to_state(self.features)
+            arrays.update(persist.with_prefix("features", feature_arrays))
+            features = config
+        meta = {"library_version": __version__, "class_names": list(self.class_names), "loss": self.loss,
+                "image_shape": list(self.image_shape) if self.image_shape else None, "features": features,
+                **self.metadata}
+        return persist.save_arrays(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path) -> "Classifier":
+        arrays, meta = persist.load_arrays(path)
+        try:
+            model = LinearModel(arrays["model/W"], arrays["model/b"])
+            names = meta["class_names"]
+            if len(names) != model.n_classes:
+                raise ModelFileError(f"{path}: {len(names)} class names for {model.n_classes} weight columns.")
+            pre = Preprocessor.from_arrays(persist.split_prefix(arrays, "preprocess"))
+            if pre.mean is not None and meta.get("features") is None and pre.mean.shape != (model.n_features,):
+                raise ModelFileError(f"{path}: preprocessing mean has shape {pre.mean.shape} but W expects "
+                                     f"{model.n_features} features.")
+            features = None
+            if meta.get("features") is not None:
+                from .features import features_from_state
+                features = features_from_state(meta["features"], persist.split_prefix(arrays, "features"))
+            shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"{path} is missing or has malformed model entries ({err}); "
+                                 "it was not written by `linclass train`.") from None
+        extra = {k: v for k, v in meta.items() if k not in ("class_names", "loss", "image_shape", "features")}
+        return cls(model, pre, names, meta["loss"], shape, features, extra)

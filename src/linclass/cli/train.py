@@ -1,0 +1,174 @@
+"""``linclass train``: the main job — train, evaluate, and write a report."""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from . import Output, add_command
+from .data_options import add_data_options, load_from_args
+
+# Defaults per data set that give a good result in seconds (digits) or about a minute (CIFAR-10).
+DEFAULTS = {
+    "digits": dict(optimizer="sgd", lr=0.05, reg_strength=1e-3, epochs=30, batch_size=64, standardize=True),
+    "toy": dict(optimizer="momentum", lr=0.1, reg_strength=1e-3, epochs=50, batch_size=32),
+    "images": dict(optimizer="sgd", lr=1e-6, reg_strength=2.5e4, epochs=10, batch_size=256),
+}
+
+
+def register(subparsers, common):
+    from ..losses import LOSSES
+    from ..pipeline import OPTIMIZERS
+    p = add_command(subparsers, common, "train", "Train a linear classifier, evaluate it, write a report.", [
+        "linclass train                                   softmax on scikit-learn's digits (offline)",
+        "linclass train --loss svm --optimizer adam --lr 1e-3",
+        "linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax",
+        "linclass train --dataset cifar10 --features hog+hist",
+        "linclass train --optimizer random-search --budget 1000",
+    ])
+    add_data_options(p)
+    g = p.add_argument_group("model and optimization")
+    g.add_argument("--loss", choices=[n for n in LOSSES if n in ("svm", "softmax", "squared-svm")], default="softmax")
+    g.add_argument("--reg", choices=["l2", "l1", "elastic", "none"], default="l2")
+    g.add_argument("--reg-strength", type=float, metavar="λ", help="regularization strength")
+    g.add_argument("--optimizer", choices=OPTIMIZERS)
+    g.add_argument("--lr", type=float, help="learning rate")
+    g.add_argument("--schedule", default="constant", help="constant|step|exponential|cosine|cosine+warmup")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--iterations", type=int, help="a budget in steps instead of epochs")
+    g.add_argument("--replacement", action="store_true", help="sample minibatches with replacement")
+    g.add_argument("--early-stopping", action="store_true", help="stop when validation accuracy stops improving "
+                   "and restore the best weights")
+    g.add_argument("--patience", type=int, default=5)
+    g.add_argument("--standardize", action="store_true", default=None, help="divide features by their std")
+    g.add_argument("--features", default="raw", help="raw|hist|hog|hog+hist|bovw")
+    g.add_argument("--n-words", type=int, default=1600, help="bag of visual words: codebook size")
+    g.add_argument("--augment", choices=["none", "flip"], default=None, help="flip: add mirrored training images")
+    g.add_argument("--budget", type=int, default=1000, help="loss evaluations for the search strategies")
+    g.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    g.add_argument("--seed", type=int, default=0)
+    o = p.add_argument_group("output")
+    o.add_argument("--out", metavar="DIR", help="output directory (default: runs/<dataset>-<loss>-<time>)")
+    o.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def settings_from_args(args, dataset_kind: str):
+    from ..pipeline import Settings
+    defaults = DEFAULTS[dataset_kind]
+    given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
+    values = {k: v for k, v in given.items() if v is not None}
+    return Settings(**{**defaults, **values})
+
+
+def run(args) -> Output:
+    from ..errors import DivergenceError
+    from ..pipeline import evaluate, fit_classifier
+
+    dataset = load_from_args(args)
+    kind = dataset.name if dataset.name in DEFAULTS else "images"
+    settings = settings_from_args(args, kind)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}")
+    out.mkdir(parents=True, exist_ok=True)
+    progress = False if args.no_progress or args.json else None
+    try:
+        clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
+                                      progress=progress)
+    except DivergenceError:
+        raise  # nothing written but the last good checkpoint
+    model_path = clf.save(out / "model.npz")
+    train_metrics = outcome.history.train_accuracy[-1] if outcome.history.train_accuracy else None
+    val = evaluate(clf, dataset.X_val, dataset.y_val) if len(dataset.X_val) else None
+    test = evaluate(clf, dataset.X_test, dataset.y_test) if len(dataset.X_test) else None
+    metrics = {
+        "dataset": dataset.name, "train_accuracy": train_metrics,
+        "val_accuracy": val["accuracy"] if val else None, "test_accuracy": test["accuracy"] if test else None,
+        "final_loss": outcome.history.loss[-1], "grad_norm": outcome.optimality["grad_norm"],
+        "distance_bound": outcome.optimality["distance_bound"], "objective": outcome.optimality["loss"],
+        "seconds": outcome.seconds, "iterations": outcome.iterations, "evaluations": outcome.evaluations,
+        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
+        "model_path": str(model_path), "report_path": str(out / "report.html"),
+        "settings": asdict(settings), "notes": list(dataset.notes),
+        "test": test,
+    }
+    _write_json(out / "metrics.json", metrics)
+    _write_history(out / "history.csv", outcome.history)
+    _write_report(out, clf, dataset, settings, metrics, outcome.history, test)
+    (out / "checkpoint.npz").unlink(missing_ok=True)  # the run finished: the model file is the result
+    lines = [f"trained {settings.loss} ({settings.optimizer}, lr {settings.lr:g}, λ {settings.reg_strength:g}) "
+             f"on {dataset.name}: {dataset.X_train.shape[0]} train / {len(dataset.X_val)} val / "
+             f"{len(dataset.X_test)} test examples in {outcome.seconds:.1f} s",
+             f"  accuracy  train {_pct(train_metrics)}  val {_pct(metrics['val_accuracy'])}  "
+             f"test {_pct(metrics['test_accuracy'])}",
+             f"  final loss {metrics['final_loss']:.4f}   ‖∇L‖ at the end {metrics['grad_norm']:.3g}"
+             + (f"   ‖W − W*‖ ≤ {metrics['distance_bound']:.3g}" if metrics["distance_bound"] is not None else ""),
+             *(f"  note: {n}" for n in dataset.notes),
+             f"model:  {model_path}", f"report: {out / 'report.html'}"]
+    return Output("\n".join(lines), {k: v for k, v in metrics.items() if k != "test"} | {"test": test})
+
+
+def _pct(v):
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
+def _write_json(path, data):
+    from ..persist import atomic_write
+    atomic_write(path, lambda f: f.write(json.dumps(data, indent=2, allow_nan=False).encode()))
+
+
+def _write_history(path, history):
+    from ..persist import atomic_write
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["step", "loss", "epoch", "train_accuracy", "val_accuracy"])
+    epochs = len(history.train_accuracy)
+    per_epoch = max(1, len(history.loss) // max(1, epochs))
+    for i, loss in enumerate(history.loss):
+        e = (i + 1) // per_epoch if (i + 1) % per_epoch == 0 and (i + 1) // per_epoch <= epochs else None
+        row = [i + 1, f"{loss:.8g}", e or "", "", ""]
+        if e:
+            row[3] = f"{history.train_accuracy[e - 1]:.6f}"
+            if history.val_accuracy:
+                row[4] = f"{history.val_accuracy[e - 1]:.6f}"
+        w.writerow(row)
+    atomic_write(path, lambda f: f.write(buf.getvalue().encode()))
+
+
+def _write_report(out, clf, dataset, settings, metrics, history, test):
+    from ..report import html, plots
+    images = [("Training loss per step", plots.loss_curve(history.loss, out / "loss.png").name)]
+    if len(history.train_accuracy) > 1:
+        images.append(("Accuracy per epoch", plots.accuracy_curves(
+            history.train_accuracy, history.val_accuracy or None, out / "accuracy.png").name))
+    if dataset.image_shape is not None and clf.features is None:
+        import numpy as np
+        W = clf.model.W
+        if clf.preprocessor.std is not None:  # show templates in pixel space
+            W = W / clf.preprocessor.std[:, None]
+        images.append(("Learned weights as class templates", plots.weight_templates(
+            np.asarray(W), dataset.image_shape, clf.class_names, out / "templates.png").name))
+    elif dataset.image_shape is None and dataset.X_train.shape[1] == 2:
+        images.append(("Decision regions", plots.decision_regions(
+            clf.predict, dataset.X_train, dataset.y_train, out / "regions.png",
+            class_names=clf.class_names).name))
+    if test is not None:
+        import numpy as np
+        images.append(("Confusion matrix (test)", plots.confusion_matrix(
+            np.asarray(test["confusion_matrix"]), clf.class_names, out / "confusion.png").name))
+    shown = {k: v for k, v in metrics.items() if k not in ("settings", "test", "notes") and v is not None}
+    tables = []
+    if test is not None:
+        tables.append(("Per class (test)", ["class", "precision", "recall", "support"],
+                       [[c["class"], f"{c['precision']:.3f}", f"{c['recall']:.3f}", c["support"]]
+                        for c in test["per_class"]]))
+    if dataset.notes:
+        tables.append(("Notes", ["note"], [[n] for n in dataset.notes]))
+    html.write_report(out / "report.html", title=f"linclass: {settings.loss} on {dataset.name}",
+                      settings=asdict(settings), metrics=shown, images=images, tables=tables)

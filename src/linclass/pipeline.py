@@ -1,0 +1,159 @@
+"""From a data set to a trained, evaluated :class:`Classifier`: what ``linclass train`` runs.
+
+``fit_classifier`` does features → preprocessing → optimization with the
+settings of :class:`Settings`; ``evaluate`` computes accuracy, per-class
+precision/recall and the confusion matrix. The command line adds only
+argument parsing and the files it writes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .classifier import Classifier
+from .errors import ParameterError
+from .model import LinearModel
+from .objective import Objective
+from .preprocess import Preprocessor, flatten
+from .regularizers import get_regularizer
+
+GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+OPTIMIZERS = GRADIENT_OPTIMIZERS + ("lbfgs", "random-search", "random-local-search")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides a training run (saved in the model file and the report)."""
+
+    loss: str = "softmax"
+    reg: str = "l2"
+    reg_strength: float = 1e-3
+    optimizer: str = "sgd"
+    lr: float = 1e-2
+    schedule: str = "constant"
+    batch_size: int = 256
+    epochs: int = 10
+    iterations: int | None = None
+    replacement: bool = False
+    early_stopping: bool = False
+    patience: int = 5
+    standardize: bool = False
+    features: str = "raw"
+    n_words: int = 1600
+    augment: str | None = None
+    budget: int = 1000
+    """Loss evaluations for random search / random local search."""
+    init_scale: float = 1e-3
+    step_size: float = 1e-4
+    """Random local search: the scale of the perturbation."""
+    seed: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ParameterError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ParameterError(f"the learning rate must be a finite number > 0, got {self.lr}.")
+
+
+@dataclass
+class Outcome:
+    """What a run produced besides the classifier."""
+
+    history: object
+    optimality: dict
+    evaluations: int | None
+    seconds: float
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    iterations: int = 0
+
+
+def _features(settings: Settings, X_train, y_train):
+    """Fitted feature extractor (None for raw pixels) and the (possibly augmented) training set."""
+    if settings.augment not in (None, "none", "flip"):
+        raise ParameterError(f"unknown augmentation {settings.augment!r}; use flip or none.")
+    if settings.augment == "flip":
+        from .features import augment_flip
+        X_train, y_train = augment_flip(X_train, y_train)
+    if settings.features == "raw":
+        return None, X_train, y_train
+    from .features import make_features
+    options = {"n_words": settings.n_words} if "bovw" in settings.features else {}
+    return make_features(settings.features, **options), X_train, y_train
+
+
+def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False, progress=None):
+    """Train on ``dataset`` (a :class:`linclass.datasets.Dataset`) with ``settings``."""
+    from . import optim
+    from .train import TrainConfig, train
+
+    start = time.perf_counter()
+    dtype = np.dtype(settings.dtype)
+    extractor, X_raw, y_train = _features(settings, dataset.X_train, dataset.y_train)
+    if extractor is not None:
+        F_train = extractor.fit(X_raw).transform(X_raw)
+        F_val = extractor.transform(dataset.X_val) if len(dataset.X_val) else None
+    else:
+        F_train, F_val = flatten(X_raw), flatten(dataset.X_val) if len(dataset.X_val) else None
+    pre = Preprocessor.fit(F_train, standardize=settings.standardize)
+    X = pre.transform(F_train).astype(dtype, copy=False)
+    X_val = pre.transform(F_val).astype(dtype, copy=False) if F_val is not None else None
+    y_val = dataset.y_val if X_val is not None else None
+    del F_train, F_val
+    objective = Objective(settings.loss, get_regularizer(settings.reg), settings.reg_strength)
+    D, C = X.shape[1], dataset.n_classes
+    params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
+    history, evaluations, best_epoch, stopped, iterations = None, None, None, False, 0
+    if settings.optimizer in GRADIENT_OPTIMIZERS:
+        steps_per_epoch = max(1, -(-X.shape[0] // settings.batch_size))
+        total = settings.iterations or settings.epochs * steps_per_epoch
+        lr = optim.parse_schedule(settings.schedule, settings.lr, total)
+        optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
+        config = TrainConfig(batch_size=settings.batch_size, epochs=settings.epochs, iterations=settings.iterations,
+                             replacement=settings.replacement, seed=settings.seed,
+                             early_stopping=settings.early_stopping, patience=settings.patience,
+                             checkpoint=str(checkpoint) if checkpoint else None, progress=progress)
+        result = train(objective, optimizer, X, y_train, params=params, X_val=X_val, y_val=y_val,
+                       config=config, resume=resume)
+        params, history = result.params, result.history
+        best_epoch, stopped, iterations = result.best_epoch, result.stopped_early, result.iterations
+    elif settings.optimizer == "lbfgs":
+        result = optim.lbfgs(objective, X, y_train, params, max_iter=settings.iterations or 500)
+        params, iterations = result.params, result.n_iter
+    elif settings.optimizer == "random-search":
+        result = optim.random_search(objective, X, y_train, n_features=D, n_classes=C, budget=settings.budget,
+                                     scale=settings.init_scale, seed=settings.seed, dtype=dtype)
+        params, evaluations = result.params, result.evaluations
+    else:
+        result = optim.random_local_search(objective, X, y_train, params, budget=settings.budget,
+                                           step_size=settings.step_size, seed=settings.seed)
+        params, evaluations = result.params, result.evaluations
+    if history is None:
+        from .train import History, accuracy
+        history = History(loss=[float(v) for v in getattr(result, "history", [])] or [float(result.loss)],
+                          train_accuracy=[accuracy(params, X, y_train)],
+                          val_accuracy=[accuracy(params, X_val, y_val)] if X_val is not None else [])
+    optimality = objective.optimality(params, X, y_train)
+    model = LinearModel(params["W"], params["b"])
+    clf = Classifier(model, pre, list(dataset.class_names), settings.loss, dataset.image_shape, extractor,
+                     {"settings": asdict(settings), "dataset": dataset.name, "fingerprint": dataset.fingerprint})
+    seconds = time.perf_counter() - start
+    history.seconds = seconds
+    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations)
+
+
+def evaluate(clf: Classifier, X, y) -> dict:
+    """Accuracy, per-class precision and recall, and the confusion matrix (rows = true class)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    pred = clf.predict(X)
+    labels = np.arange(len(clf.class_names))
+    precision, recall, _, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    return {"accuracy": float(np.mean(pred == y)),
+            "per_class": [{"class": str(name), "precision": float(p), "recall": float(r), "support": int(s)}
+                          for name, p, r, s in zip(clf.class_names, precision, recall, support)],
+            "confusion_matrix": confusion_matrix(y, pred, labels=labels).tolist()}

@@ -1,0 +1,152 @@
+"""The training loop: determinism, divergence, early stopping, checkpoints and resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from linclass.errors import DivergenceError
+from linclass.model import LinearModel
+from linclass.objective import Objective
+from linclass.optim import get_optimizer
+from linclass.regularizers import L2
+from linclass.train import TrainConfig, accuracy, train
+
+
+def _blobs(seed=0, N=300, D=5, C=3):
+    rng = np.random.default_rng(seed)
+    centers = 3 * rng.standard_normal((C, D))
+    y = rng.integers(0, C, N)
+    X = (centers[y] + rng.standard_normal((N, D))).astype(np.float32)
+    return X, y
+
+
+def _run(config, opt="momentum", lr=0.05, X=None, y=None, **kw):
+    X, y = (X, y) if X is not None else _blobs()
+    params = LinearModel.init(X.shape[1], 3, seed=1).params
+    return train(Objective("softmax", L2(), 1e-3), get_optimizer(opt, learning_rate=lr), X, y,
+                 params=params, config=config, **kw)
+
+
+def test_same_seed_gives_bit_identical_weights():
+    a = _run(TrainConfig(batch_size=32, epochs=3, seed=7))
+    b = _run(TrainConfig(batch_size=32, epochs=3, seed=7))
+    c = _run(TrainConfig(batch_size=32, epochs=3, seed=8))
+    assert a.params["W"].tobytes() == b.params["W"].tobytes()
+    assert a.params["W"].tobytes() != c.params["W"].tobytes()
+
+
+def test_training_learns_and_records_history():
+    X, y = _blobs()
+    result = _run(TrainConfig(batch_size=50, epochs=4), X=X, y=y, X_val=X[:50], y_val=y[:50])
+    assert len(result.history.loss) == 4 * 6 and len(result.history.train_accuracy) == 4
+    assert result.history.loss[-1] < result.history.loss[0]
+    assert accuracy(result.params, X, y) > 0.9
+
+
+def test_full_batch_is_gradient_descent():
+    X, y = _blobs(N=40)
+    objective = Objective("softmax", L2(), 1e-3)
+    params = LinearModel.init(5, 3, seed=1).params
+    result = train(objective, get_optimizer("sgd", learning_rate=0.1), X, y, params=params,
+                   config=TrainConfig(batch_size=1000, epochs=3))
+    expected = {k: v.copy() for k, v in params.items()}
+    for _ in range(3):  # plain gradient descent by hand
+        grads = objective(expected, X, y).grads
+        expected = {k: (v - np.float32(0.1) * grads[k]).astype(np.float32) for k, v in expected.items()}
+    np.testing.assert_allclose(result.params["W"], expected["W"], rtol=1e-5)
+
+
+def test_iteration_budget_and_replacement():
+    result = _run(TrainConfig(batch_size=16, iterations=25, replacement=True))
+    assert result.iterations == 25 and len(result.history.loss) == 25
+
+
+def test_huge_learning_rate_stops_with_divergence_and_keeps_good_weights():
+    with pytest.raises(DivergenceError, match=r"learning rate 1e\+06 is too large") as info:
+        _run(TrainConfig(batch_size=32, epochs=3), opt="sgd", lr=1e6)
+    err = info.value
+    assert all(np.all(np.isfinite(v)) for v in err.params.values())
+    assert len(err.history.train_accuracy) == 0  # stopped inside the first epoch
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = _blobs(N=400, seed=3)
+    Xv, yv = _blobs(N=200, seed=4)
+    y_noisy = y.copy()
+    y_noisy[::2] = (y_noisy[::2] + 1) % 3  # overfitting makes validation accuracy fall later
+    result = _run(TrainConfig(batch_size=20, epochs=40, early_stopping=True, patience=3), opt="adam", lr=0.05,
+                  X=X, y=y_noisy, X_val=Xv, y_val=yv)
+    best = max(result.history.val_accuracy)
+    assert accuracy(result.params, Xv, yv) == pytest.approx(best)
+    assert result.best_epoch == result.history.val_accuracy.index(best) + 1
+
+
+class _Interrupting:
+    """An objective that raises KeyboardInterrupt on its n-th call (a crash in the middle of an epoch)."""
+
+    def __init__(self, objective, n):
+        self.objective, self.n, self.calls = objective, n, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return self.objective(*args)
+
+
+@pytest.mark.parametrize("opt", ["adam", "momentum", "adagrad"])
+def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path, opt):
+    X, y = _blobs()
+    Xv, yv = _blobs(seed=9, N=60)
+    objective = Objective("softmax", L2(), 1e-3)
+    params = LinearModel.init(5, 3, seed=1).params
+    optimizer = get_optimizer(opt, learning_rate=0.01)
+    config = TrainConfig(batch_size=32, epochs=6, seed=5, checkpoint=str(tmp_path / "ckpt.npz"))
+    full = train(objective, optimizer, X, y, params=params, X_val=Xv, y_val=yv,
+                 config=TrainConfig(batch_size=32, epochs=6, seed=5))
+    with pytest.raises(KeyboardInterrupt):  # dies in the middle of epoch 4 (10 steps per epoch)
+        train(_Interrupting(objective, 35), optimizer, X, y, params=params, X_val=Xv, y_val=yv, config=config)
+    resumed = train(objective, optimizer, X, y, params=params, X_val=Xv, y_val=yv, config=config, resume=True)
+    assert resumed.params["W"].tobytes() == full.params["W"].tobytes()
+    assert resumed.params["b"].tobytes() == full.params["b"].tobytes()
+    assert resumed.history.loss == full.history.loss
+    assert resumed.history.val_accuracy == full.history.val_accuracy
+
+
+def test_resume_refuses_a_checkpoint_with_other_settings(tmp_path):
+    from linclass.errors import ParameterError
+    ckpt = str(tmp_path / "ckpt.npz")
+    _run(TrainConfig(batch_size=32, epochs=1, seed=5, checkpoint=ckpt))
+    with pytest.raises(ParameterError, match="other settings"):
+        _run(TrainConfig(batch_size=16, epochs=1, seed=5, checkpoint=ckpt), resume=True)
+
+
+def _train_cmd(out, *extra):
+    return [sys.executable, "-m", "linclass", "train", "--dataset", "digits", "--epochs", "400", "--batch-size",
+            "16", "--no-progress", "--out", str(out), *extra]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_the_same_weights_bit_for_bit(tmp_path):
+    from linclass.classifier import Classifier
+    ref = subprocess.run(_train_cmd(tmp_path / "ref"), capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr
+    proc = subprocess.Popen(_train_cmd(tmp_path / "run"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = tmp_path / "run" / "checkpoint.npz"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists() and not (tmp_path / "run" / "model.npz").exists(), "the run ended before it was killed"
+    resumed = subprocess.run(_train_cmd(tmp_path / "run", "--resume"), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    a = Classifier.load(tmp_path / "ref" / "model.npz").model
+    b = Classifier.load(tmp_path / "run" / "model.npz").model
+    assert a.W.tobytes() == b.W.tobytes() and a.b.tobytes() == b.b.tobytes()
