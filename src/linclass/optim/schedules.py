@@ -194,7 +194,7 @@ def as_schedule(lr: LearningRate) -> Schedule:
     """``lr`` as a schedule: a number becomes :func:`constant`; a callable is returned as is."""
     if callable(lr):
         return lr
-    return Constant(lr)
+    return Constant(_check_lr(lr))
 
 
 def _parse_options(text: str, allowed: dict) -> dict:

@@ -17,7 +17,8 @@ scored in one matrix product ``X @ [W₁ … W_k]`` (N, k·C), which reads ``X``
 for k candidates and skips the gradient. The result is the one of evaluating
 the candidates one by one in the same order, with the same random draws: random
 local search throws away the evaluations made after an accepted candidate and
-tries their perturbations again around the new ``W``, so ``evaluations`` and
+tries their perturbations again around the new ``W`` (and stacks fewer
+candidates while gains are frequent), so ``evaluations`` and
 ``history`` follow the one-at-a-time definition (the arithmetic of a stacked
 product may differ from a single one in the last bits). ``candidates_per_product=1``
 calls the objective itself for each candidate.
@@ -104,7 +105,7 @@ def _record(history, done: int, best: float, new_losses) -> None:
 
 def random_search(objective, X, y, *, n_features: int, n_classes: int, budget: int = 1000,
                   scale: float = 1e-4, seed=0, dtype=np.float32,
-                  candidates_per_product: int = 8) -> SearchResult:
+                  candidates_per_product: int = 16) -> SearchResult:
     """Keep the best of ``budget`` random ``W ~ scale · randn(D, C)`` (``b = 0``), by loss.
 
     ``objective(params, X, y)`` returns a value with ``.loss`` (a
@@ -145,7 +146,7 @@ def random_search(objective, X, y, *, n_features: int, n_classes: int, budget: i
 
 
 def random_local_search(objective, X, y, params, *, budget: int = 1000, step_size: float = 1e-4,
-                        seed=0, candidates_per_product: int = 8) -> SearchResult:
+                        seed=0, candidates_per_product: int = 16) -> SearchResult:
     """From ``params``, try ``W + step_size · randn(D, C)`` and keep it when the loss is lower.
 
     ``b`` is kept as given. The first of the ``budget`` evaluations is the
@@ -175,9 +176,9 @@ def random_local_search(objective, X, y, params, *, budget: int = 1000, step_siz
     history = np.empty(budget)
     history[0] = best_loss
     pending = np.empty((0,) + W.shape)  # draws made but not yet tried around the current W
-    done = 1
+    done, k = 1, per_product
     while done < budget:
-        k = min(per_product, budget - done)
+        k = min(k, budget - done)
         fresh = rng.standard_normal((max(0, k - len(pending)),) + W.shape)
         drawn = np.concatenate((pending, fresh))  # unit perturbations, in draw order
         Z = drawn[:k]  # (k, D, C)
@@ -190,4 +191,5 @@ def random_local_search(objective, X, y, params, *, budget: int = 1000, step_siz
             W, best_loss = Ws[used - 1], float(new_losses[used - 1])
         pending = drawn[used:]  # not tried, or tried around the old W only: try around the new one
         done += used
+        k = min(per_product, 2 * used)  # stack about twice as many as the last gain took
     return SearchResult({"W": W.copy(), "b": np.array(b)}, best_loss, budget, history, float(history[0]))
