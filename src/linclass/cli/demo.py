@@ -1,0 +1,49 @@
+"""``linclass demo``: the interactive 2-D linear classifier page, served locally."""
+
+from __future__ import annotations
+
+import sys
+
+from . import Output, add_command
+from ..errors import ParameterError
+
+
+def register(subparsers, common):
+    p = add_command(subparsers, common, "demo",
+                    "open the interactive 2-D linear classifier page (loss, gradient, optimizer steps)",
+                    ["linclass demo                      serve on 127.0.0.1:8000 and open the browser",
+                     "linclass demo --port 0 --no-browser   a free port, print the URL only",
+                     "linclass demo --host 0.0.0.0      reachable from other machines (no authentication!)"])
+    p.add_argument("--port", type=int, default=8000, help="TCP port (0: a free one; default 8000)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1, this machine only)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.set_defaults(run=run)
+
+
+def run(args) -> Output:
+    from ..demo import make_server
+
+    if not 0 <= args.port <= 65535:
+        raise ParameterError(f"--port must be in [0, 65535], got {args.port}; use 0 for a free port.")
+    try:
+        server = make_server(args.host, args.port)
+    except OSError as err:
+        raise ParameterError(f"cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
+                             "pick another --port (0 for a free one) or --host.") from None
+    url = server.url
+    print(f"linclass demo: serving {url}  (Ctrl-C to stop)", file=sys.stderr if args.json else sys.stdout,
+          flush=True)
+    if not args.no_browser:
+        import webbrowser
+        try:
+            webbrowser.open(url)
+        except Exception:  # no browser is no reason to stop serving  # noqa: BLE001
+            pass
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return Output(text="linclass demo: stopped", data={"url": url, "stopped": True})
