@@ -11,11 +11,15 @@ from pathlib import Path
 from . import Output, add_command
 from .data_options import add_data_options, load_from_args
 
-# Defaults per data set that give a good result in seconds (digits) or about a minute (CIFAR-10).
+# Defaults per data set (and loss) that give a good result in seconds (digits: ~96-97% test accuracy)
+# or about a minute (CIFAR-10); chosen on the validation split. Any option given on the command line wins.
 DEFAULTS = {
-    "digits": dict(optimizer="sgd", lr=0.05, reg_strength=1e-3, epochs=30, batch_size=64, standardize=True),
+    "digits": dict(optimizer="sgd", lr=0.1, reg_strength=1e-3, epochs=60, batch_size=64, standardize=True),
     "toy": dict(optimizer="momentum", lr=0.1, reg_strength=1e-3, epochs=50, batch_size=32),
     "images": dict(optimizer="sgd", lr=1e-6, reg_strength=2.5e4, epochs=10, batch_size=256),
+}
+LOSS_DEFAULTS = {
+    ("digits", "svm"): dict(lr=0.02), ("digits", "squared-svm"): dict(lr=0.005),
 }
 
 
@@ -60,7 +64,7 @@ def register(subparsers, common):
 
 def settings_from_args(args, dataset_kind: str):
     from ..pipeline import Settings
-    defaults = DEFAULTS[dataset_kind]
+    defaults = {**DEFAULTS[dataset_kind], **LOSS_DEFAULTS.get((dataset_kind, args.loss), {})}
     given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
     values = {k: v for k, v in given.items() if v is not None}
     return Settings(**{**defaults, **values})

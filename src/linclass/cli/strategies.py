@@ -1,0 +1,61 @@
+"""``linclass strategies``: the lecture's optimization strategies side by side on one data set."""
+
+from __future__ import annotations
+
+from . import Output, add_command
+from .data_options import add_data_options, load_from_args
+
+LECTURE = {"random search": "15.5%", "random local search": "21.4%", "minibatch gradient descent": "—"}
+
+
+def register(subparsers, common):
+    p = add_command(subparsers, common, "strategies",
+                    "Random search vs random local search vs minibatch gradient descent, as in the lecture.", [
+                        "linclass strategies --data ../shared/data/cifar10-jpg.tar.gz",
+                        "linclass strategies --dataset cifar10 --budget 1000 --json",
+                    ])
+    add_data_options(p)
+    p.add_argument("--budget", type=int, default=1000, help="loss evaluations for the two search strategies")
+    p.add_argument("--loss", choices=["svm", "softmax"], default="svm", help="the lecture used the SVM loss")
+    p.add_argument("--epochs", type=int, default=None, help="gradient descent epochs (default: as `linclass train`)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run)
+
+
+def strategy_settings(loss: str, budget: int, seed: int, gd: dict) -> dict:
+    """The three runs, with the lecture's settings (raw pixels and no regularization for the searches)."""
+    from ..pipeline import Settings
+    return {
+        "random search": Settings(loss=loss, reg="none", optimizer="random-search", budget=budget,
+                                  init_scale=1e-4, center=False, seed=seed),
+        "random local search": Settings(loss=loss, reg="none", optimizer="random-local-search", budget=budget,
+                                        init_scale=1e-3, step_size=1e-4, center=False, seed=seed),
+        "minibatch gradient descent": Settings(loss=loss, seed=seed, **gd),
+    }
+
+
+def run(args) -> Output:
+    from ..pipeline import evaluate, fit_classifier
+    from .train import DEFAULTS, LOSS_DEFAULTS
+
+    dataset = load_from_args(args)
+    kind = dataset.name if dataset.name in DEFAULTS else "images"
+    gd = {**DEFAULTS[kind], **LOSS_DEFAULTS.get((kind, args.loss), {})}
+    if args.epochs:
+        gd["epochs"] = args.epochs
+    rows = []
+    for name, settings in strategy_settings(args.loss, args.budget, args.seed, gd).items():
+        clf, outcome = fit_classifier(dataset, settings, progress=False if args.json else None)
+        acc = evaluate(clf, dataset.X_test, dataset.y_test)["accuracy"]
+        rows.append({"strategy": name, "test_accuracy": acc, "final_loss": float(outcome.history.loss[-1]),
+                     "seconds": outcome.seconds, "evaluations": outcome.evaluations,
+                     "iterations": outcome.iterations, "lecture": LECTURE[name]})
+    lines = [f"{args.loss} loss on {dataset.name} ({len(dataset.y_train)} train, {len(dataset.y_test)} test); "
+             f"search budget {args.budget} loss evaluations", "",
+             f"{'strategy':28}{'test acc.':>10}{'loss':>9}{'time':>9}   lecture (CIFAR-10)"]
+    for r in rows:
+        lines.append(f"{r['strategy']:28}{100 * r['test_accuracy']:9.1f}%{r['final_loss']:9.3f}"
+                     f"{r['seconds']:8.1f}s   {r['lecture']}")
+    lines.append(f"{'state of the art (lecture)':28}{'~95-99%':>10}")
+    return Output("\n".join(lines), {"dataset": dataset.name, "loss": args.loss, "budget": args.budget,
+                                     "strategies": rows})
