@@ -199,3 +199,56 @@ def test_user_errors_raise_linclass_errors_that_name_the_fix(call, error):
     with pytest.raises(error) as info:
         call()
     assert isinstance(info.value, LinclassError) and len(str(info.value)) > 20
+
+
+# --------------------------------------------------------------------------- command line
+
+def _load_dataset():
+    import linclass.datasets as datasets
+
+    if not hasattr(datasets, "load_dataset"):
+        pytest.skip("linclass.datasets.load_dataset is not available yet")
+    return datasets.load_dataset
+
+
+def test_cli_cross_validates_and_tests_like_sklearn_on_digits(tmp_path):
+    import json
+
+    from linclass.cli import main
+    from linclass.datasets.splits import subset
+
+    load_dataset = _load_dataset()
+    out = tmp_path / "run"
+    args = ["knn", "--k", "1,3,5,8", "--folds", "4", "--train-size", "800", "--test-size", "200",
+            "--seed", "2", "--out", str(out), "--json"]
+    assert main(args) == 0
+    report = json.loads((out / "knn.json").read_text())
+    assert (out / "knn_cv.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the same data, then scikit-learn's cross-validation and classifier as the reference
+    ds = load_dataset("digits", seed=2)
+    X_train, y_train = subset(np.concatenate([ds.X_train, ds.X_val]), np.concatenate([ds.y_train, ds.y_val]),
+                              800, 2)
+    X_test, y_test = subset(ds.X_test, ds.y_test, 200, 2)
+    X_train, X_test = X_train.reshape(800, -1).astype(float), X_test.reshape(200, -1).astype(float)
+    folds = list(StratifiedKFold(4, shuffle=True, random_state=2).split(X_train, y_train))
+    means = {}
+    for k in (1, 3, 5, 8):
+        clf = KNeighborsClassifier(k, algorithm="brute")
+        expected = [clf.fit(X_train[tr], y_train[tr]).score(X_train[va], y_train[va]) for tr, va in folds]
+        np.testing.assert_allclose(report["cross_validation"][str(k)]["folds"], expected, atol=1.5 / 200)
+        means[k] = np.mean(report["cross_validation"][str(k)]["folds"])
+    assert report["best_k"] == max(means, key=lambda k: (means[k], -k))
+    ref = KNeighborsClassifier(report["best_k"], algorithm="brute").fit(X_train, y_train)
+    assert abs(report["test_accuracy"] - ref.score(X_test, y_test)) <= 1.5 / 200
+    assert report["n_train"] == 800 and report["n_test"] == 200
+
+
+@pytest.mark.parametrize("argv", [["--k", "1,x"], ["--k", "0,3"], ["--k", "1,3000"], ["--folds", "1"],
+                                  ["--train-size", "0"]], ids=["not-int", "zero", "k>fold", "one-fold", "size-0"])
+def test_cli_refuses_bad_options_with_exit_code_2(argv, tmp_path, capsys):
+    from linclass.cli import main
+
+    _load_dataset()
+    assert main(["knn", "--out", str(tmp_path), *argv]) == 2
+    assert "linclass knn: error:" in capsys.readouterr().err
