@@ -197,3 +197,79 @@ def write_archive(path: Path, members: dict) -> Path:
             info.size, info.mode = len(members[name]), 0o644
             tar.addfile(info, io.BytesIO(members[name]))
     return path
+
+
+# ----------------------------------------------------------------------------- a local HTTP server
+class FileServer:
+    """Serves ``files`` (URL path -> bytes) on 127.0.0.1, with ``Range`` support, in a thread.
+
+    ``requests`` records ``(path, Range header or None)`` for every GET;
+    ``ignore_range`` makes it answer 200 with the whole file; ``cut_after``
+    sends only that many body bytes, then closes (a broken transfer).
+    """
+
+    def __init__(self, files: dict | None = None):
+        import http.server
+        import threading
+
+        self.files = dict(files or {})
+        self.requests: list[tuple[str, str | None]] = []
+        self.ignore_range = False
+        self.cut_after: int | None = None
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                rng = self.headers.get("Range")
+                owner.requests.append((self.path, rng))
+                body = owner.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                start, status = 0, 200
+                if rng and not owner.ignore_range:
+                    start = int(rng.removeprefix("bytes=").split("-")[0])
+                    if start >= len(body):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(body)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    status = 206
+                payload = body[start:]
+                self.send_response(status)
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if owner.cut_after is not None:
+                    payload = payload[:owner.cut_after]
+                    self.close_connection = True
+                self.wfile.write(payload)
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def closed_port_url(path: str = "/cifar-10-python.tar.gz") -> str:
+    """A URL on 127.0.0.1 whose port nothing listens on: the connection is refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
