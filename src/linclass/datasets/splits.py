@@ -13,6 +13,7 @@ an ``int`` count or a ``float`` fraction in ``(0, 1)`` of the examples split.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 
@@ -22,9 +23,9 @@ DEFAULT_TEST_FRACTION = 0.2
 """Test share taken from a data set that has no test split of its own."""
 
 
-def default_val_size(n_train: int) -> int:
-    """Validation images taken from ``n_train`` training images: 1,000 when n_train ≥ 10,000, else 10%."""
-    return 1000 if n_train >= 10_000 else max(1, round(0.1 * n_train))
+def default_val_size(n_train: int, n_classes: int = 1) -> int:
+    """Validation examples taken from ``n_train``: 1,000 when n_train ≥ 10,000, else 10%; at least one per class."""
+    return max(n_classes, 1000 if n_train >= 10_000 else round(0.1 * n_train))
 
 
 def _count(size, n: int, name: str) -> int:
@@ -92,7 +93,7 @@ def split_three(y, val_size, test_size, seed=0) -> tuple[np.ndarray, np.ndarray,
     y = np.asarray(y)
     rest, test_idx = stratified_split(y, test_size, seed)
     if val_size is None:
-        val_size = default_val_size(rest.size)
+        val_size = default_val_size(rest.size, np.unique(y[rest]).size)
     sub_train, sub_val = stratified_split(y[rest], val_size, seed)
     return rest[sub_train], rest[sub_val], test_idx
 
@@ -113,14 +114,16 @@ def subset_train(dataset, n, seed=0):
     """``dataset`` (a :class:`~linclass.datasets.Dataset`) with its training set cut to a stratified subset.
 
     Validation and test sets are kept whole; the subset is listed in ``notes``.
-    ``n`` None returns ``dataset`` unchanged.
+    ``n`` None returns ``dataset`` unchanged; otherwise the fingerprint records the subset.
     """
     if n is None:
         return dataset
     n_before = dataset.y_train.shape[0]
     X_train, y_train = subset(dataset.X_train, dataset.y_train, n, seed)
     note = f"training subset: {y_train.shape[0]:,} of {n_before:,} examples (stratified, seed {seed})"
-    return dataclasses.replace(dataset, X_train=X_train, y_train=y_train, notes=[*dataset.notes, note])
+    fingerprint = hashlib.sha256(repr((dataset.fingerprint, "subset", n, seed)).encode()).hexdigest()[:16]
+    return dataclasses.replace(dataset, X_train=X_train, y_train=y_train, fingerprint=fingerprint,
+                               notes=[*dataset.notes, note])
 
 
 def _int_seed(seed) -> int:
