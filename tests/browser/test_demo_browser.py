@@ -96,3 +96,77 @@ def test_steps_lower_the_shown_loss_and_a_drag_changes_the_table(page, demo_url,
 
     page.screenshot(path=str(artifacts_dir / "demo-browser-softmax-dragged.png"), full_page=True)
     assert problems == []
+
+
+def test_points_parameters_and_buttons_all_work(page, demo_url):
+    problems = []
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    with urllib.request.urlopen(demo_url + "api/defaults", timeout=10) as response:
+        defaults = json.load(response)
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    page.goto(demo_url)
+    settle(page)
+    initial_total = page.text_content("#total-loss")
+    n = len(defaults["X"])
+    box = page.locator("#canvas").bounding_box()
+    to_px = lambda x, y: (box["x"] + (x + 1) / 2 * box["width"], box["y"] + (1 - y) / 2 * box["height"])  # noqa: E731
+
+    # add a point of class 2 by clicking an empty spot, then remove it with shift-click
+    page.select_option("#new-class", "2")
+    page.mouse.click(*to_px(0.9, -0.9))
+    settle(page)
+    rows = table_rows(page)
+    assert len(rows) == n + 1 and rows[-1][1] == "2"
+    assert (float(rows[-1][2]), float(rows[-1][3])) == pytest.approx((0.9, -0.9), abs=0.02)
+    page.keyboard.down("Shift")
+    page.mouse.click(*to_px(0.9, -0.9))
+    page.keyboard.up("Shift")
+    settle(page)
+    assert len(table_rows(page)) == n
+    # remove point 0 with its table button
+    page.click("#points-table tbody tr:first-child button.remove")
+    settle(page)
+    rows = table_rows(page)
+    assert len(rows) == n - 1
+    X, y = defaults["X"][1:], defaults["y"][1:]
+
+    # edit W[0][x] directly and b[1] with "+": the scores shown follow s_k = W_k · x + b_k
+    page.fill("input[aria-label='W[0][x]']", "0.5")
+    page.press("input[aria-label='W[0][x]']", "Enter")
+    page.click("button[aria-label='increase b[1]']")
+    page.wait_for_function("() => document.querySelector(\"input[aria-label='b[1]']\").value === '0.550'")
+    settle(page)
+    W = [row[:] for row in defaults["W"]]
+    W[0][0] = 0.5
+    b = defaults["b"][:]
+    b[1] += 0.1
+    rows = table_rows(page)
+    for (x0, x1), row in zip(X, rows):
+        for k in range(3):
+            assert float(row[4 + k]) == pytest.approx(W[k][0] * x0 + W[k][1] * x1 + b[k], abs=0.006)
+    edited_total = float(page.text_content("#total-loss"))
+    assert edited_total == pytest.approx(svm_total_loop(X, y, W, b, defaults["reg_strength"]), abs=1e-4)
+
+    # Adam, repeated updates, stop
+    page.select_option("#optimizer", "adam")
+    page.click("#run")
+    page.wait_for_function("() => Number(document.querySelector('#step-count').textContent) >= 5")
+    page.click("#run")
+    assert page.get_attribute("#run", "aria-pressed") == "false"
+    settle(page)
+    page.wait_for_timeout(300)  # a step queued before the stop may still land
+    settle(page)
+    assert float(page.text_content("#total-loss")) < edited_total
+
+    page.click("#randomize-params")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '0'")
+    settle(page)
+    page.click("#randomize-data")
+    page.wait_for_function("() => document.querySelectorAll('#points-table tbody tr').length === 12")
+    settle(page)
+    page.click("#reset")
+    page.wait_for_function(f"() => document.querySelectorAll('#points-table tbody tr').length === {n}")
+    settle(page)
+    assert page.text_content("#total-loss") == initial_total
+    assert problems == []

@@ -58,9 +58,10 @@ DEFAULTS = {
           [-0.40, 0.30], [-0.30, 0.70], [-0.70, 0.20],
           [0.30, -0.40], [-0.50, -0.50], [-0.10, -0.60]],
     "y": [0, 0, 0, 1, 1, 1, 2, 2, 2],
-    # a deliberately poor start, so that the loss has somewhere to go
-    "W": [[1.0, 2.0], [2.0, -3.0], [-2.5, 0.5]],
-    "b": [0.0, 0.5, -0.5],
+    # a deliberately poor start, so that the loss has somewhere to go; no hinge sits
+    # at its kink here (every margin is ≥ 0.2 away from 0), so gradients are exact
+    "W": [[1.2, 2.1], [1.9, -3.1], [-2.4, 0.6]],
+    "b": [0.05, 0.45, -0.55],
     "loss": "svm",
     "reg_strength": 0.1,
     "optimizer": "sgd",

@@ -71,6 +71,7 @@ class DemoHandler(BaseHTTPRequestHandler):
     """Routes ``GET`` static files and ``GET``/``POST`` ``/api/...`` to :data:`linclass.demo.api.ROUTES`."""
 
     server_version = "linclass-demo"
+    default_request_version = "HTTP/1.0"  # so that even a garbled request line gets a status line back
     timeout = 15  # seconds a client may stall mid-request before its connection is dropped
 
     def do_GET(self):
@@ -128,7 +129,11 @@ class DemoHandler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if ctype != "application/json":
             raise _BadRequest(415, f"Content-Type must be application/json, got {ctype or 'none'!r}.")
-        raw = self.rfile.read(n)
+        try:
+            raw = self.rfile.read(n)
+        except OSError:  # the client stalled past `timeout` or went away
+            self.close_connection = True
+            raise _BadRequest(408, "the request body did not arrive in time; send it in one go.") from None
         if len(raw) < n:
             raise _BadRequest(400, "the request body ended before its Content-Length.")
         try:
@@ -161,9 +166,12 @@ class DemoHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for key, value in SECURITY_HEADERS.items():
             self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:  # the client left before reading the answer
+            self.close_connection = True
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's signature
         log.debug("%s - %s", self.address_string(), format % args)
