@@ -76,7 +76,11 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = 1e-10,
                       "approximate and may stop early.", RuntimeWarning, stacklevel=2)
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ParameterError(f"max_iter must be an integer >= 1, got {max_iter!r}.")
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+    try:
+        tol_ok = math.isfinite(float(tol)) and float(tol) > 0
+    except (TypeError, ValueError):
+        tol_ok = False
+    if not tol_ok:
         raise ParameterError(f"tol must be a finite number > 0, got {tol!r}; e.g. 1e-10.")
 
     keys = list(params)
@@ -92,7 +96,7 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = 1e-10,
 
     theta0 = np.concatenate([np.ravel(params[k]) for k in keys]).astype(np.float64)
     res = minimize(loss_and_grad, theta0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": int(max_iter), "gtol": tol, "ftol": np.finfo(np.float64).eps})
+                   options={"maxiter": int(max_iter), "gtol": float(tol), "ftol": np.finfo(np.float64).eps})
     out = {k: p.astype(np.asarray(params[k]).dtype) for k, p in unflatten(res.x).items()}
     return LBFGSResult(out, float(res.fun), float(np.linalg.norm(res.jac)), int(res.nit),
                        bool(res.success), str(res.message))
