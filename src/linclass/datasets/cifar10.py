@@ -146,7 +146,7 @@ def _verified_archive(path: Path, url: str, mirror, checksum: str, algorithm: st
         try:
             return download(source, path, checksum=checksum, algorithm=algorithm, progress=progress)
         except NetworkError as exc:
-            failures.append(f"{source}: {str(exc).split('. Without internet')[0]}")
+            failures.append(f"{source}: {exc.cause}")
     raise DataError(
         "CIFAR-10 could not be downloaded (" + "; ".join(failures) + "). Without internet, "
         f"download {OFFICIAL_URL} on another machine, check that its md5 is {OFFICIAL_MD5}, and "

@@ -27,7 +27,11 @@ _CHUNK = 1 << 20  # 1 MiB
 
 
 class NetworkError(DataError):
-    """The server could not be reached or the transfer broke off."""
+    """The server could not be reached or the transfer broke off; ``cause`` says which."""
+
+    def __init__(self, message: str, cause: str = ""):
+        super().__init__(message)
+        self.cause = cause
 
 
 def file_checksum(path, algorithm: str = "md5") -> str:
@@ -65,7 +69,11 @@ def download(url: str, dest, *, checksum: str, algorithm: str = "md5", progress:
     try:
         _fetch(url, part, progress=progress, timeout=timeout)
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        raise NetworkError(_network_message(url, dest, exc)) from None
+        cause = _cause(exc)
+        raise NetworkError(
+            f"could not download {url}: {cause}. Without internet, download {dest.name} from {url} "
+            f"on another machine and place it by hand as {dest} (directory {dest.parent}, "
+            f"file name {dest.name}); it is verified before use.", cause=cause) from None
     got = file_checksum(part, algorithm)
     if got != checksum:
         part.unlink(missing_ok=True)
@@ -157,24 +165,20 @@ class _ProgressBar:
         self.stream.flush()
 
 
-def _network_message(url: str, dest: Path, exc: BaseException) -> str:
+def _cause(exc: BaseException) -> str:
+    """What went wrong on the network, in words."""
     if isinstance(exc, urllib.error.HTTPError):
-        cause = f"the server answered HTTP {exc.code} {exc.reason}"
-    elif isinstance(exc, http.client.IncompleteRead):
-        cause = "the transfer broke off before the end (run again to resume it)"
-    else:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, socket.gaierror):
-            cause = f"the host name could not be resolved (no network or DNS: {reason})"
-        elif isinstance(reason, ConnectionRefusedError):
-            cause = "the connection was refused"
-        elif isinstance(reason, TimeoutError):
-            cause = "the connection timed out"
-        else:
-            cause = f"{type(reason).__name__}: {reason}"
-    return (f"could not download {url}: {cause}. Without internet, download {dest.name} from {url} "
-            f"on another machine and place it by hand as {dest} (directory {dest.parent}, "
-            f"file name {dest.name}); it is verified before use.")
+        return f"the server answered HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "the transfer broke off before the end (run again to resume it)"
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.gaierror):
+        return f"the host name could not be resolved (no network or DNS: {reason})"
+    if isinstance(reason, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(reason, TimeoutError):
+        return "the connection timed out"
+    return f"{type(reason).__name__}: {reason}"
 
 
 def _fsync(path: Path) -> None:
