@@ -253,6 +253,9 @@ BAD = {
         "optimizer": "sgd", "leaves": [-1]}}), None, 400),
     "state with wrong shape": ("POST", "/api/step", raw({**STEP, "optimizer": "momentum", "opt_state": {
         "optimizer": "momentum", "leaves": [1, [[0.0] * 2] * 3, [0.0] * 3]}}), None, 400),
+    "adam state with a negative second moment": ("POST", "/api/step", raw({**STEP, "opt_state": {
+        "optimizer": "adam", "leaves": [1, [[0.0] * 3] * 2, [0.0] * 3, [[-1.0] * 3] * 2, [0.0] * 3]}}),
+        None, 400),
     "state not an object": ("POST", "/api/step", raw({**STEP, "opt_state": [1, 2]}), None, 400),
     "seed negative": ("POST", "/api/random", raw({"what": "data", "seed": -1}), None, 400),
     "random what": ("POST", "/api/random", raw({"what": "model", "seed": 1}), None, 400),

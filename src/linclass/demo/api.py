@@ -196,8 +196,8 @@ def _finite_json(tree, what: str):
         return arr.tolist()
     arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
-        raise ApiError(f"{what} is not finite (the parameters overflowed); "
-                       "lower the step size, or randomize or reset the parameters.")
+        raise ApiError(f"{what} is not finite (the parameters or the optimizer state sent are out of "
+                       "range); lower the step size, send opt_state null, or reset the parameters.")
     return arr.tolist()
 
 
@@ -299,8 +299,9 @@ def handle_step(body) -> dict:
     state = parse_state(body["opt_state"], name, opt.init(params))
     objective = Objective(loss=problem["loss"], reg=L2(), reg_strength=problem["reg_strength"])
     grads = objective(params, problem["X"], problem["y"]).grads
-    updates, state = opt.update(grads, state, params)
-    params = apply_updates(params, updates)
+    with np.errstate(all="ignore"):  # a non-finite result is refused below, with a message
+        updates, state = opt.update(grads, state, params)
+        params = apply_updates(params, updates)
     new = {**problem, "W": np.asarray(params["W"], dtype=np.float64),
            "b": np.asarray(params["b"], dtype=np.float64)}
     return {"W": _finite_json(new["W"].T, "the updated W"), "b": _finite_json(new["b"], "the updated b"),
