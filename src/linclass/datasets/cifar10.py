@@ -176,17 +176,18 @@ def read_archive(path) -> tuple[dict, list[str]]:
     """
     path = Path(path)
     wanted = {f"{BATCH_DIR}/{name}": name for name in (*TRAIN_BATCHES, TEST_BATCH, META_BATCH)}
-    raw = {}
+    parsed = {}  # batch name -> (images, labels); META_BATCH -> class names
     try:
         with tarfile.open(path, mode="r:gz") as tar:
-            for member in tar:  # one pass through the gzip stream
+            for member in tar:  # one pass through the gzip stream, each batch parsed as it comes
                 name = wanted.get(member.name.removeprefix("./"))
                 if name is None:
                     continue
                 if not member.isreg():
                     raise DataError(f"{path}: member {member.name} is not a regular file; the archive "
                                     f"is not the official one: delete it and download {OFFICIAL_URL}.")
-                raw[name] = tar.extractfile(member).read()
+                blob, source = tar.extractfile(member).read(), f"{path}:{member.name}"
+                parsed[name] = _parse_meta(blob, source) if name == META_BATCH else _parse_batch(blob, source)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         if isinstance(exc, DataError):
             raise
@@ -194,21 +195,24 @@ def read_archive(path) -> tuple[dict, list[str]]:
             f"{path} is truncated or corrupt ({type(exc).__name__}: {exc}); delete it and run again "
             f"to download a fresh copy from {OFFICIAL_URL}."
         ) from None
-    missing = [f"{BATCH_DIR}/{n}" for n in (*TRAIN_BATCHES, TEST_BATCH, META_BATCH) if n not in raw]
+    missing = [f"{BATCH_DIR}/{n}" for n in (*TRAIN_BATCHES, TEST_BATCH, META_BATCH) if n not in parsed]
     if missing:
         raise DataError(
             f"{path} lacks {', '.join(missing)}; it is not the complete official CIFAR-10 python "
             f"archive: delete it and download {OFFICIAL_URL}."
         )
-    class_names = _parse_meta(raw.pop(META_BATCH), f"{path}:{BATCH_DIR}/{META_BATCH}")
-    C = len(class_names)
-    train = [_parse_batch(raw.pop(n), f"{path}:{BATCH_DIR}/{n}", C) for n in TRAIN_BATCHES]
-    test = _parse_batch(raw.pop(TEST_BATCH), f"{path}:{BATCH_DIR}/{TEST_BATCH}", C)
+    class_names = parsed.pop(META_BATCH)
+    for name, (_, labels) in parsed.items():
+        if labels.size and (labels.min() < 0 or labels.max() >= len(class_names)):
+            raise DataError(f"{path}:{BATCH_DIR}/{name} has labels outside [0, {len(class_names)}) for "
+                            f"{len(class_names)} classes; the archive is corrupt or not the official "
+                            f"one: delete it and download {OFFICIAL_URL}.")
+    train = [parsed[n] for n in TRAIN_BATCHES]
     arrays = {
-        "X_train": _to_images(np.concatenate([X for X, _ in train])),
+        "X_train": np.concatenate([X for X, _ in train]),
         "y_train": np.concatenate([y for _, y in train]),
-        "X_test": _to_images(test[0]),
-        "y_test": test[1],
+        "X_test": parsed[TEST_BATCH][0],
+        "y_test": parsed[TEST_BATCH][1],
     }
     return arrays, class_names
 
@@ -243,8 +247,8 @@ def _parse_meta(blob: bytes, source: str) -> list[str]:
     return [_text(n) for n in names]
 
 
-def _parse_batch(blob: bytes, source: str, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """One batch -> (rows (N, 3072) uint8, labels (N,) int64), structure checked."""
+def _parse_batch(blob: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """One batch -> (images (N, 32, 32, 3) uint8, labels (N,) int64), structure checked."""
     batch = safe_loads(blob, source=source)
     fix = f"the archive is corrupt or not the official one: delete it and download {OFFICIAL_URL}."
     if not isinstance(batch, dict):
@@ -262,9 +266,7 @@ def _parse_batch(blob: bytes, source: str, n_classes: int) -> tuple[np.ndarray, 
         raise DataError(f"{source}: labels must be a list of ints, got {type(labels).__name__}; {fix}")
     if labels.shape[0] != rows.shape[0]:
         raise DataError(f"{source} has {rows.shape[0]} images but {labels.shape[0]} labels; {fix}")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise DataError(f"{source} has labels outside [0, {n_classes}); {fix}")
-    return rows, labels
+    return _to_images(rows), labels
 
 
 # ----------------------------------------------------------------------------- the .npy cache
