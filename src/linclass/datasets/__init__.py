@@ -46,3 +46,6 @@ def cache_dir(data_dir=None) -> Path:
         return Path(os.environ["LINCLASS_DATA"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "linclass"
+
+
+from .cifar10 import load_cifar10  # noqa: E402,F401  (official CIFAR-10: download, verify, cache)
