@@ -147,8 +147,8 @@ def _silent(monkeypatch, sockets):
     return f"http://127.0.0.1:{sock.getsockname()[1]}{PATH}"
 
 
-@pytest.mark.parametrize("make_url, cause", [(_refused, "refused"), (_dns, "resolved"), (_silent, "timed out")],
-                         ids=["connection-refused", "no-dns", "timeout"])
+@pytest.mark.parametrize("make_url, cause",
+                         [(_refused, "refused"), (_dns, "resolved"), (_silent, "timed out")], ids=["connection-refused", "no-dns", "timeout"])
 def test_no_network_says_how_to_place_the_file_by_hand(monkeypatch, sockets, dest, make_url, cause):
     url = make_url(monkeypatch, sockets)
     with pytest.raises(NetworkError) as info:

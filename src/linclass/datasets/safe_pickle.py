@@ -11,8 +11,9 @@ the real callables:
 global named in the pickle                     what it is admitted as
 =============================================  ==============================================
 ``numpy.core.multiarray._reconstruct``         ``_reconstruct(ndarray, shape, typecode)`` for
-``numpy._core.multiarray._reconstruct``        exactly ``numpy.ndarray`` (the official batches
-                                               were written by Python 2 with the first name)
+``numpy._core.multiarray._reconstruct``        exactly ``numpy.ndarray`` and shape ``(0,)``, as
+                                               numpy writes it (the official batches were
+                                               written by Python 2 with the first name)
 ``numpy.ndarray``                              a token: only ``_reconstruct`` accepts it; it
                                                cannot be called
 ``numpy.dtype``                                ``dtype(spec, align, copy)`` of a bool, integer
@@ -75,6 +76,8 @@ def _safe_reconstruct(subtype, shape, typecode):
     """``_reconstruct`` for plain ``numpy.ndarray`` only; its dtype is checked when BUILD sets it."""
     if subtype is not _NDARRAY:
         raise pickle.UnpicklingError(f"_reconstruct may only build numpy.ndarray, got {subtype!r}")
+    if tuple(shape) != (0,):  # numpy always writes an empty start; BUILD brings the data
+        raise pickle.UnpicklingError(f"_reconstruct with shape {shape!r} instead of numpy's (0,)")
     return _CheckedArrayState(_reconstruct(np.ndarray, shape, typecode))
 
 
