@@ -51,12 +51,17 @@ class Objective:
         dscores = dscores.astype(W.dtype, copy=False)
         dW = (dscores.T @ X).T  # (D, C); as (C, N)·(N, D) BLAS runs it ~10× faster than Xᵀ·dscores
         db = dscores.sum(axis=0)  # (C,)
-        reg_loss = 0.0
-        if self.reg is not None and self.reg_strength > 0:
-            penalty, dR = self.reg(W)
-            reg_loss = self.reg_strength * penalty
-            dW += (self.reg_strength * dR).astype(W.dtype, copy=False)
+        reg_loss, dreg = self.penalty(W)
+        if dreg is not None:
+            dW += dreg.astype(W.dtype, copy=False)
         return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db})
+
+    def penalty(self, W) -> tuple[float, np.ndarray | None]:
+        """``λ R(W)`` and its gradient ``λ ∇R(W)`` (0 and None without regularization)."""
+        if self.reg is None or self.reg_strength == 0:
+            return 0.0, None
+        value, dR = self.reg(W)
+        return self.reg_strength * value, self.reg_strength * dR
 
     def optimality(self, params, X, y) -> dict:
         """How close ``params`` are to the minimum of the full objective on ``(X, y)``.

@@ -81,13 +81,8 @@ def _stacked_losses(objective: Objective, X, y, Ws, b) -> np.ndarray:
     scores = scores.reshape(N, k, C).transpose(1, 0, 2).reshape(k * N, C)  # (k·N, C), candidate-major
     per_example, _ = losses.get_loss(objective.loss)(scores, np.tile(y, k), reduction="none")
     data_losses = per_example.reshape(k, N).mean(axis=1)  # (k,)
-    out = np.empty(k)
-    for j in range(k):  # the regularizer sees one W at a time, as in Objective
-        reg_loss = 0.0
-        if objective.reg is not None and objective.reg_strength > 0:
-            reg_loss = objective.reg_strength * objective.reg(Ws[j])[0]
-        out[j] = float(data_losses[j]) + reg_loss
-    return out
+    reg_losses = [objective.penalty(W)[0] for W in Ws]  # the regularizer sees one W at a time
+    return data_losses + np.array(reg_losses)
 
 
 def _evaluator(objective, X, y, b, candidates_per_product: int):
