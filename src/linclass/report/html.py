@@ -36,7 +36,8 @@ table { border-collapse: collapse; margin: .5em 0 1em; font-size: .95em; }
 th, td { border: 1px solid #ccd; padding: .25em .7em; text-align: left; vertical-align: top; }
 th { background: #eef2f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-caption { caption-side: top; text-align: left; font-weight: 600; padding: .3em 0; }
+caption { caption-side: top; text-align: left; font-size: 1.2em; font-weight: 600; color: #2c4f73;
+          padding: .8em 0 .3em; }
 .figures { display: flex; flex-wrap: wrap; gap: 1.2em; }
 figure { margin: 0; max-width: 100%; }
 figure img { max-width: 100%; height: auto; border: 1px solid #dde; }
@@ -173,13 +174,12 @@ def render_report(*, title: str, settings: dict, metrics: dict, images=(), table
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{_esc(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
              f"<h1>{_esc(title)}</h1>"]
-    parts += ["<h2>Metrics</h2>", _mapping_table("Metrics", metrics)]
-    parts += ["<h2>Settings</h2>", _mapping_table("Settings", settings)]
+    parts += [_mapping_table("Metrics", metrics), _mapping_table("Settings", settings)]
     for i, table in enumerate(tables):
         if len(table) != 3:
             raise InputError(f"tables[{i}] must be (caption, header, rows), got {len(table)} item(s).")
         caption, header, rows = table
-        parts += [f"<h2>{_esc(caption)}</h2>", _table(caption, header, rows)]
+        parts.append(_table(caption, header, rows))
     if images:
         parts += ["<h2>Plots</h2>", '<div class="figures">']
         for i, image in enumerate(images):
