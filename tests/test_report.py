@@ -51,7 +51,7 @@ PLOTS = {
     "confusion_matrix": lambda p: plots.confusion_matrix([[5, 1, 0], [2, 7, 1], [0, 0, 9]], NAMES3, p),
     "confusion_counts": lambda p: plots.confusion_matrix([[5, 1], [2, 7]], ["a", "b"], p, normalize=False),
     "decision_regions": lambda p: plots.decision_regions(
-        lambda P: (P[:, 0] > 0).astype(int), RNG.standard_normal((30, 2)), np.arange(30) % 2, p,
+        lambda P: P[:, 0] > 0, RNG.standard_normal((30, 2)), np.arange(30) % 2, p,
         class_names=["left", "right"], resolution=60),
     "knn_curve": lambda p: plots.knn_curve([1, 3, 5, 10], _knn_folds(), p),
     "search_heatmap": lambda p: plots.search_heatmap(

@@ -265,7 +265,7 @@ def confusion_matrix(cm, class_names, path, *, normalize: bool = True) -> Path:
 def decision_regions(predict, X, y, path, *, class_names=None, resolution: int = 300) -> Path:
     """The 2-D plane colored by ``predict``'s class, with the data points on top.
 
-    predict: callable (M, 2) -> (M,) integer labels; X (N, 2); y (N,) labels in
+    predict: callable (M, 2) -> (M,) integer (or bool) labels; X (N, 2); y (N,) labels in
     [0, C). C is ``len(class_names)`` if given, else the largest label seen + 1.
     The grid spans the data's bounding box plus 10 % on each side, at
     ``resolution`` × ``resolution`` points.
@@ -275,7 +275,7 @@ def decision_regions(predict, X, y, path, *, class_names=None, resolution: int =
         raise InputError(f"X must be (N, 2) points in the plane, got shape {X.shape}; "
                          "decision regions are drawn for 2-D data only.")
     y = np.asarray(y)
-    if y.dtype.kind not in "iu" or y.shape != (X.shape[0],) or (y < 0).any():
+    if y.dtype.kind not in "iub" or y.shape != (X.shape[0],) or (y < 0).any():
         raise InputError(f"y must be ({X.shape[0]},) non-negative integer labels to match X, got "
                          f"shape {y.shape} and dtype {y.dtype}.")
     if not callable(predict):
@@ -286,9 +286,10 @@ def decision_regions(predict, X, y, path, *, class_names=None, resolution: int =
     xs, ys = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)     # (M, 2), row-major over y
     Z = np.asarray(predict(grid))
-    if Z.shape != (grid.shape[0],) or Z.dtype.kind not in "iu" or (Z < 0).any():
+    if Z.shape != (grid.shape[0],) or Z.dtype.kind not in "iub" or (Z < 0).any():
         raise InputError(f"predict returned shape {Z.shape} dtype {Z.dtype} for {grid.shape[0]} points; "
                          "it must return one non-negative integer label per row.")
+    y, Z = y.astype(np.int64), Z.astype(np.int64)       # bool labels (binary predict) become 0 / 1
     C = len(class_names) if class_names is not None else int(max(y.max(), Z.max())) + 1
     names = _class_names(class_names, C, "the labels")
     if max(y.max(), Z.max()) >= C:
