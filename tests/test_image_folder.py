@@ -32,16 +32,25 @@ def _png(pixels) -> bytes:
     return buf.getvalue()
 
 
-def _jpeg(pixels) -> bytes:
+def _encode(pixels, fmt) -> bytes:
+    """``pixels`` saved by Pillow as ``fmt`` (jpg, bmp, gif, webp; grey "L" and RGBA PNG too)."""
     buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="JPEG", quality=90)
+    image = Image.fromarray(pixels)
+    if fmt == "png-grey":
+        image.convert("L").save(buf, format="PNG")
+    elif fmt == "png-rgba":
+        image.putalpha(200)
+        image.save(buf, format="PNG")
+    else:
+        options = {"jpg": {"quality": 90}, "webp": {"lossless": True}}.get(fmt, {})
+        image.save(buf, format={"jpg": "JPEG"}.get(fmt, fmt.upper()), **options)
     return buf.getvalue()
 
 
 def make_files(layout, seed=0, n_train=6, n_test=2, n_val=0, size=SIZE, fmt="png"):
     """``{relative name: (split, class, bytes, pixels as Pillow decodes them)}`` for a layout."""
     rng = np.random.default_rng(seed)
-    encode = _png if fmt == "png" else _jpeg
+    encode = _png if fmt == "png" else (lambda px: _encode(px, fmt))
     counts = {"train": n_train, "test": n_test, "val": n_val} if layout == "splits" else {None: n_train + n_test}
     files = {}
     for split, n in counts.items():
@@ -114,11 +123,28 @@ def test_every_layout_and_container_loads_the_images_they_hold(tmp_path, layout,
     assert any("README.txt" in note for note in ds.notes)  # ignored, and said so
 
 
-@pytest.mark.parametrize("container", ["dir", "zip"])
-def test_jpeg_pixels_match_pillows_decoding(tmp_path, container):
-    files = make_files("splits", fmt="jpg")
+@pytest.mark.parametrize("fmt,container", [("jpg", "dir"), ("jpg", "zip"), ("bmp", "dir"), ("gif", "dir"),
+                                            ("webp", "tar"), ("png-grey", "dir"), ("png-rgba", "dir")])
+def test_every_format_decodes_to_the_rgb_pixels_pillow_gives(tmp_path, fmt, container):
+    files = make_files("splits", fmt=fmt)
     ds = load_image_folder(build(tmp_path, files, container), cache=False, workers=1)
     assert rows(ds.X_test, ds.y_test, CLASSES) == expected(files, "test")
+    assert ds.X_test.shape[1:] == (*SIZE, 3)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    files = make_files("splits", fmt="jpg")
+    turned = {}
+    for name, (split, c, data, px) in files.items():
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+        buf = io.BytesIO()
+        Image.open(io.BytesIO(data)).save(buf, format="JPEG", quality=90, exif=exif.tobytes())
+        stored = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))  # as stored, (6, 5)
+        turned[name] = (split, c, buf.getvalue(), np.rot90(stored, k=-1))       # as displayed, (5, 6)
+    ds = load_image_folder(build(tmp_path, turned, "dir"), cache=False, workers=1)
+    assert ds.image_shape == (SIZE[1], SIZE[0], 3)
+    assert rows(ds.X_test, ds.y_test, CLASSES) == expected(turned, "test")
 
 
 def test_a_val_folder_is_used_as_the_validation_split(tmp_path):

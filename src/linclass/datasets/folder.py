@@ -283,13 +283,14 @@ def decode_image(payload, size=None) -> tuple[np.ndarray, tuple[int, int]]:
         raise OSError(payload.message)
     data = payload if isinstance(payload, bytes) else Path(payload).read_bytes()
     with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as im:
+        im.load()
         if "exif" in im.info:  # cheap test first: a full EXIF parse costs ~40% on small JPEGs
             im = ImageOps.exif_transpose(im)
-        rgb = im.convert("RGB")
-    native = (rgb.height, rgb.width)
-    if size is not None and native != tuple(size):
-        rgb = rgb.resize((size[1], size[0]), Image.Resampling.BICUBIC)
-    return np.asarray(rgb), native
+        rgb = im if im.mode == "RGB" else im.convert("RGB")
+        native = (rgb.height, rgb.width)
+        if size is not None and native != tuple(size):
+            rgb = rgb.resize((size[1], size[0]), Image.Resampling.BICUBIC)
+        return np.asarray(rgb), native
 
 
 def _reason(err: Exception) -> str:
