@@ -16,10 +16,13 @@ from .data_options import add_data_options, load_from_args
 DEFAULTS = {
     "digits": dict(optimizer="sgd", lr=0.1, reg_strength=1e-3, epochs=60, batch_size=64, standardize=True),
     "toy": dict(optimizer="momentum", lr=0.1, reg_strength=1e-3, epochs=50, batch_size=32),
-    "images": dict(optimizer="sgd", lr=1e-6, reg_strength=2.5e4, epochs=10, batch_size=256),
+    "images": dict(optimizer="momentum", lr=2e-3, reg_strength=3e-2, epochs=8, batch_size=256, standardize=True,
+                   schedule="cosine"),
 }
 LOSS_DEFAULTS = {
     ("digits", "svm"): dict(lr=0.02), ("digits", "squared-svm"): dict(lr=0.005),
+    ("images", "svm"): dict(lr=1e-4, reg_strength=0.1, epochs=10),
+    ("images", "squared-svm"): dict(lr=1e-5, reg_strength=0.1, epochs=10),
 }
 
 

@@ -1,0 +1,124 @@
+"""`linclass train / evaluate / predict` end to end on the offline default data set (digits)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from linclass.cli import main
+
+
+def _json(capsys, *argv):
+    code = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Default runs for softmax and SVM (shared by the tests of this module)."""
+    import contextlib
+    import io
+    runs = {}
+    for loss in ("softmax", "svm"):
+        out = tmp_path_factory.mktemp(loss)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(["train", "--loss", loss, "--out", str(out), "--json"]) == 0
+        runs[loss] = (out, json.loads(buf.getvalue()))
+    return runs
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_default_training_on_digits_reaches_95_percent(trained, loss):
+    out, data = trained[loss]
+    assert data["test_accuracy"] >= 0.95
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "final_loss", "grad_norm", "seconds",
+                "model_path", "report_path"):
+        assert key in data and data[key] is not None, key
+    for name in ("model.npz", "metrics.json", "history.csv", "loss.png", "accuracy.png", "templates.png",
+                 "confusion.png", "report.html"):
+        assert (out / name).is_file(), name
+    assert not (out / "checkpoint.npz").exists()
+
+
+def test_metrics_agree_with_an_independent_evaluation(trained):
+    """The reported test accuracy is recomputed here with scikit-learn on the model's own predictions."""
+    from sklearn.metrics import accuracy_score
+
+    from linclass.classifier import Classifier
+    from linclass.datasets import load_dataset
+    out, data = trained["softmax"]
+    clf = Classifier.load(out / "model.npz")
+    ds = load_dataset("digits", seed=0)
+    assert accuracy_score(ds.y_test, clf.predict(ds.X_test)) == pytest.approx(data["test_accuracy"])
+    history = (out / "history.csv").read_text().splitlines()
+    assert history[0].startswith("step,loss") and len(history) - 1 == data["iterations"]
+
+
+def test_report_shows_settings_and_plots(trained):
+    out, _ = trained["svm"]
+    html = (out / "report.html").read_text()
+    for needle in ("loss.png", "templates.png", "confusion.png", "reg_strength", "test_accuracy"):
+        assert needle in html, needle
+
+
+def test_evaluate_reproduces_the_test_accuracy(trained, capsys):
+    out, data = trained["softmax"]
+    result = _json(capsys, "evaluate", str(out / "model.npz"))
+    assert result["accuracy"] == pytest.approx(data["test_accuracy"])
+    cm = np.array(result["confusion_matrix"])
+    assert cm.shape == (10, 10) and np.trace(cm) / cm.sum() == pytest.approx(result["accuracy"])
+
+
+def test_predict_on_image_files(trained, capsys, tmp_path):
+    from linclass.datasets import load_dataset
+    out, _ = trained["softmax"]
+    ds = load_dataset("digits", seed=0)
+    paths = []
+    for i in range(5):
+        p = tmp_path / f"digit{i}.png"
+        Image.fromarray(ds.X_test[i, :, :, 0]).save(p)
+        paths.append(str(p))
+    result = _json(capsys, "predict", str(out / "model.npz"), *paths, "--top", "2")
+    predicted = [int(r["top"][0]["class"]) for r in result["predictions"]]
+    assert np.mean(np.array(predicted) == ds.y_test[:5]) >= 0.8
+    probs = [e["probability"] for r in result["predictions"] for e in r["top"]]
+    assert all(0 <= p <= 1 for p in probs)
+
+
+def test_divergent_learning_rate_stops_in_the_first_epoch_without_nan_files(capsys, tmp_path):
+    code = main(["train", "--lr", "1e6", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "diverged" in err and "1e+06" in err and "smaller" in err
+    assert "Traceback" not in err
+    for f in tmp_path.rglob("*"):
+        if f.suffix == ".npz":
+            with np.load(f, allow_pickle=False) as npz:
+                assert all(np.all(np.isfinite(npz[k])) for k in npz.files if npz[k].dtype.kind == "f")
+        elif f.is_file():
+            assert "nan" not in f.read_text().lower()
+    assert not (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "random-search", "random-local-search", "adam"])
+def test_every_optimizer_trains_from_the_command_line(capsys, tmp_path, optimizer):
+    extra = ["--budget", "50"] if "search" in optimizer else []
+    data = _json(capsys, "train", "--optimizer", optimizer, "--out", str(tmp_path), *extra)
+    assert data["test_accuracy"] > 0.1 and Path(data["model_path"]).is_file()
+    if "search" in optimizer:
+        assert data["evaluations"] == 50
+
+
+def test_toy_data_trains_and_draws_decision_regions(capsys, tmp_path):
+    data = _json(capsys, "train", "--dataset", "toy", "--out", str(tmp_path))
+    assert data["test_accuracy"] > 0.8 and (tmp_path / "regions.png").is_file()
+
+
+def test_bad_option_is_one_line(capsys, tmp_path):
+    assert main(["train", "--reg-strength", "-1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "reg_strength" in err and err.count("\n") == 1
