@@ -199,6 +199,27 @@ def test_mixed_sizes_are_resized_to_the_most_common_size_and_noted(tmp_path):
     assert got == want
 
 
+def test_the_most_common_size_wins_even_when_the_first_files_differ(tmp_path):
+    rng = np.random.default_rng(2)
+    files = {}
+    for c, n, size in (("cat", 70, (4, 4)), ("dog", 40, SIZE), ("eel", 40, SIZE)):  # 80 of 6x5, 70 of 4x4
+        for i in range(n):
+            px = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+            files[f"{c}/{i:03d}.png"] = (None, c, _png(px), px)
+    path = build(tmp_path, files, "dir")
+    ds = load_image_folder(path, data_dir=tmp_path / "cache", workers=1)
+    assert ds.image_shape == (*SIZE, 3) and all(type(v) is int for v in ds.image_shape)
+    assert any("resized 70 of 150" in note for note in ds.notes)
+    cached = load_image_folder(path, data_dir=tmp_path / "cache", workers=1)
+    assert any("from cache" in note for note in cached.notes) and cached.image_shape == ds.image_shape
+
+
+def test_an_image_array_larger_than_memory_allows_asks_for_a_smaller_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(folder, "_memory_budget", lambda: 100)
+    with pytest.raises(ParameterError, match="image_size"):
+        load_image_folder(build(tmp_path, make_files("splits"), "dir"), cache=False, workers=1)
+
+
 def test_image_size_resizes_every_image(tmp_path):
     ds = load_image_folder(build(tmp_path, make_files("splits"), "dir"), image_size=(3, 4), cache=False, workers=1)
     assert ds.X_train.shape[1:] == (3, 4, 3) and ds.image_shape == (3, 4, 3)

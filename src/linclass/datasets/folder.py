@@ -332,7 +332,7 @@ def _header_size(payload):
 
 def _most_common(sizes) -> tuple[int, int] | None:
     """The most frequent ``(h, w)``; ties go to the larger size."""
-    counts = Counter(map(tuple, sizes))
+    counts = Counter((int(h), int(w)) for h, w in sizes)
     return max(counts, key=lambda s: (counts[s], s)) if counts else None
 
 
@@ -360,6 +360,11 @@ def _chunks(items, n_items: int, n_workers: int):
 def _decode_pass(source, rows, size, workers, on_error, preread=None):
     """Decode every file of ``rows`` ({name: row}) at ``size`` into ``(X (N, H, W, 3), natives (N, 2), errors)``."""
     n = len(rows)
+    nbytes = n * size[0] * size[1] * 3
+    if nbytes > _memory_budget():
+        raise ParameterError(f"{n:,} images of {size[0]}x{size[1]} would take {nbytes / 1e9:.1f} GB, more than "
+                             "half of this machine's memory; pass a smaller image_size (--image-size), "
+                             "e.g. 64x64.")
     X = np.zeros((n, size[0], size[1], 3), np.uint8)
     natives = np.zeros((n, 2), np.int64)
     errors = {}
@@ -379,8 +384,9 @@ def _decode_pass(source, rows, size, workers, on_error, preread=None):
         return X, natives, errors
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    # forkserver: safe in programs that already run threads, and 5% off plain fork here
+    # forkserver: safe in programs that already run threads (plain fork can deadlock there)
     context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     pending = deque()
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
@@ -391,10 +397,22 @@ def _decode_pass(source, rows, size, workers, on_error, preread=None):
                     collect(*_done(pending.popleft()))
             while pending:
                 collect(*_done(pending.popleft()))
+        except BrokenProcessPool:
+            raise DataError(f"a decoding process died while reading {source.path} (out of memory, or a "
+                            "crash in an image decoder); pass workers=1 to find the file, or a smaller "
+                            "image_size.") from None
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return X, natives, errors
+
+
+def _memory_budget() -> float:
+    """Half the machine's physical memory in bytes (inf where unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
+    except (AttributeError, ValueError, OSError):
+        return float("inf")
 
 
 def _done(entry):
