@@ -155,12 +155,8 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
         images.append(("Accuracy per epoch", plots.accuracy_curves(
             history.train_accuracy, history.val_accuracy or None, out / "accuracy.png").name))
     if dataset.image_shape is not None and clf.features is None:
-        import numpy as np
-        W = clf.model.W
-        if clf.preprocessor.std is not None:  # show templates in pixel space
-            W = W / clf.preprocessor.std[:, None]
         images.append(("Learned weights as class templates", plots.weight_templates(
-            np.asarray(W), dataset.image_shape, clf.class_names, out / "templates.png").name))
+            clf.model.W, dataset.image_shape, clf.class_names, out / "templates.png").name))
     elif dataset.image_shape is None and dataset.X_train.shape[1] == 2:
         images.append(("Decision regions", plots.decision_regions(
             clf.predict, dataset.X_train, dataset.y_train, out / "regions.png",
