@@ -1,6 +1,7 @@
 """k-nearest neighbours against scikit-learn, SciPy and plain-loop references."""
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -252,3 +253,22 @@ def test_cli_refuses_bad_options_with_exit_code_2(argv, tmp_path, capsys):
     _load_dataset()
     assert main(["knn", "--out", str(tmp_path), *argv]) == 2
     assert "linclass knn: error:" in capsys.readouterr().err
+
+
+CIFAR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+@pytest.mark.cifar
+@pytest.mark.slow
+@pytest.mark.skipif(not CIFAR.is_file(), reason=f"CIFAR-10 JPEG copy not found at {CIFAR}")
+def test_cifar10_with_5000_training_images_reaches_the_lectures_25_to_30_percent(tmp_path):
+    import json
+
+    from linclass.cli import main
+
+    _load_dataset()
+    out = tmp_path / "cifar"
+    assert main(["knn", "--data", str(CIFAR), "--k", "1,5,10,20", "--test-size", "500", "--out", str(out)]) == 0
+    report = json.loads((out / "knn.json").read_text())
+    assert report["n_train"] == 5000 and report["n_features"] == 3072
+    assert 0.25 <= report["test_accuracy"] <= 0.31        # the course: about 28% (JPEG copy: a little lower)
