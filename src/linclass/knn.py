@@ -301,7 +301,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         if self.chunk_size is not None:
             _check_positive_int(self.chunk_size, "chunk_size")
         X, y = _sklearn_checked(validate_data, self, X, y, dtype=(np.float64, np.float32))
-        _sklearn_checked(check_classification_targets, y)
+        _sklearn_checked(check_classification_targets, y, error=LabelError)
         if self.k > X.shape[0]:
             raise ParameterError(f"k={self.k} needs at least {self.k} training examples, got "
                                  f"{X.shape[0]} sample(s); lower k or add training data.")
@@ -327,12 +327,12 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         return self._votes(X) / self.k
 
 
-def _sklearn_checked(validate, *args, **kwargs):
-    """Run a scikit-learn validator, re-raising its ValueError as :class:`InputError` (same message)."""
+def _sklearn_checked(validate, *args, error=InputError, **kwargs):
+    """Run a scikit-learn validator, re-raising its ValueError as ``error`` (same message, plus the fix)."""
     try:
         return validate(*args, **kwargs)
     except ValueError as err:
-        if isinstance(err, InputError) or type(err).__name__ == "NotFittedError":
+        if isinstance(err, InputError):
             raise
-        raise InputError(f"{err} Pass a finite numeric 2-D array X (N, D) and matching class labels "
-                         "y (N,).") from err
+        raise error(f"{err} Pass a finite numeric 2-D array X (N, D) and matching class labels "
+                    "y (N,).") from err
