@@ -542,6 +542,9 @@ def _decode_source(source, files, *, image_size, skip_bad, workers, preread=None
                                              workers=workers, preread=preread)
     y = np.array([class_index[labels[n][1]] for n in names], np.int64)
     split = np.array([SPLIT_CODES[labels[n][0]] for n in names], np.int8)
+    if not ok.any():
+        raise DataError(f"none of the {ok.size:,} files in {source.path} is a readable image; check the path "
+                        "and the files' formats (PNG, JPEG, BMP, GIF, WebP).")
     if not ok.all():
         X, y, split = X[ok], y[ok], split[ok]
     h = hashlib.sha256(memoryview(np.ascontiguousarray(X)).cast("B"))
