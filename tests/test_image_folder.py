@@ -51,7 +51,9 @@ def make_files(layout, seed=0, n_train=6, n_test=2, n_val=0, size=SIZE, fmt="png
     """``{relative name: (split, class, bytes, pixels as Pillow decodes them)}`` for a layout."""
     rng = np.random.default_rng(seed)
     encode = _png if fmt == "png" else (lambda px: _encode(px, fmt))
-    counts = {"train": n_train, "test": n_test, "val": n_val} if layout == "splits" else {None: n_train + n_test}
+    counts = {"train": n_train, "test": n_test, "val": n_val}
+    if layout == "classes":
+        counts = {None: n_train + n_test}
     files = {}
     for split, n in counts.items():
         for c in CLASSES:
@@ -221,7 +223,8 @@ def test_an_image_array_larger_than_memory_allows_asks_for_a_smaller_size(tmp_pa
 
 
 def test_image_size_resizes_every_image(tmp_path):
-    ds = load_image_folder(build(tmp_path, make_files("splits"), "dir"), image_size=(3, 4), cache=False, workers=1)
+    path = build(tmp_path, make_files("splits"), "dir")
+    ds = load_image_folder(path, image_size=(3, 4), cache=False, workers=1)
     assert ds.X_train.shape[1:] == (3, 4, 3) and ds.image_shape == (3, 4, 3)
     assert any("resized 24 of 24" in note for note in ds.notes)
 

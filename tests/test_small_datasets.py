@@ -103,7 +103,8 @@ def test_load_dataset_passes_a_path_to_the_image_folder_loader(tmp_path):
     for c in ("a", "b"):
         (tmp_path / "imgs" / c).mkdir(parents=True)
         for i in range(10):
-            Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).save(tmp_path / "imgs" / c / f"{i}.png")
+            pixels = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "imgs" / c / f"{i}.png")
     ds = load_dataset(data=str(tmp_path / "imgs"), data_dir=tmp_path / "cache", subset=6)
     assert ds.class_names == ["a", "b"] and ds.image_shape == (4, 4, 3) and ds.y_train.size == 6
 

@@ -358,7 +358,7 @@ def _chunks(items, n_items: int, n_workers: int):
 
 
 def _decode_pass(source, rows, size, workers, on_error, preread=None):
-    """Decode every file of ``rows`` ({name: row}) at ``size`` into ``(X (N, H, W, 3), natives (N, 2), errors)``."""
+    """Decode the files of ``rows`` ({name: row}) at ``size``: ``(X (N, H, W, 3), natives (N, 2), errors)``."""
     n = len(rows)
     nbytes = n * size[0] * size[1] * 3
     if nbytes > _memory_budget():
@@ -462,7 +462,8 @@ def decode_files(source, rows, *, image_size, skip_bad, workers, preread=None):
 # --------------------------------------------------------------------------- cache
 
 def _cache_key(source: Source, files, image_size, skip_bad) -> str:
-    h = hashlib.sha256(repr((CACHE_VERSION, IMAGE_FORMATS, image_size and tuple(image_size), skip_bad)).encode())
+    settings = (CACHE_VERSION, IMAGE_FORMATS, image_size and tuple(image_size), skip_bad)
+    h = hashlib.sha256(repr(settings).encode())
     if source.kind == "dir":
         for name, size, mtime_ns in files:
             h.update(f"{name}\0{size}\0{mtime_ns}\n".encode())
@@ -583,8 +584,8 @@ def load_image_folder(path, *, image_size=None, val_size=None, test_size=None, s
         except TypeError:
             image_size = ()
         if len(image_size) != 2 or min(image_size) < 1:
-            raise ParameterError(f"image_size must be (height, width) in whole pixels >= 1, got {image_size!r}; "
-                                 "e.g. (32, 32).")
+            raise ParameterError(f"image_size must be (height, width) in whole pixels >= 1, got "
+                                 f"{image_size!r}; e.g. (32, 32).")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"workers must be a positive int or None (all cores), got {workers!r}.")
     source = open_source(path)

@@ -24,7 +24,7 @@ DEFAULT_TEST_FRACTION = 0.2
 
 
 def default_val_size(n_train: int, n_classes: int = 1) -> int:
-    """Validation examples taken from ``n_train``: 1,000 when n_train ≥ 10,000, else 10%; at least one per class."""
+    """Validation examples taken from ``n_train``: 1,000 if n_train ≥ 10,000, else 10%; ≥ 1 per class."""
     return max(n_classes, 1000 if n_train >= 10_000 else round(0.1 * n_train))
 
 
