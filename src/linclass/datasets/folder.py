@@ -38,7 +38,7 @@ import zipfile
 from collections import Counter, deque
 from dataclasses import dataclass
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -58,7 +58,6 @@ CACHE_VERSION = 1
 _META_KEYS = {"version", "name", "class_names", "image_size", "content_hash", "notes"}
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _SAMPLE = 64          # images whose header sizes guess the common size before decoding
-_TAR_IN_MEMORY = 1 << 30  # a tar's images up to this many bytes are read in the listing pass
 _MAX_LISTED = 10      # file names listed in a note before "... and N more"
 
 
@@ -133,28 +132,26 @@ def list_files(source: Source) -> list[tuple[str, int, int]]:
                 if not info.is_dir() and not _ignored(name):
                     files.append((name, info.file_size, 0))
     else:
-        files = scan_tar(source)[0]
+        with _open_archive(source) as tf:
+            for member in _tar_members(tf, source):
+                name = _member_name(member.name, source)
+                if member.isfile() and not _ignored(name):
+                    files.append((name, member.size, 0))
     return sorted(files)
 
 
-def scan_tar(source: Source, keep_bytes: int = 0) -> tuple[list, dict | None]:
-    """``(files, payloads)`` of a tar archive in one pass over it (a .tar.gz cannot seek).
+def stream_tar(source: Source, files: list) -> Iterator[tuple[str, bytes]]:
+    """``(name, bytes)`` of a tar's candidate files in archive order, appending ``(name, size, 0)`` to ``files``.
 
-    ``payloads`` maps names to the members' bytes while they total at most
-    ``keep_bytes``, else it is None (the decoding reads the archive again).
+    One pass lists and reads the archive (a .tar.gz cannot seek), so decoding
+    starts while the archive is still being read.
     """
-    files, payloads, kept = [], {}, 0
     with _open_archive(source) as tf:
         for member in _tar_members(tf, source):
             name = _member_name(member.name, source)
             if member.isfile() and not _ignored(name):
                 files.append((name, member.size, 0))
-                kept += member.size
-                if payloads is not None and kept <= keep_bytes:
-                    payloads[name] = _read_member(tf, member, name, source)
-                else:
-                    payloads = None
-    return files, payloads
+                yield name, _read_member(tf, member, name, source)
 
 
 def _read_member(tf, member, name, source) -> bytes:
@@ -242,17 +239,13 @@ class Unreadable:
         self.message = message
 
 
-def iter_payloads(source: Source, wanted, preread=None) -> Iterator[tuple[str, bytes | str | Unreadable]]:
+def iter_payloads(source: Source, wanted) -> Iterator[tuple[str, bytes | str | Unreadable]]:
     """``(name, payload)`` for each wanted file, in the container's own order.
 
     A payload is the file's path (a folder: the decoding process reads it), its
-    bytes (an archive, or ``preread``: bytes already read by :func:`scan_tar`), or
-    :class:`Unreadable`.
+    bytes (an archive), or :class:`Unreadable`.
     """
-    if preread is not None:
-        for name in sorted(wanted):
-            yield name, preread[name]
-    elif source.kind == "dir":
+    if source.kind == "dir":
         for name in sorted(wanted):
             yield name, str(source.path / name)
     elif source.kind == "zip":
@@ -343,9 +336,9 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _chunks(items, n_items: int, n_workers: int):
-    """Lists of ``(row, payload)`` sized so each worker gets several chunks (≤ 512 files, ≤ 16 MB)."""
-    per_chunk = max(8, min(512, -(-n_items // (4 * n_workers))))
+def _chunks(items, n_items, n_workers: int):
+    """Lists of ``(name, payload)`` sized so each worker gets several (≤ 512 files, ≤ 16 MB; 256 if unknown)."""
+    per_chunk = 256 if n_items is None else max(8, min(512, -(-n_items // (4 * n_workers))))
     chunk, nbytes = [], 0
     for item in items:
         chunk.append(item)
@@ -357,31 +350,44 @@ def _chunks(items, n_items: int, n_workers: int):
         yield chunk
 
 
-def _decode_pass(source, rows, size, workers, on_error, preread=None):
-    """Decode the files of ``rows`` ({name: row}) at ``size``: ``(X (N, H, W, 3), natives (N, 2), errors)``."""
-    n = len(rows)
-    nbytes = n * size[0] * size[1] * 3
-    if nbytes > _memory_budget():
-        raise ParameterError(f"{n:,} images of {size[0]}x{size[1]} would take {nbytes / 1e9:.1f} GB, more than "
-                             "half of this machine's memory; pass a smaller image_size (--image-size), "
-                             "e.g. 64x64.")
-    X = np.zeros((n, size[0], size[1], 3), np.uint8)
-    natives = np.zeros((n, 2), np.int64)
-    errors = {}
-    items = ((rows[name], payload) for name, payload in iter_payloads(source, rows, preread))
+def decode_stream(pairs, size, *, workers=1, n_items=None, on_error=None):
+    """Decode ``(name, payload)`` pairs at ``size=(H, W)``: ``(names, X (M, H, W, 3), natives (M, 2), errors)``.
+
+    ``errors`` maps positions in ``names`` to reasons (their images are zeros);
+    ``on_error(name, reason)`` is called as they come and may raise. With
+    ``workers`` > 1 the chunks are decoded by a pool of processes while ``pairs``
+    is still being read.
+    """
+    names, images, natives, errors = [], [], [], {}
+    budget, used = _memory_budget(), 0
 
     def collect(chunk, result):
-        images, sizes, bad = result
-        index = np.fromiter((row for row, _ in chunk), np.int64, len(chunk))
-        X[index], natives[index] = images, sizes
+        nonlocal used
+        chunk_images, chunk_natives, bad = result
+        used += chunk_images.nbytes
+        if used > budget:
+            raise ParameterError(f"the images at {size[0]}x{size[1]} take more than half of this machine's "
+                                 "memory; pass a smaller image_size (--image-size), e.g. 64x64.")
         for k, reason in bad:
-            errors[int(index[k])] = reason
-            on_error(int(index[k]), reason)
+            errors[len(names) + k] = reason
+            if on_error is not None:
+                on_error(chunk[k][0], reason)
+        names.extend(name for name, _ in chunk)
+        images.append(chunk_images)
+        natives.append(chunk_natives)
 
     if workers <= 1:
-        for chunk in _chunks(items, n, 1):
+        for chunk in _chunks(pairs, n_items, 1):
             collect(chunk, decode_chunk([p for _, p in chunk], size))
-        return X, natives, errors
+    else:
+        _decode_in_pool(pairs, size, workers, n_items, collect)
+    if not names:
+        return names, np.zeros((0, *size, 3), np.uint8), np.zeros((0, 2), np.int64), errors
+    return names, np.concatenate(images), np.concatenate(natives), errors
+
+
+def _decode_in_pool(pairs, size, workers, n_items, collect) -> None:
+    """Feed chunks of ``pairs`` to a process pool, at most 2 per worker in flight; ``collect`` in order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -391,20 +397,18 @@ def _decode_pass(source, rows, size, workers, on_error, preread=None):
     pending = deque()
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         try:
-            for chunk in _chunks(items, n, workers):
+            for chunk in _chunks(pairs, n_items, workers):
                 pending.append((chunk, pool.submit(decode_chunk, [p for _, p in chunk], size)))
                 while len(pending) > 2 * workers:  # bound the bytes in flight
                     collect(*_done(pending.popleft()))
             while pending:
                 collect(*_done(pending.popleft()))
         except BrokenProcessPool:
-            raise DataError(f"a decoding process died while reading {source.path} (out of memory, or a "
-                            "crash in an image decoder); pass workers=1 to find the file, or a smaller "
-                            "image_size.") from None
+            raise DataError("a decoding process died (out of memory, or a crash in an image decoder); "
+                            "pass workers=1 to find the file, or a smaller image_size.") from None
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return X, natives, errors
 
 
 def _memory_budget() -> float:
@@ -420,43 +424,19 @@ def _done(entry):
     return chunk, future.result()
 
 
-def decode_files(source, rows, *, image_size, skip_bad, workers, preread=None):
-    """All images of ``rows`` ({name: row}) at a common size: ``(X, ok (N,) bool, size, notes)``.
+def _with_size(pairs, image_size):
+    """``(size, pairs)``: ``image_size``, else the most common header size of the first files (pairs kept whole)."""
+    if image_size is not None:
+        return tuple(image_size), pairs
+    pairs = iter(pairs)
+    head = list(islice(pairs, _SAMPLE))
+    size = _most_common(s for s in map(_header_size, (p for _, p in head)) if s) or (1, 1)
+    return size, chain(head, pairs)
 
-    Without ``image_size`` the common size is guessed from the first headers,
-    checked against every image's size after decoding, and the decoding is
-    redone in the rare case the guess was not the most common size.
-    """
-    names = sorted(rows, key=rows.get)
 
-    def on_error(row, reason):
-        if not skip_bad:
-            raise DataError(f"cannot read image {names[row]!r} in {source.path}: {reason}; remove the file "
-                            "(or fix it), or pass skip_bad=True (--skip-bad) to skip unreadable files.")
-
-    if workers is None:
-        workers = default_workers() if len(rows) >= 512 else 1
-    size = tuple(int(v) for v in image_size) if image_size is not None else None
-    if size is None:
-        head = list(islice(iter_payloads(source, rows, preread), _SAMPLE))
-        size = _most_common(s for s in map(_header_size, (p for _, p in head)) if s) or (1, 1)
-    X, natives, errors = _decode_pass(source, rows, size, workers, on_error, preread)
-    ok = np.ones(len(rows), bool)
-    ok[list(errors)] = False
-    if image_size is None:
-        common = _most_common(natives[ok]) or size
-        if common != size:
-            size = common
-            X, natives, _ = _decode_pass(source, rows, size, workers, on_error, preread)
-    notes = []
-    resized = ok & np.any(natives != size, axis=1)
-    if resized.any():
-        why = "image_size" if image_size is not None else "the most common size; pass image_size to choose"
-        notes.append(f"resized {int(resized.sum())} of {int(ok.sum())} images to {size[0]}x{size[1]} ({why})")
-    if errors:
-        notes.append(f"skipped {len(errors)} unreadable file(s): "
-                     + _listing(f"{names[r]} ({errors[r]})" for r in sorted(errors)))
-    return X, ok, size, notes
+def _bad_file(source, name, reason) -> DataError:
+    return DataError(f"cannot read image {name!r} in {source.path}: {reason}; remove the file (or fix it), "
+                     "or pass skip_bad=True (--skip-bad) to skip unreadable files.")
 
 
 # --------------------------------------------------------------------------- cache
@@ -525,35 +505,93 @@ def write_cache(folder: Path, X, y, split, meta) -> None:
 
 # --------------------------------------------------------------------------- the data set
 
-def _decode_source(source, files, *, image_size, skip_bad, workers, preread=None):
-    """Decode a source: ``(X, y, split, meta)`` with rows ordered by (split, class, name)."""
-    labels, notes = resolve_layout([name for name, _, _ in files], source)
+def _decode_source(source, files, *, image_size, skip_bad, workers):
+    """Decode a source: ``(X, y, split, meta)`` with rows ordered by (split, class, name).
+
+    A folder or zip is listed first, then its class folders' files are decoded;
+    a tar is listed and decoded in the same pass over it. Without
+    ``image_size`` the common size is guessed from the first headers, checked
+    against every image after decoding, and the decoding is redone in the rare
+    case the guess was not the most common size.
+    """
+    if workers is None:  # a pool only pays off beyond a few hundred small files
+        many = source.path.stat().st_size >= 4 << 20 if files is None else len(files) >= 512
+        workers = default_workers() if many else 1
+    if source.kind == "tar":
+        files = []
+        size, pairs = _with_size(stream_tar(source, files), image_size)
+        decoded = decode_stream(pairs, size, workers=workers)
+        labels, notes = resolve_layout([name for name, _, _ in sorted(files)], source)
+    else:
+        labels, notes = resolve_layout([name for name, _, _ in files], source)
+        _check_classes(labels, source)
+
+        def on_error(name, reason):
+            if not skip_bad:
+                raise _bad_file(source, name, reason)
+
+        size, pairs = _with_size(iter_payloads(source, labels), image_size)
+        decoded = decode_stream(pairs, size, workers=workers, n_items=len(labels), on_error=on_error)
+    class_names = _check_classes(labels, source)
+    class_index = {c: i for i, c in enumerate(class_names)}
+    names, X, natives, errors = decoded
+    rows, bad = _select(names, labels, errors)
+    if not rows.size:
+        raise DataError(f"none of the {len(labels):,} files in {source.path} is a readable image; check the "
+                        "path and the files' formats (PNG, JPEG, BMP, GIF, WebP).")
+    if bad and not skip_bad:
+        first = min(bad, key=lambda n: (SPLIT_CODES[labels[n][0]], labels[n][1], n))
+        raise _bad_file(source, first, bad[first])
+    common = _most_common(natives[rows])
+    if image_size is None and common != size:
+        size = common
+        names, X, natives, errors = decode_stream(iter_payloads(source, labels), size, workers=workers,
+                                                  n_items=len(labels))
+        rows, bad = _select(names, labels, errors)
+    if rows.size < len(names) or np.any(rows != np.arange(rows.size)):
+        X, natives = X[rows], natives[rows]  # rows stay in the container's order: no copy when all are kept
+    kept = [names[m] for m in rows]
+    y = np.array([class_index[labels[n][1]] for n in kept], np.int64)
+    split = np.array([SPLIT_CODES[labels[n][0]] for n in kept], np.int8)
+    resized = np.any(natives != size, axis=1)
+    if resized.any():
+        why = "image_size" if image_size is not None else "the most common size; pass image_size to choose"
+        notes.append(f"resized {int(resized.sum())} of {len(kept)} images to {size[0]}x{size[1]} ({why})")
+    if bad:
+        notes.append(f"skipped {len(bad)} unreadable file(s): "
+                     + _listing(f"{n} ({reason})" for n, reason in sorted(bad.items())))
+    # the content hash reads the rows in (split, class, name) order: the same images in any container agree
+    order = np.lexsort((np.array(kept), y, split))
+    h = hashlib.sha256(repr(class_names).encode())
+    h.update(y[order].tobytes())
+    h.update(split[order].tobytes())
+    for i in order:
+        h.update(X[i])
+    meta = {"version": CACHE_VERSION, "name": source.name, "class_names": class_names,
+            "image_size": [int(v) for v in size], "content_hash": h.hexdigest(), "notes": notes}
+    return X, y, split, meta
+
+
+def _select(names, labels, errors) -> tuple[np.ndarray, dict]:
+    """``(rows, bad)``: decoded positions of the readable files in ``labels`` (a name's last copy), in
+    decoding order, and ``{name: reason}`` of the unreadable ones."""
+    last = {name: m for m, name in enumerate(names) if name in labels}
+    rows = np.array(sorted(m for m in last.values() if m not in errors), np.int64)
+    bad = {name: errors[m] for name, m in last.items() if m in errors}
+    return rows, bad
+
+
+def _check_classes(labels, source) -> list[str]:
+    """The sorted class names; DataError unless there are ≥ 2 and each has training images."""
     class_names = sorted({c for _, c in labels.values()})
-    in_train = {c for s, c in labels.values() if s == "train"}
     if len(class_names) < 2:
         raise DataError(f"{source.path} has {len(class_names)} class folder(s) with images; a classifier needs "
                         "at least 2: use ROOT/<class>/* or ROOT/<split>/<class>/*.")
-    if set(class_names) - in_train:
-        raise DataError(f"{source.path}: class(es) {', '.join(sorted(set(class_names) - in_train))} have no "
-                        "training images; add them to train/ or remove those folders.")
-    class_index = {c: i for i, c in enumerate(class_names)}
-    names = sorted(labels, key=lambda n: (SPLIT_CODES[labels[n][0]], class_index[labels[n][1]], n))
-    rows = {name: row for row, name in enumerate(names)}
-    X, ok, size, decode_notes = decode_files(source, rows, image_size=image_size, skip_bad=skip_bad,
-                                             workers=workers, preread=preread)
-    y = np.array([class_index[labels[n][1]] for n in names], np.int64)
-    split = np.array([SPLIT_CODES[labels[n][0]] for n in names], np.int8)
-    if not ok.any():
-        raise DataError(f"none of the {ok.size:,} files in {source.path} is a readable image; check the path "
-                        "and the files' formats (PNG, JPEG, BMP, GIF, WebP).")
-    if not ok.all():
-        X, y, split = X[ok], y[ok], split[ok]
-    h = hashlib.sha256(memoryview(np.ascontiguousarray(X)).cast("B"))
-    for part in (y, split, np.array(class_names)):
-        h.update(part.tobytes())
-    meta = {"version": CACHE_VERSION, "name": source.name, "class_names": class_names,
-            "image_size": list(size), "content_hash": h.hexdigest(), "notes": notes + decode_notes}
-    return X, y, split, meta
+    missing = set(class_names) - {c for s, c in labels.values() if s == "train"}
+    if missing:
+        raise DataError(f"{source.path}: class(es) {', '.join(sorted(missing))} have no training images; "
+                        "add them to train/ or remove those folders.")
+    return class_names
 
 
 def _take(y, rows, size, default, seed, what):
@@ -594,14 +632,10 @@ def load_image_folder(path, *, image_size=None, val_size=None, test_size=None, s
     folder = cache_dir(data_dir) / "image-folders" / key
     cached = read_cache(folder) if cache else None
     if cached is None:
-        preread = None
-        if source.kind == "tar":
-            files, preread = scan_tar(source, keep_bytes=_TAR_IN_MEMORY)
-        elif files is None:
+        if files is None and source.kind == "zip":
             files = list_files(source)
         X, y, split, meta = _decode_source(source, files, image_size=image_size, skip_bad=skip_bad,
-                                           workers=workers, preread=preread)
-        del preread
+                                           workers=workers)
         notes = list(meta["notes"])
         if cache:
             try:
