@@ -1,0 +1,532 @@
+"""scikit-learn estimators: :class:`LinearSVM`, :class:`SoftmaxClassifier`, :class:`KNearestNeighbor`.
+
+Conventions: N examples, D features, C classes. The estimators follow
+scikit-learn's contract (``__init__`` only stores hyperparameters, ``fit``
+validates and returns ``self``, learned attributes end in ``_``), so they work in
+:class:`~sklearn.pipeline.Pipeline`, :class:`~sklearn.model_selection.GridSearchCV`,
+``cross_val_score`` and ``clone``. They add no math of their own: ``fit`` builds the
+same :class:`~linclass.objective.Objective` and optimizer as ``linclass train`` and
+runs the same loop (:func:`linclass.train.train`) or :func:`linclass.optim.lbfgs`.
+
+The objective minimized over ``W`` (D, C) and ``b`` (C,) is the lecture's::
+
+    L(W, b) = 1/N Σ_i L_i(x_i W + b, y_i) + alpha · R(W)          (b is not penalized)
+
+    penalty="l2":          R(W) = Σ W²
+    penalty="l1":          R(W) = Σ |W|
+    penalty="elasticnet":  R(W) = l1_ratio · Σ |W| + (1 − l1_ratio) · Σ W²
+    penalty=None:          R(W) = 0
+
+(no ½ in front of Σ W², unlike scikit-learn's ``SGDClassifier``). The elastic net
+is the lecture's ``ElasticNet(β)`` with ``λ = alpha · l1_ratio`` and
+``β = (1 − l1_ratio) / l1_ratio`` (``l1_ratio = 0`` is pure L2, 1 pure L1).
+
+Fitted attributes: ``coef_`` (C, D) = ``Wᵀ``, ``intercept_`` (C,) = ``b``,
+``classes_`` (C,) of any label type, ``n_features_in_``, ``n_iter_`` (epochs run,
+or L-BFGS iterations), ``loss_curve_`` (the training objective at every step).
+Feature scaling is not done inside: put a :class:`~sklearn.preprocessing.StandardScaler`
+in front of the estimator in a pipeline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
+
+from .errors import InputError, LabelError, ParameterError
+from .knn import KNearestNeighbor
+from .losses import softmax
+from .model import LinearModel
+from .objective import Objective
+from .regularizers import L1, L2, ElasticNet
+
+__all__ = ["LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"]
+
+GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+OPTIMIZERS = GRADIENT_OPTIMIZERS + ("lbfgs",)
+PENALTIES = ("l2", "l1", "elasticnet", None)
+SVM_LOSSES = ("svm", "squared-svm", "ova-svm", "structured-svm")
+DTYPES = (np.float64, np.float32)
+
+
+class _Spec(NamedTuple):
+    """Validated hyperparameters of one fit."""
+
+    objective: Objective
+    optimizer: str
+    dtype: np.dtype
+
+
+# --------------------------------------------------------------------------- checks
+
+def _check_number(value, name: str, *, low=0.0, low_open=False, high=None, hint="") -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (high is None or value <= high)
+    if not ok:
+        bound = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise ParameterError(f"{name} must be a finite number {bound}, got {value!r}{hint}.")
+    return float(value)
+
+
+def _check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
+    """``(reg, λ)`` for :class:`~linclass.objective.Objective` so that ``λ R(W) = alpha · penalty(W)``.
+
+    >>> regularizer("elasticnet", 0.1, 0.25)        # 0.1 · (0.25 Σ|W| + 0.75 Σ W²)
+    (ElasticNet(beta=3.0), 0.025)
+    """
+    alpha = _check_number(alpha, "alpha", hint="; alpha is the regularization strength λ, e.g. 1e-4")
+    if penalty not in PENALTIES and penalty != "none":
+        raise ParameterError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None, got {penalty!r}.")
+    if penalty in (None, "none") or alpha == 0:
+        return None, 0.0
+    if penalty == "l2":
+        return L2(), alpha
+    if penalty == "l1":
+        return L1(), alpha
+    l1_ratio = _check_number(l1_ratio, "l1_ratio", high=1.0, hint="; 0 is pure L2, 1 pure L1")
+    if l1_ratio == 0:
+        return L2(), alpha
+    if l1_ratio == 1:
+        return L1(), alpha
+    return ElasticNet(beta=(1 - l1_ratio) / l1_ratio), alpha * l1_ratio
+
+
+def _seed_int(random_state) -> int:
+    """An int seed from ``random_state`` (None: fresh entropy from the OS, as scikit-learn's None)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, numbers.Integral) \
+            or random_state < 0:
+        raise ParameterError(f"random_state must be None or an integer >= 0, got {random_state!r}; "
+                             "pass an int to make fits repeatable.")
+    return int(random_state)
+
+
+def _child_seeds(seed: int, *key: int, n: int = 2) -> list[int]:
+    """``n`` independent int seeds from ``(seed, *key)``."""
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence([seed, *key]).spawn(n)]
+
+
+def _sk(validator, *args, error=InputError, **kwargs):
+    """Run a scikit-learn validator; its ValueError becomes ``error`` with the same message plus the fix."""
+    try:
+        return validator(*args, **kwargs)
+    except ValueError as err:
+        if isinstance(err, InputError):
+            raise
+        raise error(f"{err} Pass a finite numeric 2-D array X (N, D) and one class label per row "
+                    "in y (N,).") from err
+
+
+class _Carry:
+    """Wrap an optimizer so that ``train()`` starts from a saved state and the last state is kept.
+
+    The optimizer is a pair of pure functions (``init``, ``update``); the loop of
+    :func:`linclass.train.train` is reused unchanged, with ``init`` returning the
+    state of the previous call and ``update`` recording the newest one.
+    """
+
+    def __init__(self, optimizer, state=None):
+        self.state = state
+        self.optimizer = dataclasses.replace(optimizer, init=self._init, update=self._update)
+        self._inner = optimizer
+
+    def _init(self, params):
+        return self._inner.init(params) if self.state is None else self.state
+
+    def _update(self, grads, state, params=None):
+        updates, self.state = self._inner.update(grads, state, params)
+        return updates, self.state
+
+
+# --------------------------------------------------------------------------- the estimators
+
+def _has_partial_fit(estimator) -> bool:
+    """``partial_fit`` exists only for gradient optimizers (L-BFGS needs the full batch)."""
+    if estimator.optimizer == "lbfgs":
+        raise AttributeError("partial_fit needs a gradient optimizer (L-BFGS works on the full batch); "
+                             "use optimizer='sgd' (or momentum, adam...), or call fit.")
+    return True
+
+
+class _LinearClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit / predict of :class:`LinearSVM` and :class:`SoftmaxClassifier` (see their docs)."""
+
+    _loss_name = "softmax"
+
+    # ------------------------------------------------------------------ settings
+    def _spec(self) -> _Spec:
+        reg, lam = regularizer(self.penalty, self.alpha, self.l1_ratio)
+        objective = Objective(self._loss(), reg, lam)
+        if self.optimizer not in OPTIMIZERS:
+            raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
+        if not callable(self.learning_rate):
+            _check_number(self.learning_rate, "learning_rate", low_open=True,
+                          hint="; typical values are 1e-4 ... 1e-1 (or pass a schedule step -> lr)")
+        _check_int(self.batch_size, "batch_size")
+        _check_int(self.max_iter, "max_iter")
+        _check_number(self.tol, "tol", low_open=True, hint="; e.g. 1e-4")
+        _check_int(self.n_iter_no_change, "n_iter_no_change")
+        _check_number(self.validation_fraction, "validation_fraction", low_open=True, high=0.5,
+                      hint="; the share of the training data held out for early stopping, e.g. 0.1")
+        _check_number(self.init_scale, "init_scale", hint="; the lecture's 1e-3")
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in DTYPES:
+            raise ParameterError(f"dtype must be float64 or float32, got {self.dtype!r}.")
+        _seed_int(0 if self.random_state is None else self.random_state)
+        return _Spec(objective, self.optimizer, dtype)
+
+    def _loss(self) -> str:
+        return self._loss_name
+
+    def _optimizer(self, total_steps: int):
+        from .optim import get_optimizer, parse_schedule
+
+        lr = self.learning_rate
+        if not callable(lr):
+            lr = parse_schedule(self.schedule, float(lr), max(1, total_steps))
+        elif self.schedule != "constant":
+            raise ParameterError("learning_rate is already a schedule (a callable); leave schedule='constant'.")
+        return get_optimizer(self.optimizer, learning_rate=lr)
+
+    # ------------------------------------------------------------------ data
+    def _check_X(self, X, *, reset: bool, dtype):
+        from sklearn.utils.validation import validate_data
+
+        return _sk(validate_data, self, X, reset=reset, dtype=dtype)
+
+    def _check_Xy(self, X, y, *, reset: bool, dtype):
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import validate_data
+
+        X, y = _sk(validate_data, self, X, y, reset=reset, dtype=dtype)
+        _sk(check_classification_targets, y, error=LabelError)
+        return X, y
+
+    def _start(self, D: int, C: int, dtype, seed: int) -> dict:
+        """Initial ``{"W": (D, C), "b": (C,)}``: the previous solution with ``warm_start``, else small random."""
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape == (C, D):
+            return {"W": self.coef_.T.astype(dtype), "b": self.intercept_.astype(dtype)}
+        return LinearModel.init(D, C, scale=self.init_scale, seed=seed, dtype=dtype).params
+
+    def _keep(self, params):
+        self.coef_ = np.ascontiguousarray(params["W"].T)          # (C, D)
+        self.intercept_ = np.array(params["b"])                    # (C,)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y):
+        """Minimize the objective on ``(X (N, D), y (N,))`` from scratch (or warm); returns ``self``.
+
+        Gradient optimizers run ``max_iter`` epochs of minibatches of ``batch_size``
+        (fewer with ``early_stopping``, which holds out ``validation_fraction`` of the
+        data, stops after ``n_iter_no_change`` epochs without a better validation
+        accuracy and restores the best weights). ``ConvergenceWarning``: the epoch-mean
+        training loss was still falling by more than ``tol`` in the last
+        ``n_iter_no_change`` epochs when the budget ended. L-BFGS stops when every
+        gradient component is below ``tol``, else warns after ``max_iter`` iterations.
+        """
+        spec = self._spec()
+        X, y = self._check_Xy(X, y, reset=True, dtype=spec.dtype)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise LabelError(f"y has only one class ({classes[0]!r}); a classifier needs at least 2 "
+                             "classes: pass examples of two or more classes.")
+        seed = _seed_int(self.random_state)
+        init_seed, train_seed = _child_seeds(seed, 0)
+        params = self._start(X.shape[1], classes.size, spec.dtype, init_seed)
+        self.classes_ = classes
+        if spec.optimizer == "lbfgs":
+            self._fit_lbfgs(spec, X, y_idx, params)
+        else:
+            self._fit_gradient(spec, X, y_idx, params, train_seed)
+        self._seed, self._calls = seed, 1
+        return self
+
+    def _fit_lbfgs(self, spec, X, y, params):
+        from .optim import lbfgs
+
+        result = lbfgs(spec.objective, X, y, params, max_iter=self.max_iter, tol=self.tol)
+        self._keep(result.params)
+        self.n_iter_ = max(1, result.n_iter)
+        self.loss_curve_ = [result.loss]
+        self._opt_state, self._schedule_steps = None, None
+        if not result.converged and result.n_iter >= self.max_iter:
+            warnings.warn(f"L-BFGS stopped after max_iter={self.max_iter} iterations with ‖∇L‖ = "
+                          f"{result.grad_norm:.3g} > tol; raise max_iter or standardize the features.",
+                          ConvergenceWarning, stacklevel=3)
+
+    def _fit_gradient(self, spec, X, y, params, seed):
+        from .datasets.splits import stratified_split
+        from .train import TrainConfig, train
+
+        X_val = y_val = None
+        if self.early_stopping:
+            n_val = max(int(round(self.validation_fraction * X.shape[0])), np.unique(y).size)
+            if n_val >= X.shape[0]:
+                raise InputError(f"early_stopping needs more data: {X.shape[0]} example(s) cannot be split "
+                                 f"into training and a validation part of {n_val}; turn early_stopping off.")
+            train_idx, val_idx = stratified_split(y, n_val, seed)
+            X, y, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+        steps = _steps_per_epoch(X.shape[0], self.batch_size)
+        carry = _Carry(self._optimizer(self.max_iter * steps))
+        config = TrainConfig(batch_size=self.batch_size, epochs=self.max_iter, seed=seed,
+                             early_stopping=self.early_stopping, patience=self.n_iter_no_change,
+                             progress=bool(self.verbose))
+        result = train(spec.objective, carry.optimizer, X, y, params=params, X_val=X_val, y_val=y_val,
+                       config=config)
+        self._keep(result.params)
+        self.n_iter_ = result.epochs
+        self.loss_curve_ = [float(v) for v in result.history.loss]
+        self.validation_scores_ = list(result.history.val_accuracy) if self.early_stopping else None
+        self._opt_state, self._schedule_steps = carry.state, self.max_iter * steps
+        if not result.stopped_early and not _plateaued(self.loss_curve_, steps, self.tol, self.n_iter_no_change):
+            warnings.warn(f"the training loss was still falling after max_iter={self.max_iter} epochs "
+                          f"(by more than tol={self.tol:g} in the last {self.n_iter_no_change}); "
+                          "raise max_iter or the learning rate, or use early_stopping=True.",
+                          ConvergenceWarning, stacklevel=3)
+
+    @available_if(_has_partial_fit)
+    def partial_fit(self, X, y, classes=None):
+        """One pass over ``(X, y)`` in minibatches, continuing from the previous call; returns ``self``.
+
+        For data that does not fit in memory: call it once per chunk. ``classes``
+        (every label that will ever appear) is required on the first call. The
+        weights and the optimizer's state (momentum, Adam's moments, the step count
+        that drives a schedule) carry over between calls, and from a previous
+        ``fit``. A schedule spans ``max_iter`` passes over chunks the size of the first.
+        """
+        spec = self._spec()
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ParameterError("classes must be given on the first call to partial_fit, e.g. "
+                                 "partial_fit(X, y, classes=np.unique(y_all)): every label that will appear.")
+        if classes is not None:
+            classes = np.unique(classes)
+            if classes.size < 2:
+                raise LabelError(f"classes holds only one class ({classes!r}); pass at least 2 classes.")
+            if not first and not np.array_equal(classes, self.classes_):
+                raise LabelError(f"classes={classes.tolist()} differs from the first call's "
+                                 f"{self.classes_.tolist()}; pass the same classes (or call fit to start over).")
+        X, y = self._check_Xy(X, y, reset=first, dtype=spec.dtype)
+        known = classes if first else self.classes_
+        unknown = np.setdiff1d(y, known)
+        if unknown.size:
+            raise LabelError(f"y has label(s) {unknown[:5].tolist()} not in classes {known.tolist()}; "
+                             "pass every label in classes on the first call.")
+        if first:
+            self.classes_, self._seed, self._calls = known, _seed_int(self.random_state), 0
+            self._opt_state, self._schedule_steps, self.loss_curve_, self.n_iter_ = None, None, [], 0
+        y_idx = np.searchsorted(self.classes_, y)
+        init_seed, train_seed = _child_seeds(self._seed, self._calls)
+        params = ({"W": self.coef_.T.astype(spec.dtype), "b": self.intercept_.astype(spec.dtype)}
+                  if hasattr(self, "coef_") else
+                  LinearModel.init(X.shape[1], self.classes_.size, scale=self.init_scale, seed=init_seed,
+                                   dtype=spec.dtype).params)
+        from .train import TrainConfig, train
+
+        if self._schedule_steps is None:
+            self._schedule_steps = self.max_iter * _steps_per_epoch(X.shape[0], self.batch_size)
+        carry = _Carry(self._optimizer(self._schedule_steps), self._opt_state)
+        result = train(spec.objective, carry.optimizer, X, y_idx, params=params,
+                       config=TrainConfig(batch_size=self.batch_size, epochs=1, seed=train_seed,
+                                          progress=bool(self.verbose)))
+        self._keep(result.params)
+        self._opt_state, self._calls = carry.state, self._calls + 1
+        self.n_iter_ += 1
+        self.loss_curve_ = list(self.loss_curve_) + [float(v) for v in result.history.loss]
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def _scores(self, X) -> np.ndarray:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False, dtype=DTYPES)
+        return LinearModel(self.coef_.T, self.intercept_).scores(X)        # (N, C)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Class scores ``X W + b`` (N, C); with 2 classes the margin ``s_1 − s_0`` (N,), as scikit-learn."""
+        scores = self._scores(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
+    def predict(self, X) -> np.ndarray:
+        """The label in ``classes_`` of the highest score (N,)."""
+        scores = self._scores(X)                                           # checks fitted first
+        return self.classes_[scores.argmax(axis=1)]
+
+
+def _steps_per_epoch(n: int, batch_size: int) -> int:
+    """Minibatch steps in one pass over ``n`` examples (as :func:`linclass.train.train` takes them)."""
+    return 1 if batch_size >= n else -(-n // batch_size)
+
+
+def _plateaued(step_losses, steps_per_epoch: int, tol: float, patience: int) -> bool:
+    """Whether the epoch-mean loss stopped improving: scikit-learn's SGD rule, evaluated afterwards.
+
+    An epoch whose mean loss is not below ``best − tol`` counts as no improvement;
+    ``patience`` such epochs in a row mean convergence.
+    """
+    epochs = len(step_losses) // steps_per_epoch
+    means = np.asarray(step_losses[:epochs * steps_per_epoch]).reshape(epochs, steps_per_epoch).mean(axis=1)
+    best, count = np.inf, 0
+    for loss in means:
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if count >= patience:
+            return True
+    return False
+
+
+_COMMON_DOC = """
+    penalty : "l2", "l1", "elasticnet" or None
+        ``R(W)``: ``Σ W²``, ``Σ |W|``, ``l1_ratio Σ|W| + (1 − l1_ratio) Σ W²``, or none.
+    alpha : float >= 0
+        The lecture's regularization strength λ: objective = mean loss + ``alpha · R(W)``.
+    l1_ratio : float in [0, 1]
+        The L1 share of the elastic net.
+    optimizer : "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam" or "lbfgs"
+        Minibatch gradient method (:func:`linclass.train.train`) or full-batch L-BFGS
+        (smooth losses with L2 or no penalty only).
+    learning_rate : float or callable ``step -> lr``
+        Step size (peak step size with a schedule); ignored by L-BFGS.
+    schedule : str
+        ``constant``, ``step``, ``exponential``, ``cosine`` (+``warmup``), as ``linclass train --schedule``.
+    batch_size : int
+        Examples per step (``>= N`` is full-batch gradient descent).
+    max_iter : int
+        Epochs for gradient optimizers, iterations for L-BFGS.
+    tol : float
+        Gradient optimizers: the loss improvement below which training counts as
+        converged (decides ``ConvergenceWarning``); L-BFGS: the largest gradient component.
+    early_stopping, validation_fraction, n_iter_no_change
+        Hold out a stratified ``validation_fraction``, stop after ``n_iter_no_change``
+        epochs without a better validation accuracy, keep the best weights.
+    init_scale : float
+        Initial weights ``init_scale · randn(D, C)``.
+    random_state : int or None
+        Seed of the initial weights, the minibatch order and the validation split
+        (None: fresh randomness each fit).
+    warm_start : bool
+        Start ``fit`` from the previous ``coef_`` / ``intercept_``.
+    dtype : float64 (default) or float32
+        Precision of training (float32: half the memory, faster BLAS).
+    verbose : bool
+        Show a progress bar.
+"""
+
+
+class LinearSVM(_LinearClassifier):
+    """Multiclass linear SVM ``f(x) = W x + b`` trained on the lecture's hinge loss.
+
+    ``loss``: ``"svm"`` (Weston–Watkins, ``L_i = Σ_{j≠y_i} max(0, s_j − s_{y_i} + 1)``),
+    ``"squared-svm"`` (its square, smooth: L-BFGS works), ``"ova-svm"`` (one-vs-all)
+    or ``"structured-svm"`` (Crammer–Singer). The margin Δ is 1: with regularization
+    its scale is arbitrary (the lecture's argument). No ``predict_proba``: SVM
+    scores are not probabilities.
+    """ + _COMMON_DOC + """
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), LinearSVM(alpha=1e-3, max_iter=50, random_state=0)).fit(X, y)
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+    """
+
+    def __init__(self, loss="svm", *, penalty="l2", alpha=1e-4, l1_ratio=0.15, optimizer="sgd",
+                 learning_rate=0.01, schedule="constant", batch_size=64, max_iter=100, tol=1e-3,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, init_scale=1e-3,
+                 random_state=None, warm_start=False, dtype="float64", verbose=False):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.init_scale = init_scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def _loss(self) -> str:
+        if self.loss not in SVM_LOSSES:
+            raise ParameterError(f"loss must be one of {', '.join(SVM_LOSSES)}, got {self.loss!r}; "
+                                 "for the softmax loss use SoftmaxClassifier.")
+        return self.loss
+
+
+class SoftmaxClassifier(_LinearClassifier):
+    """Multinomial logistic regression ``f(x) = W x + b`` on the lecture's softmax (cross-entropy) loss.
+
+    ``L_i = −log(e^{s_{y_i}} / Σ_j e^{s_j})``; ``predict_proba`` is the softmax of the scores.
+
+    Relation to scikit-learn's ``LogisticRegression`` (multinomial, ``penalty="l2"``,
+    ``fit_intercept=True``), which minimizes ``C Σ_i CE_i + ½ ‖W‖²``: dividing by
+    ``C N`` gives ``1/N Σ_i CE_i + ‖W‖² / (2 C N)``, this class's objective with
+    ``alpha = 1 / (2 C N)``, i.e. ``C = 1 / (2 alpha N)`` for N training examples.
+    With ``optimizer="lbfgs"`` both reach the same minimum.
+    """ + _COMMON_DOC + """
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxClassifier(alpha=1e-3, optimizer="lbfgs", random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:1]).sum().round(6), bool(clf.score(X, y) > 0.95)
+    (np.float64(1.0), True)
+    """
+
+    def __init__(self, *, penalty="l2", alpha=1e-4, l1_ratio=0.15, optimizer="sgd", learning_rate=0.01,
+                 schedule="constant", batch_size=64, max_iter=100, tol=1e-3, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, init_scale=1e-3, random_state=None,
+                 warm_start=False, dtype="float64", verbose=False):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.init_scale = init_scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``softmax(X W + b)`` (N, C), columns in the order of ``classes_``."""
+        return softmax(self._scores(X))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """``log predict_proba`` (N, C), computed stably as ``s − logsumexp(s)``."""
+        from scipy.special import log_softmax
+
+        return log_softmax(self._scores(X), axis=1)
