@@ -70,11 +70,16 @@ JUNK = {".DS_Store": b"\0junk", "__MACOSX/cat/._000.png": b"junk", "cat/.hidden.
         "README.txt": b"a file outside the class folders"}
 
 
-def build(tmp_path, files, container, wrapper="", junk=True) -> Path:
-    """Write ``files`` (and junk that must be ignored) as a folder or an archive; return its path."""
+def build(tmp_path, files, container, wrapper="", junk=True, reverse=False) -> Path:
+    """Write ``files`` (and junk that must be ignored) as a folder or an archive; return its path.
+
+    ``reverse`` stores an archive's members in reverse order.
+    """
     blobs = {wrapper + name: v[2] for name, v in files.items()}
     if junk:
         blobs.update({wrapper + name: data for name, data in JUNK.items()})
+    if reverse:
+        blobs = dict(reversed(blobs.items()))
     if container == "dir":
         root = tmp_path / "data"
         for name, data in blobs.items():
@@ -340,12 +345,20 @@ def test_a_missing_path_or_a_plain_file_is_a_data_error(tmp_path):
         load_image_folder(tmp_path / "plain.bin")
 
 
-def test_fingerprint_follows_the_content_and_the_split_settings(tmp_path):
-    files = make_files("classes")
-    a = load_image_folder(build(tmp_path / "a", files, "dir"), cache=False, workers=1)
-    b = load_image_folder(build(tmp_path / "b", files, "zip"), cache=False, workers=1)
-    c = load_image_folder(build(tmp_path / "a", files, "dir"), cache=False, workers=1, seed=1)
-    assert a.fingerprint == b.fingerprint != c.fingerprint
+@pytest.mark.parametrize("container", ["zip", "tar.gz"])
+def test_the_same_files_give_the_same_splits_in_any_container_and_order(tmp_path, container):
+    files = make_files("classes", n_train=16, n_test=4)
+    a = load_image_folder(build(tmp_path / "a", files, "dir"), data_dir=tmp_path / "cache", workers=1)
+    b = load_image_folder(build(tmp_path / "b", files, container, reverse=True), cache=False, workers=1)
+    for u, v in zip(_all_arrays(a), _all_arrays(b)):
+        np.testing.assert_array_equal(u, v)
+    assert a.fingerprint == b.fingerprint
+    cached = load_image_folder(tmp_path / "a" / "data", data_dir=tmp_path / "cache", workers=1)
+    for u, v in zip(_all_arrays(a), _all_arrays(cached)):
+        np.testing.assert_array_equal(u, v)
+    other_seed = load_image_folder(tmp_path / "a" / "data", data_dir=tmp_path / "cache", workers=1, seed=1)
+    assert other_seed.fingerprint != a.fingerprint
+    assert not np.array_equal(other_seed.y_train, a.y_train)
 
 
 CIFAR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10-jpg.tar.gz"

@@ -54,7 +54,7 @@ SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "
                  "validation": "val", "test": "test", "testing": "test"}
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _META_KEYS = {"version", "name", "class_names", "image_size", "content_hash", "notes"}
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _SAMPLE = 64          # images whose header sizes guess the common size before decoding
@@ -454,7 +454,7 @@ def _cache_key(source: Source, files, image_size, skip_bad) -> str:
 
 
 def read_cache(folder: Path):
-    """``(X memmap, y, split, meta)`` from a complete cache entry, or None."""
+    """``(X memmap, y, split, order, meta)`` from a complete cache entry, or None."""
     try:
         meta = json.loads((folder / "meta.json").read_text())
         if not isinstance(meta, dict) or meta.get("version") != CACHE_VERSION or not _META_KEYS <= meta.keys():
@@ -462,11 +462,14 @@ def read_cache(folder: Path):
         X = np.load(folder / "images.npy", mmap_mode="r", allow_pickle=False)
         y = np.load(folder / "labels.npy", allow_pickle=False)
         split = np.load(folder / "splits.npy", allow_pickle=False)
+        order = np.load(folder / "order.npy", allow_pickle=False)
     except (OSError, ValueError, KeyError):
         return None
-    if not (X.ndim == 4 and X.dtype == np.uint8 and y.shape == split.shape == (X.shape[0],)):
+    n = X.shape[0] if X.ndim == 4 else -1
+    if not (X.dtype == np.uint8 and y.shape == split.shape == order.shape == (n,)
+            and np.array_equal(np.sort(order), np.arange(n))):
         return None
-    return X, y, split, meta
+    return X, y, split, order, meta
 
 
 def _write_file(path: Path, write) -> None:
@@ -476,7 +479,7 @@ def _write_file(path: Path, write) -> None:
         os.fsync(f.fileno())
 
 
-def write_cache(folder: Path, X, y, split, meta) -> None:
+def write_cache(folder: Path, X, y, split, order, meta) -> None:
     """Write a cache entry atomically: into a temporary folder, then one rename."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.tmp"
@@ -485,6 +488,7 @@ def write_cache(folder: Path, X, y, split, meta) -> None:
         _write_file(tmp / "images.npy", lambda f: np.save(f, X, allow_pickle=False))
         _write_file(tmp / "labels.npy", lambda f: np.save(f, y, allow_pickle=False))
         _write_file(tmp / "splits.npy", lambda f: np.save(f, split, allow_pickle=False))
+        _write_file(tmp / "order.npy", lambda f: np.save(f, order, allow_pickle=False))
         _write_file(tmp / "meta.json", lambda f: f.write(json.dumps(meta).encode()))
         if folder.exists():  # a stale or broken entry (a complete one would have been read)
             shutil.rmtree(folder, ignore_errors=True)
@@ -506,7 +510,10 @@ def write_cache(folder: Path, X, y, split, meta) -> None:
 # --------------------------------------------------------------------------- the data set
 
 def _decode_source(source, files, *, image_size, skip_bad, workers):
-    """Decode a source: ``(X, y, split, meta)`` with rows ordered by (split, class, name).
+    """Decode a source: ``(X, y, split, order, meta)``, rows in the container's order.
+
+    ``order`` lists the rows by (split, class, file name): splits made in that
+    order are the same for the same files in any container.
 
     A folder or zip is listed first, then its class folders' files are decoded;
     a tar is listed and decoded in the same pass over it. Without
@@ -569,7 +576,7 @@ def _decode_source(source, files, *, image_size, skip_bad, workers):
         h.update(X[i])
     meta = {"version": CACHE_VERSION, "name": source.name, "class_names": class_names,
             "image_size": [int(v) for v in size], "content_hash": h.hexdigest(), "notes": notes}
-    return X, y, split, meta
+    return X, y, split, order, meta
 
 
 def _select(names, labels, errors) -> tuple[np.ndarray, dict]:
@@ -634,20 +641,20 @@ def load_image_folder(path, *, image_size=None, val_size=None, test_size=None, s
     if cached is None:
         if files is None and source.kind == "zip":
             files = list_files(source)
-        X, y, split, meta = _decode_source(source, files, image_size=image_size, skip_bad=skip_bad,
-                                           workers=workers)
+        X, y, split, order, meta = _decode_source(source, files, image_size=image_size, skip_bad=skip_bad,
+                                                  workers=workers)
         notes = list(meta["notes"])
         if cache:
             try:
-                write_cache(folder, X, y, split, meta)
+                write_cache(folder, X, y, split, order, meta)
             except OSError as err:
                 notes.append(f"could not write the cache in {folder.parent} ({err}); pass data_dir "
                              "(--data-dir) to use a writable folder")
     else:
-        X, y, split, meta = cached
+        X, y, split, order, meta = cached
         notes = [*meta["notes"], f"loaded from cache {folder}"]
-    index = np.arange(y.size)
-    train, val, test = (index[split == SPLIT_CODES[s]] for s in ("train", "val", "test"))
+    # rows by (split, class, name): the same files give the same splits in a folder or any archive
+    train, val, test = (order[split[order] == SPLIT_CODES[s]] for s in ("train", "val", "test"))
     if test.size == 0:
         train, test, note = _take(y, train, test_size, DEFAULT_TEST_FRACTION, seed, "test")
         notes.append(note)
