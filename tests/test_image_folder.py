@@ -297,6 +297,19 @@ def test_a_changed_file_invalidates_the_cache(tmp_path, monkeypatch):
     assert second.fingerprint != first.fingerprint
 
 
+def test_a_rewritten_archive_invalidates_the_cache(tmp_path):
+    files = make_files("splits")
+    path = build(tmp_path, files, "tar.gz")
+    load_image_folder(path, data_dir=tmp_path / "cache", workers=1)
+    new = np.full((*SIZE, 3), 9, np.uint8)
+    files["test/cat/000.png"] = ("test", "cat", _png(new), new)
+    build(tmp_path, files, "tar.gz")
+    os.utime(path, ns=(2_000_000_000, 2_000_000_000))
+    second = load_image_folder(path, data_dir=tmp_path / "cache", workers=1)
+    assert not any("from cache" in note for note in second.notes)
+    assert rows(second.X_test, second.y_test, CLASSES) == expected(files, "test")
+
+
 def test_a_broken_cache_entry_is_rebuilt(tmp_path):
     path = build(tmp_path, make_files("splits"), "zip")
     first = load_image_folder(path, data_dir=tmp_path / "cache", workers=1)
