@@ -18,12 +18,14 @@ from .errors import ParameterError
 
 
 class Value(NamedTuple):
-    """The objective at one point: ``loss = data_loss + reg_loss`` and the gradients by parameter name."""
+    """The objective at one point: ``loss = data_loss + reg_loss``, the gradients by parameter name,
+    and the ``scores`` (N, C) of the batch (the training loop counts correct predictions from them)."""
 
     loss: float
     data_loss: float
     reg_loss: float
     grads: dict
+    scores: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Objective:
         reg_loss, dreg = self.penalty(W)
         if dreg is not None:
             dW += dreg.astype(W.dtype, copy=False)
-        return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db})
+        return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db}, scores)
 
     def penalty(self, W) -> tuple[float, np.ndarray | None]:
         """``λ R(W)`` and its gradient ``λ ∇R(W)`` (0 and None without regularization)."""
@@ -70,14 +72,16 @@ class Objective:
         the objective is ``2λ``-strongly convex in ``W``; strong monotonicity of the
         gradient gives ``2λ ‖W − W*‖² ≤ ⟨∇L(θ), θ − θ*⟩``, so when the bias gradient
         is negligible ``‖W − W*‖ ≤ ‖∇_W L‖ / 2λ`` (``distance_bound``; None without L2).
-        The bias is unregularized, so no such bound exists for ``b``.
+        The bias is unregularized, so no such bound exists for ``b``. ``accuracy`` is
+        the fraction of ``y`` predicted right, from the same scores.
         """
         value = self(params, X, y)
         grad_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in value.grads.values())))
         bound = None
         if self.reg is not None and self.reg.name == "l2" and self.reg_strength > 0:
             bound = float(np.linalg.norm(value.grads["W"]) / (2 * self.reg_strength))
-        return {"loss": value.loss, "grad_norm": grad_norm, "distance_bound": bound}
+        accuracy = float(np.mean(value.scores.argmax(axis=1) == np.asarray(y)))
+        return {"loss": value.loss, "grad_norm": grad_norm, "distance_bound": bound, "accuracy": accuracy}
 
     def kinks(self, params, X, y) -> np.ndarray:
         """The arguments of every ``max(0, ·)`` and ``|·|`` in the objective, flattened.

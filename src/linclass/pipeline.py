@@ -139,7 +139,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
         history = History(loss=[float(v) for v in getattr(result, "history", [])] or [float(result.loss)],
                           train_accuracy=[accuracy(params, X, y_train)],
                           val_accuracy=[accuracy(params, X_val, y_val)] if X_val is not None else [])
-    optimality = objective.optimality(params, X, y_train)
+    optimality = objective.optimality(params, X, y_train)  # also the exact final training accuracy
     model = LinearModel(params["W"], params["b"])
     clf = Classifier(model, pre, list(dataset.class_names), settings.loss, dataset.image_shape, extractor,
                      {"settings": asdict(settings), "dataset": dataset.name, "fingerprint": dataset.fingerprint})

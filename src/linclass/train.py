@@ -60,7 +60,13 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """Loss per step; accuracies per epoch."""
+    """Loss per step; accuracies per epoch.
+
+    ``train_accuracy`` is the running accuracy of the epoch: each training example
+    counted with the weights of the step that visited it, from the scores the step
+    computed anyway (no second pass over the training set). ``val_accuracy`` is
+    exact, with the weights at the end of the epoch.
+    """
 
     loss: list = field(default_factory=list)
     train_accuracy: list = field(default_factory=list)
@@ -195,11 +201,13 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
     try:
         while iteration < total and not stopped_early:
             order = rng.integers(0, N, N) if config.replacement else rng.permutation(N)
+            correct = seen = 0
             for s in range(steps_per_epoch):
                 if iteration >= total:
                     break
                 idx = order[s * batch:(s + 1) * batch]
-                value = objective(params, X if batch == N else X[idx], y if batch == N else y[idx])
+                y_batch = y if batch == N else y[idx]
+                value = objective(params, X if batch == N else X[idx], y_batch)
                 if limit is None:
                     limit = config.explode_factor * max(1.0, abs(value.loss))
                 if not math.isfinite(value.loss) or value.loss > limit:
@@ -217,11 +225,13 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
                         f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
                         f"NaN or inf. The learning rate {_lr_text(optimizer, iteration)} is too large: try one 10× smaller.")
                 params = new
+                correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
+                seen += len(y_batch)
                 history.loss.append(value.loss)
                 iteration += 1
                 progress.update(iteration, value.loss, history.val_accuracy[-1] if history.val_accuracy else None)
             epoch += 1
-            history.train_accuracy.append(accuracy(params, X, y))
+            history.train_accuracy.append(correct / seen)
             if X_val is not None:
                 history.val_accuracy.append(accuracy(params, X_val, y_val))
                 if best is None or history.val_accuracy[-1] > best[0]:

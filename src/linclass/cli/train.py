@@ -90,7 +90,7 @@ def run(args) -> Output:
     except DivergenceError:
         raise  # nothing written but the last good checkpoint
     model_path = clf.save(out / "model.npz")
-    train_metrics = outcome.history.train_accuracy[-1] if outcome.history.train_accuracy else None
+    train_metrics = outcome.optimality["accuracy"]
     val = evaluate(clf, dataset.X_val, dataset.y_val) if len(dataset.X_val) else None
     test = evaluate(clf, dataset.X_test, dataset.y_test) if len(dataset.X_test) else None
     metrics = {
