@@ -1,0 +1,206 @@
+"""``linclass tune``: search learning rate × regularization strength, in parallel, and keep the best model."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from pathlib import Path
+
+from . import Output, add_command
+from .data_options import add_data_options, load_from_args
+
+DEFAULT_LR = "1e-3,3e-3,1e-2,3e-2"
+DEFAULT_REG = "1e-4,1e-3,1e-2,1e-1"
+
+
+def register(subparsers, common):
+    p = add_command(subparsers, common, "tune",
+                    "Search learning rate × regularization on a validation split or by k-fold CV, in parallel.", [
+                        "linclass tune                                    4×4 grid, softmax on digits",
+                        "linclass tune --loss svm --lr 1e-3,1e-2,1e-1 --reg 1e-4,1e-2 --jobs 2",
+                        "linclass tune --random 20 --lr-range 1e-4:1e-1 --reg-range 1e-5:1 --cv 5",
+                        "linclass tune --data ../shared/data/cifar10-jpg.tar.gz --subset 10000 --epochs 5 --jobs 2",
+                        "linclass tune --backend dask --scheduler tcp://10.0.0.5:8786   on a Dask cluster",
+                        "linclass tune --param batch_size=32,256             any other estimator parameter",
+                    ])
+    add_data_options(p)
+    g = p.add_argument_group("model")
+    g.add_argument("--loss", choices=["softmax", "svm", "squared-svm"], default="softmax")
+    g.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default="l2")
+    g.add_argument("--optimizer", default="sgd", help="sgd|momentum|nesterov|adagrad|rmsprop|adam|lbfgs")
+    g.add_argument("--schedule", default="constant", help="constant|step|exponential|cosine|cosine+warmup")
+    g.add_argument("--epochs", type=int, default=10)
+    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    g.add_argument("--no-standardize", action="store_true", help="only subtract the mean image")
+    s = p.add_argument_group("search")
+    s.add_argument("--lr", default=None, metavar="LIST", help=f"learning rates of the grid (default {DEFAULT_LR})")
+    s.add_argument("--reg", default=None, metavar="LIST", help=f"strengths λ (alpha) of the grid (default {DEFAULT_REG})")
+    s.add_argument("--random", type=int, metavar="N", help="N random settings instead of a grid")
+    s.add_argument("--lr-range", default="1e-4:1e-1", metavar="A:B", help="random search: log-uniform range")
+    s.add_argument("--reg-range", default="1e-5:1e-1", metavar="A:B", help="random search: log-uniform range")
+    s.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+                   help="another estimator parameter: a list v1,v2 (grid, or random picks) or A:B (random, "
+                        "log-uniform); repeatable")
+    s.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation on the training split "
+                   "(default: score on the validation split)")
+    s.add_argument("--jobs", type=int, default=1, help="trials at once")
+    s.add_argument("--threads-per-job", type=int, default=1, help="BLAS threads per trial (default 1)")
+    s.add_argument("--backend", choices=["loky", "dask"], default="loky")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: start a local cluster)")
+    s.add_argument("--seed", type=int, default=0)
+    o = p.add_argument_group("output")
+    o.add_argument("--out", metavar="DIR", help="output directory (default: runs/tune-<dataset>-<loss>-<time>)")
+    p.set_defaults(run=run)
+
+
+def _numbers(text: str, option: str) -> list[float]:
+    from ..errors import ParameterError
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ParameterError(f"{option} must be numbers separated by commas, e.g. 1e-3,1e-2, got {text!r}.") from None
+    if not values or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ParameterError(f"{option} must list finite numbers >= 0, got {text!r}.")
+    return values
+
+
+def _span(text: str, option: str) -> tuple[float, float]:
+    from ..errors import ParameterError
+    try:
+        low, high = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise ParameterError(f"{option} must look like 1e-4:1e-1 (low:high), got {text!r}.") from None
+    return low, high
+
+
+def _literal(text: str):
+    """A command-line value as int, float, bool, None or string."""
+    low = text.strip().lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def settings_from_args(args) -> list[dict]:
+    """The search's settings: a grid, or ``--random N`` log-uniform draws (seeded by ``--seed``)."""
+    from ..errors import ParameterError
+    from ..tune import grid, log_uniform
+
+    extra_lists, extra_ranges = {}, {}
+    for item in args.param:
+        name, sep, values = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name or not values:
+            raise ParameterError(f"--param needs NAME=VALUES, e.g. batch_size=32,256, got {item!r}.")
+        if args.random and ":" in values:
+            extra_ranges[name] = _span(values, f"--param {name}")
+        else:
+            extra_lists[name] = [_literal(v) for v in values.split(",") if v.strip()]
+    if args.random:
+        if args.lr or args.reg:
+            raise ParameterError("--random draws from --lr-range and --reg-range; drop --lr / --reg "
+                                 "(or drop --random for a grid).")
+        ranges = {"learning_rate": _span(args.lr_range, "--lr-range"),
+                  "alpha": _span(args.reg_range, "--reg-range"), **extra_ranges}
+        return log_uniform(args.random, ranges, seed=args.seed, choices=extra_lists)
+    return grid(learning_rate=_numbers(args.lr or DEFAULT_LR, "--lr"),
+                alpha=_numbers(args.reg or DEFAULT_REG, "--reg"), **extra_lists)
+
+
+def make_estimator(args):
+    from ..estimators import LinearSVM, SoftmaxClassifier
+
+    common = dict(penalty=None if args.penalty == "none" else args.penalty, optimizer=args.optimizer,
+                  schedule=args.schedule, batch_size=args.batch_size, max_iter=args.epochs, dtype=args.dtype)
+    if args.loss == "softmax":
+        return SoftmaxClassifier(**common)
+    return LinearSVM(loss=args.loss, **common)
+
+
+def run(args) -> Output:
+    import numpy as np
+
+    from ..classifier import Classifier
+    from ..errors import InputError, ParameterError
+    from ..model import LinearModel
+    from ..preprocess import Preprocessor, flatten
+    from ..tune import search
+
+    settings = settings_from_args(args)
+    estimator = make_estimator(args)
+    if args.scheduler and args.backend != "dask":
+        raise ParameterError("--scheduler is the address of a Dask cluster; add --backend dask.")
+    dataset = load_from_args(args)
+    if args.cv is None and not len(dataset.X_val):
+        raise InputError(f"{dataset.name} has no validation split; give --val-size N or use --cv K.")
+    F_train = flatten(dataset.X_train)
+    pre = Preprocessor.fit(F_train, center=True, standardize=not args.no_standardize)
+    dtype = np.dtype(args.dtype)
+    X = pre.transform(F_train).astype(dtype, copy=False)
+    del F_train
+    X_val = pre.transform(dataset.X_val).astype(dtype, copy=False) if len(dataset.X_val) else None
+    y_val = dataset.y_val if X_val is not None else None
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out or f"runs/tune-{dataset.name}-{args.loss}-{stamp}")
+    out.mkdir(parents=True, exist_ok=True)
+
+    result = search(estimator, settings, X, dataset.y_train, X_val=None if args.cv else X_val,
+                    y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, backend=args.backend,
+                    scheduler=args.scheduler, seed=args.seed, threads_per_job=args.threads_per_job)
+    data = {"dataset": dataset.name, "loss": args.loss, "scoring": f"{args.cv}-fold CV" if args.cv else "validation",
+            "jobs": args.jobs, "backend": args.backend, **result.to_dict(),
+            "heatmap_path": None, "model_path": None, "test_accuracy": None}
+    best = result.best
+    if best is not None:
+        data["heatmap_path"] = str(_heatmap(result, out / "heatmap.png", args))
+    if result.best_estimator is not None:
+        est = result.best_estimator
+        if not np.array_equal(est.classes_, np.arange(dataset.n_classes)):
+            raise InputError("some classes have no training example; use a larger --subset.")
+        model = LinearModel(est.coef_.T, est.intercept_)
+        clf = Classifier(model, pre, list(dataset.class_names), args.loss, dataset.image_shape, None,
+                         {"settings": {**est.get_params(), "dtype": args.dtype}, "search": best.to_dict(),
+                          "dataset": dataset.name, "fingerprint": dataset.fingerprint})
+        data["model_path"] = str(clf.save(out / "model.npz"))
+        if len(dataset.X_test):
+            data["test_accuracy"] = float(np.mean(clf.predict(dataset.X_test) == dataset.y_test))
+    from ..persist import atomic_write
+    atomic_write(out / "search.json", lambda f: f.write(json.dumps(data, indent=2, allow_nan=False).encode()))
+    data["results_path"] = str(out / "search.json")
+    return Output(_text(result, data), data)
+
+
+def _heatmap(result, path, args):
+    from ..report.plots import search_heatmap
+
+    lrs, regs, acc = result.heatmap("learning_rate", "alpha")
+    what = f"{args.cv}-fold CV accuracy" if args.cv else "Validation accuracy"
+    return search_heatmap(lrs, regs, acc, path, title=f"{what}, {args.loss} ({len(result.trials)} trials)")
+
+
+def _text(result, data) -> str:
+    lines = [result.table(), ""]
+    status = (f"interrupted: {len(result.trials)} of {result.n_settings} trials finished (kept below)"
+              if result.interrupted else f"{len(result.trials)} trials")
+    lines.append(f"{status} in {result.seconds:.1f} s on {data['jobs']} job(s), {data['backend']}; "
+                 f"scored by {data['scoring']}")
+    best = result.best
+    if best is None:
+        lines.append("no trial finished without diverging: try smaller learning rates.")
+    else:
+        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
+        lines.append(f"best: trial {best.index} ({params}) val accuracy {best.score:.4f}"
+                     + (f", test accuracy {data['test_accuracy']:.4f}" if data["test_accuracy"] is not None else ""))
+    for key, label in (("heatmap_path", "heat map"), ("model_path", "model"), ("results_path", "results")):
+        if data.get(key):
+            lines.append(f"{label}: {data[key]}")
+    return "\n".join(lines)
