@@ -17,5 +17,12 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError", "DivergenceError", "InputError", "LabelError", "LinclassError",
     "LinearModel", "ModelFileError", "Objective", "ParameterError",
-    "softmax_loss", "svm_loss", "__version__",
+    "softmax_loss", "svm_loss", "__version__", "LinearSVM", "SoftmaxClassifier", "KNearestNeighbor",
 ]
+
+
+def __getattr__(name):  # the scikit-learn estimators: imported on first use (scikit-learn takes ~1 s to load)
+    if name in ("LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"):
+        from . import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'linclass' has no attribute {name!r}")

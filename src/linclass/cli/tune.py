@@ -10,7 +10,7 @@ from pathlib import Path
 from . import Output, add_command
 from .data_options import add_data_options, load_from_args
 
-DEFAULT_LR = "1e-3,3e-3,1e-2,3e-2"
+DEFAULT_LR = "1e-4,1e-3,1e-2,1e-1"
 DEFAULT_REG = "1e-4,1e-3,1e-2,1e-1"
 
 
