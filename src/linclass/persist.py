@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -39,10 +39,17 @@ def _digest(array: np.ndarray) -> str:
 
 
 def atomic_write(path, write) -> Path:
-    """Call ``write(file_object)`` on a temporary file next to ``path``, fsync, then rename over ``path``."""
+    """Call ``write(file_object)`` on a temporary file next to ``path``, fsync, then rename over ``path``.
+
+    Creates the parent directory. The file gets the usual permissions (0o666 less
+    the umask, like ``open(path, "wb")``). On any error the temporary file is
+    removed and ``path`` keeps its old content (or stays absent): no reader ever
+    sees a half-written file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -50,7 +57,7 @@ def atomic_write(path, write) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -61,6 +68,16 @@ def atomic_write(path, write) -> Path:
     except OSError:
         pass
     return path
+
+
+def write_bytes(path, data: bytes) -> Path:
+    """``data`` into ``path``, atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda f: f.write(data))
+
+
+def write_json(path, data) -> Path:
+    """``data`` as indented JSON (finite numbers only) into ``path``, atomically."""
+    return write_bytes(path, json.dumps(data, indent=2, allow_nan=False).encode())
 
 
 def save_arrays(path, arrays: dict, metadata: dict, *, kind: str = "model") -> Path:

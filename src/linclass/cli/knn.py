@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import time
 from pathlib import Path
 
@@ -76,7 +75,7 @@ def run(args) -> Output:
     import numpy as np
 
     from ..knn import best_k, cross_validate_k, knn_predict
-    from ..report.html import write_atomic
+    from ..persist import write_json
     from ..report.plots import knn_curve
 
     ks = parse_ks(args.k)
@@ -107,7 +106,7 @@ def run(args) -> Output:
         "cv_seconds": round(cv_seconds, 3), "test_seconds": round(test_seconds, 3),
         "plot": str(plot), "notes": list(dataset.notes),
     }
-    write_atomic(out / "knn.json", json.dumps(summary, indent=2, allow_nan=False).encode())
+    write_json(out / "knn.json", summary)
 
     lines = [f"k-nearest neighbours on {dataset.name}: {y_train.size:,} training examples, "
              f"{args.folds}-fold cross-validation, {args.metric.upper()} distance",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import json
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -74,7 +73,7 @@ def settings_from_args(args, dataset_kind: str):
 
 
 def run(args) -> Output:
-    from ..errors import DivergenceError
+    from ..persist import write_json
     from ..pipeline import evaluate, fit_classifier
 
     dataset = load_from_args(args)
@@ -84,11 +83,9 @@ def run(args) -> Output:
     out = Path(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}")
     out.mkdir(parents=True, exist_ok=True)
     progress = False if args.no_progress or args.json else None
-    try:
-        clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
-                                      progress=progress)
-    except DivergenceError:
-        raise  # nothing written but the last good checkpoint
+    # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
+    clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
+                                  progress=progress)
     model_path = clf.save(out / "model.npz")
     train_metrics = outcome.optimality["accuracy"]
     val = evaluate(clf, dataset.X_val, dataset.y_val) if len(dataset.X_val) else None
@@ -104,7 +101,7 @@ def run(args) -> Output:
         "settings": asdict(settings), "notes": list(dataset.notes),
         "test": test,
     }
-    _write_json(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
     _write_history(out / "history.csv", outcome.history)
     _write_report(out, clf, dataset, settings, metrics, outcome.history, test)
     (out / "checkpoint.npz").unlink(missing_ok=True)  # the run finished: the model file is the result
@@ -124,14 +121,10 @@ def _pct(v):
     return "—" if v is None else f"{100 * v:.1f}%"
 
 
-def _write_json(path, data):
-    from ..persist import atomic_write
-    atomic_write(path, lambda f: f.write(json.dumps(data, indent=2, allow_nan=False).encode()))
-
-
 def _write_history(path, history):
-    from ..persist import atomic_write
     import io
+
+    from ..persist import write_bytes
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["step", "loss", "epoch", "train_accuracy", "val_accuracy"])
@@ -145,7 +138,7 @@ def _write_history(path, history):
             if history.val_accuracy:
                 row[4] = f"{history.val_accuracy[e - 1]:.6f}"
         w.writerow(row)
-    atomic_write(path, lambda f: f.write(buf.getvalue().encode()))
+    write_bytes(path, buf.getvalue().encode())
 
 
 def _write_report(out, clf, dataset, settings, metrics, history, test):

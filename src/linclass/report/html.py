@@ -14,10 +14,10 @@ from __future__ import annotations
 import base64
 import html as _html
 import math
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
+
+from ..persist import write_bytes
 from urllib.parse import quote
 
 import numpy as np
@@ -44,32 +44,6 @@ figure img { max-width: 100%; height: auto; border: 1px solid #dde; }
 figcaption { font-size: .9em; color: #555; margin-top: .2em; }
 footer { margin-top: 2em; font-size: .8em; color: #888; }
 """
-
-
-def write_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` all at once: temp file in the same dir, fsync, ``os.replace``.
-
-    Creates the parent directory. On any error the temp file is removed and
-    ``path`` keeps its old content (or stays absent), so no reader ever sees a
-    half-written file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:                                                 # 0o666 & ~umask, like open(path, "wb")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
 
 
 def format_value(value) -> str:
@@ -220,4 +194,4 @@ def write_report(path, *, title: str, settings: dict, metrics: dict, images=(), 
     path = Path(path)
     page = render_report(title=title, settings=settings, metrics=metrics, images=images,
                          tables=tables, report_dir=path.parent, embed=embed)
-    return write_atomic(path, page.encode("utf-8"))
+    return write_bytes(path, page.encode("utf-8"))

@@ -24,7 +24,8 @@ from matplotlib.patches import Rectangle
 
 from .._checks import as_float_array
 from ..errors import InputError, ParameterError
-from .html import format_value, write_atomic
+from ..persist import write_bytes
+from .html import format_value
 
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 _DPI = 100
@@ -46,7 +47,7 @@ def _figure(path, figsize):
         yield fig
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=_DPI)
-        write_atomic(path, buf.getvalue())
+        write_bytes(path, buf.getvalue())
     finally:
         fig.clear()
 
