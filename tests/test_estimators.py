@@ -281,3 +281,26 @@ def test_data_errors_are_linclass_errors(call, error, match, iris):
 def test_lbfgs_has_no_partial_fit():
     assert not hasattr(SoftmaxClassifier(optimizer="lbfgs"), "partial_fit")
     assert hasattr(SoftmaxClassifier(), "partial_fit")
+
+
+# --------------------------------------------------------------------------- documentation
+
+def test_docs_sklearn_examples_run_and_print_what_they_show():
+    import doctest
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "sklearn.md"
+    failures, tried = doctest.testfile(str(doc), module_relative=False,
+                                       optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert tried > 10 and failures == 0
+
+
+def test_module_docstring_examples_run():
+    import doctest
+
+    import linclass.estimators
+    import linclass.tune
+
+    for module in (linclass.estimators, linclass.tune):
+        failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert tried > 0 and failures == 0, module.__name__
