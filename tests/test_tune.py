@@ -217,3 +217,25 @@ def test_cli_on_cifar10_subset(capsys, tmp_path):
     out = _run(capsys, "--data", str(CIFAR), "--subset", "2000", "--val-size", "500", "--loss", "svm",
                "--lr", "1e-4,1e-3", "--reg", "1e-2", "--epochs", "2", "--jobs", "2", "--out", str(tmp_path))
     assert out["finished"] == 2 and out["best"]["val_accuracy"] > 0.15     # 10 classes: chance is 0.10
+
+
+@pytest.mark.slow
+def test_cli_ctrl_c_reports_and_saves_the_finished_trials(tmp_path):
+    """A real SIGINT to the process group (parent and loky workers), as Ctrl-C in a terminal sends."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "linclass", "tune", "--lr", "1e-4,1e-3,1e-2,1e-1", "--reg",
+           "1e-5,1e-4,1e-3,1e-2,1e-1,1", "--epochs", "1500", "--jobs", "2", "--out", str(tmp_path), "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(20)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    data = json.loads(out)
+    assert data["interrupted"] and data["finished"] < data["n_settings"] == 24, err
+    saved = json.loads((tmp_path / "search.json").read_text())
+    assert [t["index"] for t in saved["trials"]] == [t["index"] for t in data["trials"]]
