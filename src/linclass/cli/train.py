@@ -15,13 +15,13 @@ from .data_options import add_data_options, load_from_args
 DEFAULTS = {
     "digits": dict(optimizer="sgd", lr=0.1, reg_strength=1e-3, epochs=60, batch_size=64, standardize=True),
     "toy": dict(optimizer="momentum", lr=0.1, reg_strength=1e-3, epochs=50, batch_size=32),
-    "images": dict(optimizer="momentum", lr=2e-3, reg_strength=3e-2, epochs=8, batch_size=256, standardize=True,
+    "images": dict(optimizer="momentum", lr=1e-3, reg_strength=1e-2, epochs=20, batch_size=256, standardize=True,
                    schedule="cosine"),
 }
 LOSS_DEFAULTS = {
     ("digits", "svm"): dict(lr=0.02), ("digits", "squared-svm"): dict(lr=0.005),
-    ("images", "svm"): dict(lr=1e-4, reg_strength=0.1, epochs=10),
-    ("images", "squared-svm"): dict(lr=1e-5, reg_strength=0.1, epochs=10),
+    ("images", "svm"): dict(lr=3e-5, reg_strength=0.1),
+    ("images", "squared-svm"): dict(lr=3e-6, reg_strength=0.1),
 }
 
 
