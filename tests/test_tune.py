@@ -42,7 +42,7 @@ ESTIMATOR = LinearSVM(max_iter=5, batch_size=64)
 
 
 def _comparable(result):
-    return [{**t.to_dict(), "seconds": None} for t in result.trials]
+    return [{**t.to_dict(), "seconds": None, "cpu_seconds": None} for t in result.trials]
 
 
 # --------------------------------------------------------------------------- settings

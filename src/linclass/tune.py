@@ -114,13 +114,16 @@ class TrialResult:
     converged: bool
     seconds: float
     message: str = ""
+    cpu_seconds: float = 0.0
+    """CPU time of the trial's process while it ran (below ``seconds`` when it waited for a core)."""
     estimator: object = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"index": self.index, "params": self.params, "seed": self.seed, "status": self.status,
                 "val_accuracy": _finite(self.score), "fold_accuracies": [_finite(s) for s in self.fold_scores],
                 "train_accuracy": _finite(self.train_score), "n_iter": self.n_iter,
-                "converged": self.converged, "seconds": round(self.seconds, 4), "message": self.message}
+                "converged": self.converged, "seconds": round(self.seconds, 4),
+                "cpu_seconds": round(self.cpu_seconds, 4), "message": self.message}
 
 
 @dataclass
@@ -221,7 +224,7 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     est = clone(estimator).set_params(**params)
     if "random_state" in est.get_params():
         est.set_params(random_state=trial_seed(seed, index))
@@ -240,11 +243,12 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     except DivergenceError as err:
         return TrialResult(index, params, trial_seed(seed, index), "diverged", math.nan, [], math.nan, 0,
-                           False, time.perf_counter() - start, str(err).split(". ")[0])
+                           False, time.perf_counter() - start, str(err).split(". ")[0],
+                           time.process_time() - cpu_start)
     keep = keep_estimator and folds is None and hasattr(est, "coef_")
     return TrialResult(index, params, trial_seed(seed, index), "ok", float(np.mean(scores)), scores,
                        float(np.mean(train_scores)), n_iter, converged, time.perf_counter() - start,
-                       estimator=est if keep else None)
+                       cpu_seconds=time.process_time() - cpu_start, estimator=est if keep else None)
 
 
 # --------------------------------------------------------------------------- the search
