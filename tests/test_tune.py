@@ -239,3 +239,15 @@ def test_cli_ctrl_c_reports_and_saves_the_finished_trials(tmp_path):
     assert data["interrupted"] and data["finished"] < data["n_settings"] == 24, err
     saved = json.loads((tmp_path / "search.json").read_text())
     assert [t["index"] for t in saved["trials"]] == [t["index"] for t in data["trials"]]
+
+
+def test_pipelines_are_searched_with_seeded_steps(data):
+    from sklearn.pipeline import make_pipeline
+
+    X, y, X_val, y_val = data
+    pipe = make_pipeline(StandardScaler(), SoftmaxClassifier(max_iter=3))
+    settings = grid(softmaxclassifier__learning_rate=[0.01, 0.1])
+    result = search(pipe, settings, X, y, X_val=X_val, y_val=y_val, seed=3)
+    manual = [clone(pipe).set_params(**s, softmaxclassifier__random_state=trial_seed(3, i)).fit(X, y)
+              .score(X_val, y_val) for i, s in enumerate(settings)]
+    assert [t.score for t in result.trials] == manual

@@ -225,9 +225,7 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
     from threadpoolctl import threadpool_limits
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    est = clone(estimator).set_params(**params)
-    if "random_state" in est.get_params():
-        est.set_params(random_state=trial_seed(seed, index))
+    est = _seeded(clone(estimator).set_params(**params), trial_seed(seed, index))
     parts = [(X, y, X_val, y_val)] if folds is None else \
         [(X[tr], y[tr], X[va], y[va]) for tr, va in folds]
     scores, train_scores, n_iter, converged = [], [], 0, True
@@ -249,6 +247,12 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
     return TrialResult(index, params, trial_seed(seed, index), "ok", float(np.mean(scores)), scores,
                        float(np.mean(train_scores)), n_iter, converged, time.perf_counter() - start,
                        cpu_seconds=time.process_time() - cpu_start, estimator=est if keep else None)
+
+
+def _seeded(estimator, seed: int):
+    """``estimator`` with every ``random_state`` (also of the steps of a pipeline) set to ``seed``."""
+    names = [k for k in estimator.get_params() if k == "random_state" or k.endswith("__random_state")]
+    return estimator.set_params(**dict.fromkeys(names, seed))
 
 
 # --------------------------------------------------------------------------- the search
@@ -335,9 +339,7 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
             result.best_estimator = best.estimator
         elif refit and not interrupted:
             from sklearn.base import clone
-            est = clone(estimator).set_params(**best.params)
-            if "random_state" in est.get_params():
-                est.set_params(random_state=best.seed)
+            est = _seeded(clone(estimator).set_params(**best.params), best.seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result.best_estimator = est.fit(X, y)
