@@ -91,7 +91,7 @@ def test_make_features_fits_and_state_round_trip_through_json(spec, options, cls
 def test_hog_plus_hist_concatenates_both():
     X = rgb_images(n=5, h=16, w=16)
     F = make_features("hog+hist", cell=8, bins=10).fit_transform(X)
-    ref = np.hstack([HOG(cell=8).fit_transform(X), ColorHistogram(bins=10).fit_transform(X)])
+    ref = np.hstack([HOG(cell=8, block=2).fit_transform(X), ColorHistogram(bins=10).fit_transform(X)])
     np.testing.assert_array_equal(F, ref)
 
 
@@ -139,8 +139,8 @@ def test_feature_cache_reuses_results_for_same_data_and_settings(tmp_path):
     files = list(tmp_path.iterdir())
     assert len(files) == 1
     ext2, F2, others2 = cached_features(make_features("hog", cell=4), X[:6], {"test": X[6:]}, cache_dir=tmp_path)
-    np.testing.assert_array_equal(F2, HOG(cell=4).fit_transform(X[:6]))
-    np.testing.assert_array_equal(others2["test"], HOG(cell=4).fit_transform(X[6:]))
+    np.testing.assert_array_equal(F2, HOG(cell=4, block=2).fit_transform(X[:6]))
+    np.testing.assert_array_equal(others2["test"], HOG(cell=4, block=2).fit_transform(X[6:]))
     assert isinstance(ext2, HOG) and list(tmp_path.iterdir()) == files
     cached_features(make_features("hog", cell=8), X[:6], {"test": X[6:]}, cache_dir=tmp_path)
     cached_features(make_features("hog", cell=4), X[1:7], {"test": X[6:]}, cache_dir=tmp_path)

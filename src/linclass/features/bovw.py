@@ -65,23 +65,28 @@ def zca_matrix(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     return mu.astype(np.float32), P.astype(np.float32)
 
 
-def triangle_encode(x: np.ndarray, codebook: np.ndarray, c2: np.ndarray | None = None) -> np.ndarray:
+def triangle_encode(x: np.ndarray, codebook: np.ndarray, augmented: np.ndarray | None = None) -> np.ndarray:
     """Triangle ("k-means triangle") encoding ``f_k = max(0, mean(z) - z_k)``, ``z_k = ‖x - c_k‖``.
 
-    ``x`` (n, D), ``codebook`` (K, D), ``c2`` the squared norms of the words (K,) -> (n, K) float32.
+    ``x`` (n, D), ``codebook`` (K, D) -> (n, K) float32. The squared distances
+    ``‖x‖² - 2 x·c_k + ‖c_k‖²`` come from one matrix product ``[x, 1, ‖x‖²] @ A`` with
+    ``A = [-2 Cᵀ; ‖c‖²; 1]`` (D + 2, K) (``augmented``, precomputed by the transformer).
     """
-    if c2 is None:
-        c2 = (codebook * codebook).sum(axis=1)
-    z = x @ codebook.T                                      # (n, K)
-    z *= np.float32(-2.0)
-    z += c2
-    z += (x * x).sum(axis=1, keepdims=True)
+    if augmented is None:
+        augmented = triangle_matrix(codebook)
+    z = _augment(x, (x * x).sum(axis=1)) @ augmented       # (n, K) squared distances
     np.maximum(z, 0, out=z)
     np.sqrt(z, out=z)                                       # z_k = ‖x - c_k‖
     mu = z.mean(axis=1, keepdims=True)
-    np.subtract(mu, z, out=z)
-    np.maximum(z, 0, out=z)
+    np.minimum(z, mu, out=z)
+    np.subtract(mu, z, out=z)                               # mu - min(z, mu) = max(0, mu - z)
     return z
+
+
+def triangle_matrix(codebook: np.ndarray) -> np.ndarray:
+    """``[-2 Cᵀ; ‖c‖²; 1]`` (D + 2, K) float32, for :func:`triangle_encode`."""
+    c = codebook.astype(np.float32)
+    return np.vstack([-2 * c.T, (c * c).sum(axis=1)[None], np.ones((1, c.shape[0]), np.float32)])
 
 
 def soft_threshold_encode(x: np.ndarray, unit_codebook: np.ndarray, alpha: float) -> np.ndarray:
@@ -90,6 +95,15 @@ def soft_threshold_encode(x: np.ndarray, unit_codebook: np.ndarray, alpha: float
     f -= np.float32(alpha)
     np.maximum(f, 0, out=f)
     return f
+
+
+def _augment(x, extra):
+    """``[x, 1, extra]`` (n, D + 2) float32."""
+    out = np.empty((x.shape[0], x.shape[1] + 2), np.float32)
+    out[:, :-2] = x
+    out[:, -2] = 1
+    out[:, -1] = extra
+    return out
 
 
 def quadrant_of_positions(n_rows: int, n_cols: int) -> np.ndarray:
@@ -194,8 +208,13 @@ class BagOfVisualWords(ImageTransformer):
 
     def fit(self, X, y=None):
         """Learn the whitening and the codebook from random patches of images ``X`` (N, H, W, 3) uint8."""
+        from threadpoolctl import threadpool_limits
         self._check_params()
         X = self._check(X)
+        with threadpool_limits(self.n_jobs):          # BLAS and OpenMP threads: at most n_jobs
+            return self._fit(X)
+
+    def _fit(self, X):
         x = self.sample_patches(X)
         D = x.shape[1]
         if self.whiten:
@@ -223,8 +242,7 @@ class BagOfVisualWords(ImageTransformer):
                         random_state=self.seed, algorithm="lloyd")
         import warnings
         from sklearn.exceptions import ConvergenceWarning
-        from threadpoolctl import threadpool_limits
-        with warnings.catch_warnings(), threadpool_limits(self.n_jobs):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of passes is the setting
             km.fit(x)
         return km.cluster_centers_.astype(np.float32)
@@ -239,8 +257,8 @@ class BagOfVisualWords(ImageTransformer):
             if getattr(self, k).shape != shape:
                 raise ModelFileError(f"{k} has shape {getattr(self, k).shape}, expected {shape} for "
                                  f"patch={self.patch}, n_words={self.n_words}; the saved state is inconsistent.")
-        self._c2 = (self.codebook_ * self.codebook_).sum(axis=1)
-        norms = np.sqrt(self._c2)
+        self._triangle = triangle_matrix(self.codebook_)
+        norms = np.linalg.norm(self.codebook_, axis=1)
         self._unit = self.codebook_ / np.where(norms > 0, norms, 1)[:, None]
 
     # --- step 2: encode and pool ------------------------------------------------
@@ -255,7 +273,7 @@ class BagOfVisualWords(ImageTransformer):
         """Codes ``(n, K)`` float32 of normalized patches ``x`` (n, D): whiten, then encode."""
         xw = (x - self.mean_) @ self.whitening_ if self.whiten else x
         if self.encoding == "triangle":
-            return triangle_encode(xw, self.codebook_, self._c2)
+            return triangle_encode(xw, self.codebook_, self._triangle)
         return soft_threshold_encode(xw, self._unit, self.alpha)
 
     def _pooling_matrix(self, map_shape) -> np.ndarray:

@@ -29,7 +29,7 @@ Output layout per image: ``(nbr, nbc, block, block, n)`` flattened, with
 
 Speed: the orientation is found with a float32 ``arctan2`` over the whole chunk;
 the few pixels whose angle lies within 1e-4 of a bin edge are redone in float64
-exactly as skimage does, so bin choices never differ from skimage's.
+exactly as skimage does, so the bin choices agree with skimage's.
 """
 
 from __future__ import annotations
