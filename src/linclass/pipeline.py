@@ -40,8 +40,6 @@ class Settings:
     replacement: bool = False
     early_stopping: bool = False
     patience: int = 5
-    center: bool = True
-    """Subtract the training mean (the lecture's search strategies ran on raw pixels: False)."""
     standardize: bool = False
     features: str = "raw"
     n_words: int = 1600
@@ -101,7 +99,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
         F_val = extractor.transform(dataset.X_val) if len(dataset.X_val) else None
     else:
         F_train, F_val = flatten(X_raw), flatten(dataset.X_val) if len(dataset.X_val) else None
-    pre = Preprocessor.fit(F_train, center=settings.center, standardize=settings.standardize)
+    pre = Preprocessor.fit(F_train, standardize=settings.standardize)
     X = pre.transform(F_train).astype(dtype, copy=False)
     X_val = pre.transform(F_val).astype(dtype, copy=False) if F_val is not None else None
     y_val = dataset.y_val if X_val is not None else None

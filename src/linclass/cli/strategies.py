@@ -23,13 +23,15 @@ def register(subparsers, common):
 
 
 def strategy_settings(loss: str, budget: int, seed: int, gd: dict) -> dict:
-    """The three runs, with the lecture's settings (raw pixels and no regularization for the searches)."""
+    """The three runs, with the lecture's settings for the searches (mean-subtracted pixels, no
+    regularization, W ~ 1e-4·randn for random search, W₀ ~ 1e-3·randn and steps of 1e-4·randn for
+    random local search)."""
     from ..pipeline import Settings
     return {
         "random search": Settings(loss=loss, reg="none", optimizer="random-search", budget=budget,
-                                  init_scale=1e-4, center=False, seed=seed),
+                                  init_scale=1e-4, seed=seed),
         "random local search": Settings(loss=loss, reg="none", optimizer="random-local-search", budget=budget,
-                                        init_scale=1e-3, step_size=1e-4, center=False, seed=seed),
+                                        init_scale=1e-3, step_size=1e-4, seed=seed),
         "minibatch gradient descent": Settings(loss=loss, seed=seed, **gd),
     }
 
