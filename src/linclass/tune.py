@@ -269,8 +269,8 @@ def _backend(backend: str, scheduler, n_jobs: int):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise ParameterError("backend 'dask' needs dask.distributed: pip install 'linclass[cluster]' (or 'dask[distributed]'), "
-                             "or use backend 'loky'.") from None
+        raise ParameterError("backend 'dask' needs dask.distributed: pip install 'linclass[cluster]' "
+                             "(or 'dask[distributed]'), or use backend 'loky'.") from None
     import joblib
 
     with contextlib.ExitStack() as stack:
