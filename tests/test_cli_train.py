@@ -122,3 +122,28 @@ def test_bad_option_is_one_line(capsys, tmp_path):
     assert main(["train", "--reg-strength", "-1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "reg_strength" in err and err.count("\n") == 1
+
+
+def _color_folder(root, n=24, size=16):
+    """Three classes of noisy images, mostly red, green or blue: hue separates them."""
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(["red", "green", "blue"]):
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            img = rng.integers(0, 60, (size, size, 3)).astype(np.uint8)
+            img[:, :, c] = rng.integers(150, 255, (size, size))
+            Image.fromarray(img).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("features", ["hist", "hog+hist"])
+def test_features_are_saved_in_the_model_and_applied_by_predict(capsys, tmp_path, features):
+    data = _color_folder(tmp_path / "imgs")
+    out = tmp_path / "run"
+    result = _json(capsys, "train", "--data", str(data), "--features", features, "--epochs", "30",
+                   "--out", str(out), "--data-dir", str(tmp_path / "cache"))
+    assert result["test_accuracy"] == 1.0
+    files = sorted(str(p) for p in (data / "blue").glob("*.png"))[:3]
+    predicted = _json(capsys, "predict", str(out / "model.npz"), *files)
+    assert [r["top"][0]["class"] for r in predicted["predictions"]] == ["blue"] * 3
+    assert any((tmp_path / "cache" / "features").iterdir())  # the feature cache was written

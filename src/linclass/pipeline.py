@@ -86,17 +86,24 @@ def _features(settings: Settings, X_train, y_train):
     return make_features(settings.features, **options), X_train, y_train
 
 
-def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False, progress=None):
-    """Train on ``dataset`` (a :class:`linclass.datasets.Dataset`) with ``settings``."""
+def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False, progress=None, data_dir=None):
+    """Train on ``dataset`` (a :class:`linclass.datasets.Dataset`) with ``settings``.
+
+    Image features are cached under ``cache_dir(data_dir)/features`` (see :mod:`linclass.features`).
+    """
     from . import optim
     from .train import TrainConfig, train
 
     start = time.perf_counter()
     dtype = np.dtype(settings.dtype)
     extractor, X_raw, y_train = _features(settings, dataset.X_train, dataset.y_train)
-    if extractor is not None:
-        F_train = extractor.fit(X_raw).transform(X_raw)
-        F_val = extractor.transform(dataset.X_val) if len(dataset.X_val) else None
+    if extractor is not None:  # fitted once per data and settings, then read from the feature cache
+        from .datasets import cache_dir
+        from .features import cached_features
+        others = {"val": dataset.X_val} if len(dataset.X_val) else {}
+        extractor, F_train, F_others = cached_features(extractor, X_raw, others,
+                                                       cache_dir=cache_dir(data_dir) / "features")
+        F_val = F_others.get("val")
     else:
         F_train, F_val = flatten(X_raw), flatten(dataset.X_val) if len(dataset.X_val) else None
     pre = Preprocessor.fit(F_train, standardize=settings.standardize)

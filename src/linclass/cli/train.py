@@ -85,7 +85,7 @@ def run(args) -> Output:
     progress = False if args.no_progress or args.json else None
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
-                                  progress=progress)
+                                  progress=progress, data_dir=args.data_dir)
     model_path = clf.save(out / "model.npz")
     train_metrics = outcome.optimality["accuracy"]
     val = evaluate(clf, dataset.X_val, dataset.y_val) if len(dataset.X_val) else None
