@@ -5,6 +5,7 @@ Run from the repository root (reads ../shared/data/cifar10-jpg.tar.gz by default
     .venv/bin/python benchmarks/bench_bovw.py                                  # 1,600 words, triangle
     .venv/bin/python benchmarks/bench_bovw.py --augment flip --encoding soft
     .venv/bin/python benchmarks/bench_bovw.py --n-words 400 --subset 10000     # a quick dev run
+    .venv/bin/python benchmarks/bench_bovw.py --features hog+hist --reg 1e-4   # the same run with HOG + hue
 
 Steps, each timed (wall clock): decode the archive with
 ``linclass.datasets.load_image_folder`` (no cache: the JPEGs are really decoded;
@@ -47,6 +48,7 @@ class Float32Objective:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT)
+    ap.add_argument("--features", choices=["bovw", "hog+hist"], default="bovw")
     ap.add_argument("--n-words", type=int, default=1600)
     ap.add_argument("--augment", choices=["none", "flip"], default="none")
     ap.add_argument("--encoding", choices=["triangle", "soft"], default="triangle")
@@ -70,7 +72,7 @@ def main(argv=None):
 
     from linclass import Objective
     from linclass.datasets.folder import load_image_folder
-    from linclass.features import BagOfVisualWords, Standardize, augment_flip
+    from linclass.features import BagOfVisualWords, Standardize, augment_flip, make_features
     from linclass.optim import lbfgs
     from linclass.regularizers import L2
 
@@ -89,15 +91,18 @@ def main(argv=None):
     ds = load_image_folder(args.data, val_size=0, cache=False, subset=args.subset)
     X_train, y_train, X_test, y_test = ds.X_train, ds.y_train, ds.X_test, ds.y_test
     t = lap("decode", t)
-    bovw = BagOfVisualWords(n_words=args.n_words, encoding=args.encoding, alpha=args.alpha,
-                            n_patches=args.n_patches, kmeans=args.kmeans, kmeans_iter=args.kmeans_iter,
-                            seed=args.seed, n_jobs=args.n_jobs).fit(X_train)
-    t = lap("codebook (fit)", t)
+    if args.features == "bovw":
+        extractor = BagOfVisualWords(n_words=args.n_words, encoding=args.encoding, alpha=args.alpha,
+                                     n_patches=args.n_patches, kmeans=args.kmeans, kmeans_iter=args.kmeans_iter,
+                                     seed=args.seed, n_jobs=args.n_jobs).fit(X_train)
+    else:
+        extractor = make_features(args.features).fit(X_train)       # HOG(cell=8, block=2) + ColorHistogram(10)
+    t = lap("fit features", t)
     if args.augment == "flip":
         X_train, y_train = augment_flip(X_train, y_train)
-    F_train = bovw.transform(X_train)
+    F_train = extractor.transform(X_train)
     t = lap(f"features train ({len(X_train):,})", t)
-    F_test = bovw.transform(X_test)
+    F_test = extractor.transform(X_test)
     t = lap(f"features test ({len(X_test):,})", t)
     del X_train
     scaler = Standardize().fit(F_train)
@@ -117,10 +122,11 @@ def main(argv=None):
     total = time.perf_counter() - start
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    out = {"n_words": args.n_words, "augment": args.augment, "encoding": args.encoding, "alpha": args.alpha,
+    out = {"features": args.features, "n_words": args.n_words, "augment": args.augment,
+           "encoding": args.encoding, "alpha": args.alpha,
            "n_patches": args.n_patches, "kmeans": args.kmeans, "kmeans_iter": args.kmeans_iter,
            "loss": args.loss, "reg": reg, "max_iter": args.max_iter, "lbfgs_iters": result.n_iter,
-           "train_images": int(len(y_train)), "features": int(D), "train_accuracy": round(train_acc, 4),
+           "train_images": int(len(y_train)), "n_features": int(D), "train_accuracy": round(train_acc, 4),
            "test_accuracy": round(test_acc, 4), "seconds": times, "total_seconds": round(total, 1),
            "peak_rss_gb": round(peak_self, 2), "peak_rss_decode_workers_gb": round(peak_children, 2),
            "load_average_end": [round(v, 2) for v in os.getloadavg()]}
