@@ -127,11 +127,10 @@ def test_resume_refuses_a_checkpoint_with_other_settings(tmp_path):
 
 
 def _train_cmd(out, *extra):
-    return [sys.executable, "-m", "linclass", "train", "--dataset", "digits", "--epochs", "400", "--batch-size",
+    return [sys.executable, "-m", "linclass", "train", "--dataset", "digits", "--epochs", "300", "--batch-size",
             "16", "--no-progress", "--out", str(out), *extra]
 
 
-@pytest.mark.slow
 def test_sigkill_then_resume_gives_the_same_weights_bit_for_bit(tmp_path):
     from linclass.classifier import Classifier
     ref = subprocess.run(_train_cmd(tmp_path / "ref"), capture_output=True, text=True)
@@ -141,7 +140,7 @@ def test_sigkill_then_resume_gives_the_same_weights_bit_for_bit(tmp_path):
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(0.2)  # into the next epoch; the checkpoint file itself is only ever renamed into place
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert ckpt.exists() and not (tmp_path / "run" / "model.npz").exists(), "the run ended before it was killed"
