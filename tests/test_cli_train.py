@@ -147,3 +147,28 @@ def test_features_are_saved_in_the_model_and_applied_by_predict(capsys, tmp_path
     predicted = _json(capsys, "predict", str(out / "model.npz"), *files)
     assert [r["top"][0]["class"] for r in predicted["predictions"]] == ["blue"] * 3
     assert any((tmp_path / "cache" / "features").iterdir())  # the feature cache was written
+
+
+def test_train_on_cifar10_downloaded_from_a_mirror(capsys, tmp_path, monkeypatch):
+    """`linclass train --dataset cifar10 --mirror URL`: download (official format), verify, cache, train."""
+    import hashlib
+
+    import cifar_official_format as fmt
+    from linclass.datasets import cifar10
+
+    generated = fmt.generate(n_per_batch=40, n_test=30, seed=1)
+    archive = fmt.write_archive(tmp_path / "cifar.tar.gz", generated.members).read_bytes()
+    monkeypatch.setitem(cifar10.load_cifar10.__kwdefaults__, "checksum", hashlib.md5(archive).hexdigest())
+    server = fmt.FileServer({"/mirror/cifar-10-python.tar.gz": archive})
+    try:
+        data = _json(capsys, "train", "--dataset", "cifar10", "--mirror", server.url("/mirror/cifar-10-python.tar.gz"),
+                     "--data-dir", str(tmp_path / "data"), "--val-size", "20", "--epochs", "2",
+                     "--out", str(tmp_path / "run"))
+    finally:
+        server.stop()
+    assert data["dataset"] == "cifar10" and Path(data["model_path"]).is_file()
+    assert (tmp_path / "data" / "cifar-10-python.tar.gz").is_file()
+    from linclass.classifier import Classifier
+    clf = Classifier.load(data["model_path"])
+    assert clf.class_names[0] == "airplane" and clf.image_shape == (32, 32, 3)
+    assert clf.predict(generated.X_test).shape == (30,)
