@@ -21,9 +21,14 @@ COMMANDS = ["train", "evaluate", "predict", "strategies", "explain", "gradcheck"
 """Subcommand modules, in the order ``linclass --help`` lists them."""
 
 EPILOG = """examples:
-  linclass explain                       the slides' SVM example, term by term
-  linclass explain --loss softmax        the same scores through softmax
-  linclass gradcheck --loss svm --reg l2 analytic vs numerical gradient
+  linclass train                          softmax on scikit-learn's digits (offline), with a report
+  linclass train --data cifar10-jpg.tar.gz --loss svm
+  linclass explain                        the slides' SVM example, term by term
+  linclass explain --loss softmax         the same scores through softmax
+  linclass gradcheck --loss svm --reg l2  analytic vs numerical gradient
+  linclass demo                           the interactive 2-D classifier in the browser
+
+Each command has --help with examples, and --json for machine-readable output.
 """
 
 

@@ -10,7 +10,7 @@ from ..errors import ParameterError
 
 def register(subparsers, common):
     p = add_command(subparsers, common, "demo",
-                    "open the interactive 2-D linear classifier page (loss, gradient, optimizer steps)",
+                    "Open the interactive 2-D linear classifier page (loss, gradient, optimizer steps)",
                     ["linclass demo                      serve on 127.0.0.1:8000 and open the browser",
                      "linclass demo --port 0 --no-browser   a free port, print the URL only",
                      "linclass demo --host 0.0.0.0      reachable from other machines (no authentication!)"])
