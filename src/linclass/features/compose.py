@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..errors import InputError, ModelFileError, ParameterError
-from ._common import ImageTransformer, check_images
+from ._common import ImageTransformer, check_images, chunks
 from .bovw import BagOfVisualWords
 from .color import ColorHistogram
 from .hog import HOG
@@ -56,9 +56,18 @@ class Standardize(ImageTransformer):
         self.eps = eps
 
     def fit(self, X, y=None):
+        """Column means and ``sqrt(var + eps)``, accumulated in float64 over row chunks (no full-size copy)."""
         X = _features(X)
-        self.mean_ = X.mean(axis=0, dtype=np.float64).astype(np.float32)
-        self.scale_ = np.sqrt(X.var(axis=0, dtype=np.float64) + self.eps).astype(np.float32)
+        shift = X[0].astype(np.float64)                       # shifted sums keep E[x²] - E[x]² accurate
+        s1, s2 = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+        for part in chunks(X.shape[0], 4096):
+            d = X[part].astype(np.float64) - shift
+            s1 += d.sum(axis=0)
+            s2 += (d * d).sum(axis=0)
+        n = X.shape[0]
+        mean = s1 / n
+        self.mean_ = (shift + mean).astype(np.float32)
+        self.scale_ = np.sqrt(np.maximum(s2 / n - mean * mean, 0) + self.eps).astype(np.float32)
         self.n_features_out_ = X.shape[1]
         return self
 
