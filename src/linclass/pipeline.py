@@ -147,7 +147,8 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     optimality = objective.optimality(params, X, y_train)  # also the exact final training accuracy
     model = LinearModel(params["W"], params["b"])
     clf = Classifier(model, pre, list(dataset.class_names), settings.loss, dataset.image_shape, extractor,
-                     {"settings": asdict(settings), "dataset": dataset.name, "fingerprint": dataset.fingerprint})
+                     {"settings": asdict(settings), "dataset": dataset.name, "fingerprint": dataset.fingerprint,
+                      "optimality": optimality})
     seconds = time.perf_counter() - start
     history.seconds = seconds
     return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations)
