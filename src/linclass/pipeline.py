@@ -43,6 +43,8 @@ class Settings:
     standardize: bool = False
     features: str = "raw"
     n_words: int = 1600
+    encoding: str = "triangle"
+    """Bag of visual words: ``triangle`` or ``soft`` (soft threshold)."""
     augment: str | None = None
     budget: int = 1000
     """Loss evaluations for random search / random local search."""
@@ -81,8 +83,12 @@ def _features(settings: Settings, X_train, y_train):
         X_train, y_train = augment_flip(X_train, y_train)
     if settings.features == "raw":
         return None, X_train, y_train
+    import os
+
     from .features import make_features
-    options = {"n_words": settings.n_words} if "bovw" in settings.features else {}
+    options = {}
+    if settings.features == "bovw":
+        options = {"n_words": settings.n_words, "encoding": settings.encoding, "n_jobs": os.cpu_count()}
     return make_features(settings.features, **options), X_train, y_train
 
 

@@ -53,6 +53,8 @@ def register(subparsers, common):
     g.add_argument("--standardize", action="store_true", default=None, help="divide features by their std")
     g.add_argument("--features", default="raw", help="raw|hist|hog|hog+hist|bovw")
     g.add_argument("--n-words", type=int, default=1600, help="bag of visual words: codebook size")
+    g.add_argument("--encoding", choices=["triangle", "soft"], default="triangle",
+                   help="bag of visual words: triangle or soft-threshold encoding")
     g.add_argument("--augment", choices=["none", "flip"], default=None, help="flip: add mirrored training images")
     g.add_argument("--budget", type=int, default=1000, help="loss evaluations for the search strategies")
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32")

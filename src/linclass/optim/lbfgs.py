@@ -90,13 +90,15 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = 1e-10,
     def unflatten(theta):
         return {k: part.reshape(s) for k, part, s in zip(keys, np.split(theta, splits), shapes)}
 
-    def loss_and_grad(theta):
-        value = objective(unflatten(theta), X, y)
+    dtypes = {k: np.asarray(params[k]).dtype for k in keys}
+
+    def loss_and_grad(theta):  # evaluated in the parameters' own dtype: float32 data is never upcast
+        value = objective({k: p.astype(dtypes[k], copy=False) for k, p in unflatten(theta).items()}, X, y)
         return value.loss, np.concatenate([np.ravel(value.grads[k]) for k in keys]).astype(np.float64)
 
     theta0 = np.concatenate([np.ravel(params[k]) for k in keys]).astype(np.float64)
     res = minimize(loss_and_grad, theta0, jac=True, method="L-BFGS-B",
                    options={"maxiter": int(max_iter), "gtol": float(tol), "ftol": np.finfo(np.float64).eps})
-    out = {k: p.astype(np.asarray(params[k]).dtype) for k, p in unflatten(res.x).items()}
+    out = {k: p.astype(dtypes[k]) for k, p in unflatten(res.x).items()}
     return LBFGSResult(out, float(res.fun), float(np.linalg.norm(res.jac)), int(res.nit),
                        bool(res.success), str(res.message))
