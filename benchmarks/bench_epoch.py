@@ -8,7 +8,7 @@ one run for:
 - the memory-bandwidth bound: the time to read X once (the least any epoch can
   take), measured as the fastest of a GEMV and a column sum over X.
 
-Usage: python benchmarks/bench_epoch.py [--repeats 3] [--no-sklearn]
+Usage: python benchmarks/bench_epoch.py [--repeats 3] [--no-sklearn] [--stages]
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ import time
 import numpy as np
 
 
-def best_of(fn, repeats):
-    times = []
+def interleaved(fns: dict, repeats: int) -> dict:
+    """Best and median seconds of each function, run in turns so that all see the same machine load."""
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times), float(np.median(times))
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: (min(ts), float(np.median(ts))) for name, ts in times.items()}
 
 
 def main():
@@ -34,6 +36,7 @@ def main():
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-sklearn", action="store_true")
+    ap.add_argument("--stages", action="store_true", help="also time each stage of a step separately")
     args = ap.parse_args()
 
     from threadpoolctl import threadpool_info
@@ -53,21 +56,15 @@ def main():
     print(f"BLAS: {blas}  OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}  cores={os.cpu_count()}")
 
     v = np.ones(D, dtype=np.float32)
-    gemv = best_of(lambda: X @ v, args.repeats)[0]
-    colsum = best_of(lambda: X.sum(axis=0), args.repeats)[0]
-    bound = min(gemv, colsum)
-    print(f"bandwidth bound (read X once): {bound * 1e3:.0f} ms  ({X.nbytes / bound / 1e9:.1f} GB/s)")
-
     objective = Objective("softmax", L2(), 1e-4)
     params = LinearModel.init(D, C, seed=0).params
     config = TrainConfig(batch_size=B, epochs=1, seed=0, progress=False)
-
-    def ours():
-        train(objective, get_optimizer("sgd", learning_rate=1e-3), X, y, params=params, config=config)
-    ours_t = best_of(ours, args.repeats)
-    print(f"linclass epoch: {ours_t[0] * 1e3:.0f} ms (median {ours_t[1] * 1e3:.0f})  "
-          f"= {ours_t[0] / bound:.2f}× the bandwidth bound")
-
+    fns = {
+        "bound: X @ v": lambda: X @ v,
+        "bound: X.sum(axis=0)": lambda: X.sum(axis=0),
+        "linclass": lambda: train(objective, get_optimizer("sgd", learning_rate=1e-3), X, y, params=params,
+                                  config=config),
+    }
     try:
         import torch
         torch.manual_seed(0)
@@ -84,23 +81,53 @@ def main():
                 loss = lossf(model(Xt[idx]), yt[idx])
                 loss.backward()
                 opt.step()
-        torch_t = best_of(torch_epoch, args.repeats)
-        print(f"PyTorch {torch.__version__} CPU epoch ({torch.get_num_threads()} threads): "
-              f"{torch_t[0] * 1e3:.0f} ms (median {torch_t[1] * 1e3:.0f})  "
-              f"→ linclass / PyTorch = {ours_t[0] / torch_t[0]:.2f}")
+        fns["PyTorch"] = torch_epoch
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
     except ImportError:
         print("PyTorch not installed: pip install torch==2.13.0 (CPU) to compare")
-
     if not args.no_sklearn:
         from sklearn.linear_model import SGDClassifier
         X64 = X.astype(np.float64)  # scikit-learn's SGD works in float64: converted outside the timing
+        fns["scikit-learn"] = lambda: SGDClassifier(
+            loss="log_loss", alpha=1e-4, learning_rate="constant", eta0=1e-3,
+            random_state=0).partial_fit(X64, y, classes=np.arange(C))
+    if args.stages:
+        W, b = params["W"], params["b"]
+        for name, seconds in stages(X, y, W, b, B).items():
+            print(f"  stage: {name:36} {seconds * 1e3:6.0f} ms per epoch")
+    t = interleaved(fns, args.repeats)
+    bound = min(t["bound: X @ v"][0], t["bound: X.sum(axis=0)"][0])
+    print(f"bandwidth bound (read X once): {bound * 1e3:.0f} ms  ({X.nbytes / bound / 1e9:.1f} GB/s)")
+    for name in ("linclass", "PyTorch", "scikit-learn"):
+        if name in t:
+            best, median = t[name]
+            print(f"{name:13} epoch: best {best * 1e3:6.0f} ms, median {median * 1e3:6.0f} ms   "
+                  f"{best / bound:5.2f}× the bound   linclass/{name} = {t['linclass'][0] / best:.2f}")
 
-        def sk_epoch():
-            SGDClassifier(loss="log_loss", alpha=1e-4, learning_rate="constant", eta0=1e-3,
-                          random_state=0).partial_fit(X64, y, classes=np.arange(C))
-        sk_t = best_of(sk_epoch, 1)
-        print(f"scikit-learn SGDClassifier(log_loss) epoch: {sk_t[0] * 1e3:.0f} ms  "
-              f"→ linclass / scikit-learn = {ours_t[0] / sk_t[0]:.3f}")
+
+def stages(X, y, W, b, B, repeats=3):
+    """Seconds per epoch of each stage of a step, timed separately (best of ``repeats``)."""
+    from linclass.losses import softmax_loss
+    N = X.shape[0]
+    order = np.random.default_rng(0).permutation(N)
+    batches = [order[s:s + B] for s in range(0, N, B)]
+    Xb, yb = X[batches[0]], y[batches[0]]
+    scores = Xb @ W + b
+    _, dscores = softmax_loss(scores, yb)
+    def each(step):  # one call per batch, each result dropped at once (as in training)
+        def run():
+            for i in range(len(batches)):
+                step(i)
+        return run
+    parts = {
+        "copy the batch's rows, X[idx]": each(lambda i: X[batches[i]]),
+        "contiguous copy of the same bytes": each(lambda i: X[i * B:(i + 1) * B].copy()),
+        "forward X_b W + b": each(lambda i: Xb @ W + b),
+        "backward (dscoresᵀ X_b)ᵀ": each(lambda i: (dscores.T @ Xb).T),
+        "backward X_bᵀ dscores": each(lambda i: Xb.T @ dscores),
+        "softmax loss and checks": each(lambda i: softmax_loss(scores, yb)),
+    }
+    return {name: interleaved({name: fn}, repeats)[name][0] for name, fn in parts.items()}
 
 
 if __name__ == "__main__":
