@@ -25,7 +25,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._checks import as_float_array
+from ._checks import as_float_array, as_labels
 from .errors import InputError, LabelError, ParameterError
 
 METRICS = ("l2", "l1")
@@ -166,18 +166,11 @@ def majority_vote(neighbor_labels, n_classes: int) -> np.ndarray:
 
 
 def _train_labels(y_train, n: int, n_classes) -> tuple[np.ndarray, int]:
+    """Validated int64 labels (n,) and the class count (``max + 1`` when ``n_classes`` is None)."""
     y = np.asarray(y_train)
-    if y.dtype.kind not in "iu":
-        raise LabelError(f"y_train must be integer class indices, got dtype {y.dtype}; encode labels "
-                         "first (np.unique(y, return_inverse=True)) or use KNearestNeighbor.")
-    if y.ndim != 1 or y.shape[0] != n:
-        raise LabelError(f"y_train must have shape ({n},) to match X_train, got {y.shape}.")
-    if y.min() < 0:
-        raise LabelError(f"label {int(y.min())} is negative; labels must be class indices in [0, C).")
-    n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
-    if y.max() >= n_classes:
-        raise LabelError(f"label {int(y.max())} is outside [0, {n_classes}); raise n_classes or fix the labels.")
-    return y.astype(np.int64, copy=False), n_classes
+    if n_classes is None:
+        n_classes = int(y.max()) + 1 if y.size and y.dtype.kind in "iu" else 1
+    return as_labels(y, n, int(n_classes)), int(n_classes)
 
 
 def knn_votes(X_train, y_train, X_test, k: int = 1, metric: str = "l2", *, n_classes=None,
