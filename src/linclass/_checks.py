@@ -36,8 +36,8 @@ def as_labels(y, n: int, n_classes: int) -> np.ndarray:
         raise LabelError(f"labels must have shape ({n},) to match {n} example(s), got {arr.shape}.")
     if n and (arr.min() < 0 or arr.max() >= n_classes):
         bad = int(arr[(arr < 0) | (arr >= n_classes)][0])
-        raise LabelError(f"label {bad} is outside [0, {n_classes}) for {n_classes} classes; "
-                         f"labels must index the score columns.")
+        raise LabelError(f"label {bad} is outside [0, {n_classes}) for {n_classes} classes; labels must be "
+                         f"class indices 0 … {n_classes - 1} (one per score column).")
     return arr.astype(np.int64, copy=False)
 
 
