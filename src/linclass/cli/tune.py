@@ -21,7 +21,7 @@ def register(subparsers, common):
                         "linclass tune --loss svm --lr 1e-3,1e-2,1e-1 --reg 1e-4,1e-2 --jobs 2",
                         "linclass tune --random 20 --lr-range 1e-4:1e-1 --reg-range 1e-5:1 --cv 5",
                         "linclass tune --data ../shared/data/cifar10-jpg.tar.gz --subset 10000 --epochs 5 --jobs 2",
-                        "linclass tune --backend dask --scheduler tcp://10.0.0.5:8786   on a Dask cluster",
+                        "linclass tune --backend dask --scheduler tcp://scheduler-host:8786   on a Dask cluster",
                         "linclass tune --param batch_size=32,256             any other estimator parameter",
                     ])
     add_data_options(p)
