@@ -1,0 +1,232 @@
+"""Folders and archives as sources of image files: finding, listing and reading them.
+
+A :class:`Source` is a folder, a zip archive or a tar archive (``.tar``, ``.tar.gz``,
+``.tgz``, ``.tar.bz2``, ``.tar.xz``); members are read one by one without unpacking,
+and a member whose path would leave the root (path traversal) is refused.
+:func:`resolve_layout` maps file names to ``(split, class)`` for the layouts
+``ROOT/<split>/<class>/*`` and ``ROOT/<class>/*``. Decoding and caching are in
+:mod:`linclass.datasets.folder`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..errors import DataError
+
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val",
+                 "validation": "val", "test": "test", "testing": "test"}
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
+_TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+_MAX_LISTED = 10      # file names listed in a note before "... and N more"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the images are: a folder, a zip archive or a tar archive."""
+
+    path: Path
+    kind: str  # "dir" | "zip" | "tar"
+
+    @property
+    def name(self) -> str:
+        name = self.path.name
+        for suffix in (".zip", *_TAR_SUFFIXES):
+            if self.kind != "dir" and name.lower().endswith(suffix):
+                return name[: -len(suffix)]
+        return name
+
+
+# --------------------------------------------------------------------------- finding the files
+
+def open_source(path) -> Source:
+    """The :class:`Source` at ``path``; DataError if it is missing or not a folder / zip / tar."""
+    p = Path(path).expanduser().resolve()
+    if p.is_dir():
+        return Source(p, "dir")
+    if not p.exists():
+        raise DataError(f"no such folder or archive: {p}; check the path (--data PATH).")
+    lower = p.name.lower()
+    if lower.endswith(".zip") or (not lower.endswith(_TAR_SUFFIXES) and zipfile.is_zipfile(p)):
+        return Source(p, "zip")
+    if lower.endswith(_TAR_SUFFIXES) or tarfile.is_tarfile(p):
+        return Source(p, "tar")
+    raise DataError(f"{p} is neither a folder nor a .zip / .tar / .tar.gz archive; pass a folder of "
+                    "class folders or an archive of one.")
+
+
+def _member_name(raw: str, source: Source) -> str:
+    """An archive member's name as a clean relative POSIX path; DataError if it escapes the root."""
+    name = raw.replace("\\", "/")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts:
+        raise DataError(f"archive {source.path} has a member named {raw!r} that points outside the "
+                        "archive (path traversal); refusing to read it: re-create the archive with "
+                        "relative paths.")
+    return "/".join(parts)
+
+
+def _ignored(name: str) -> bool:
+    return any(part.startswith(".") or part in IGNORED_NAMES for part in name.split("/"))
+
+
+def list_files(source: Source) -> list[tuple[str, int, int]]:
+    """``(name, size, mtime_ns)`` of every candidate file, ``name`` relative to the root, sorted."""
+    files = []
+    if source.kind == "dir":
+        for top, dirs, names in os.walk(source.path):
+            dirs[:] = [d for d in dirs if not _ignored(d)]
+            rel = Path(top).relative_to(source.path).as_posix()
+            for n in names:
+                if not _ignored(n):
+                    try:
+                        st = os.stat(os.path.join(top, n))
+                        stat = (st.st_size, st.st_mtime_ns)
+                    except OSError:  # a broken link: reported when decoding
+                        stat = (-1, 0)
+                    files.append((n if rel == "." else f"{rel}/{n}", *stat))
+    elif source.kind == "zip":
+        with _open_archive(source) as zf:
+            for info in zf.infolist():
+                name = _member_name(info.filename, source)
+                if not info.is_dir() and not _ignored(name):
+                    files.append((name, info.file_size, 0))
+    else:
+        with _open_archive(source) as tf:
+            for member in _tar_members(tf, source):
+                name = _member_name(member.name, source)
+                if member.isfile() and not _ignored(name):
+                    files.append((name, member.size, 0))
+    return sorted(files)
+
+
+def stream_tar(source: Source, files: list) -> Iterator[tuple[str, bytes]]:
+    """``(name, bytes)`` of a tar's candidate files in archive order, appending ``(name, size, 0)`` to ``files``.
+
+    One pass lists and reads the archive (a .tar.gz cannot seek), so decoding
+    starts while the archive is still being read.
+    """
+    with _open_archive(source) as tf:
+        for member in _tar_members(tf, source):
+            name = _member_name(member.name, source)
+            if member.isfile() and not _ignored(name):
+                files.append((name, member.size, 0))
+                yield name, _read_member(tf, member, name, source)
+
+
+def _read_member(tf, member, name, source) -> bytes:
+    try:
+        return tf.extractfile(member).read()
+    except (OSError, tarfile.TarError, EOFError) as err:
+        raise DataError(f"archive {source.path} is truncated or corrupt at {name!r} ({err}); "
+                        "re-download or re-create it.") from None
+
+
+def _open_archive(source: Source):
+    try:
+        return zipfile.ZipFile(source.path) if source.kind == "zip" else tarfile.open(source.path, "r:*")
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as err:
+        raise DataError(f"cannot open archive {source.path}: {err}; re-download or re-create it.") from None
+
+
+def _tar_members(tf, source: Source):
+    """The members of an open tar, turning a truncated or corrupt stream into a DataError."""
+    it = iter(tf)
+    while True:
+        try:
+            member = next(it)
+        except StopIteration:
+            return
+        except (OSError, tarfile.TarError, EOFError) as err:
+            raise DataError(f"archive {source.path} is truncated or corrupt ({err}); "
+                            "re-download or re-create it.") from None
+        yield member
+
+
+def resolve_layout(names, source: Source) -> tuple[dict, list[str]]:
+    """``({name: (split, class_name)}, notes)`` for the files of either layout.
+
+    ``split`` is "train", "val", "test", or "train" for every file of the
+    class-folders-only layout. Files outside class folders are left out and noted.
+    """
+    paths = [PurePosixPath(n).parts for n in names]
+    depth_of_class = 0  # index of the class folder in parts
+    while True:
+        tops = {p[depth_of_class] for p in paths if len(p) > depth_of_class + 1}
+        deeper = any(len(p) > depth_of_class + 2 for p in paths)
+        if len(tops) == 1 and next(iter(tops)).lower() not in SPLIT_ALIASES and deeper:
+            depth_of_class += 1  # look through one wrapping folder
+            continue
+        break
+    splits = {t for t in tops if t.lower() in SPLIT_ALIASES}
+    if splits and splits != tops:
+        raise DataError(f"{source.path} mixes split folders ({', '.join(sorted(splits))}) with other folders "
+                        f"({', '.join(sorted(tops - splits))}); use either ROOT/<split>/<class>/* or "
+                        "ROOT/<class>/*.")
+    by_split = Counter(SPLIT_ALIASES[s.lower()] for s in splits)
+    if any(k > 1 for k in by_split.values()):
+        raise DataError(f"{source.path} has two folders for one split ({', '.join(sorted(splits))}); "
+                        "keep one of train / val / test each.")
+    if splits and "train" not in by_split:
+        raise DataError(f"{source.path} has split folders ({', '.join(sorted(splits))}) but no 'train'; "
+                        "add ROOT/train/<class>/* or use ROOT/<class>/*.")
+    labels, outside = {}, []
+    base = depth_of_class + (1 if splits else 0)
+    for name, parts in zip(names, paths):
+        if len(parts) < base + 2:
+            outside.append(name)
+            continue
+        split = SPLIT_ALIASES[parts[depth_of_class].lower()] if splits else "train"
+        labels[name] = (split, parts[base])
+    notes = []
+    if outside:
+        notes.append(f"ignored {len(outside)} file(s) outside class folders: {listing(outside)}")
+    return labels, notes
+
+
+def listing(names) -> str:
+    names = list(names)
+    more = f" ... and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else ""
+    return ", ".join(names[:_MAX_LISTED]) + more
+
+
+# --------------------------------------------------------------------------- decoding
+
+class Unreadable:
+    """A payload that could not be read from its container (the message says why)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def iter_payloads(source: Source, wanted) -> Iterator[tuple[str, bytes | str | Unreadable]]:
+    """``(name, payload)`` for each wanted file, in the container's own order.
+
+    A payload is the file's path (a folder: the decoding process reads it), its
+    bytes (an archive), or :class:`Unreadable`.
+    """
+    if source.kind == "dir":
+        for name in sorted(wanted):
+            yield name, str(source.path / name)
+    elif source.kind == "zip":
+        with _open_archive(source) as zf:
+            for info in zf.infolist():
+                name = _member_name(info.filename, source)
+                if name in wanted and not info.is_dir():
+                    try:
+                        yield name, zf.read(info)
+                    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as err:
+                        yield name, Unreadable(f"cannot read it from the archive: {err}")
+    else:
+        with _open_archive(source) as tf:
+            for member in _tar_members(tf, source):
+                name = _member_name(member.name, source)
+                if name in wanted and member.isfile():
+                    yield name, _read_member(tf, member, name, source)
