@@ -149,3 +149,12 @@ def test_sigkill_then_resume_gives_the_same_weights_bit_for_bit(tmp_path):
     a = Classifier.load(tmp_path / "ref" / "model.npz").model
     b = Classifier.load(tmp_path / "run" / "model.npz").model
     assert a.W.tobytes() == b.W.tobytes() and a.b.tobytes() == b.b.tobytes()
+
+
+def test_progress_bar_only_on_a_terminal(capsys):
+    config = TrainConfig(batch_size=32, epochs=1)  # progress=None: decided by stderr.isatty()
+    _run(config)
+    assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal
+    _run(TrainConfig(batch_size=32, epochs=1, progress=True))
+    err = capsys.readouterr().err
+    assert "loss" in err and "it/s" in err and err.endswith("\r\033[K")  # drawn, then erased
