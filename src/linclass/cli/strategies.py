@@ -38,11 +38,11 @@ def strategy_settings(loss: str, budget: int, seed: int, gd: dict) -> dict:
 
 def run(args) -> Output:
     from ..pipeline import evaluate, fit_classifier
-    from .train import DEFAULTS, LOSS_DEFAULTS
+    from .train import DEFAULTS, defaults_for
 
     dataset = load_from_args(args)
     kind = dataset.name if dataset.name in DEFAULTS else "images"
-    gd = {**DEFAULTS[kind], **LOSS_DEFAULTS.get((kind, args.loss), {})}
+    gd = defaults_for(kind, args.loss)
     if args.epochs:
         gd["epochs"] = args.epochs
     rows = []

@@ -18,6 +18,10 @@ DEFAULTS = {
     "images": dict(optimizer="momentum", lr=1e-3, reg_strength=1e-2, epochs=20, batch_size=256, standardize=True,
                    schedule="cosine"),
 }
+FEATURE_DEFAULTS = {  # thousands of standardized features: the exact optimum (bag of visual words)
+    ("bovw", "softmax"): dict(optimizer="lbfgs", reg_strength=1e-3, iterations=300),
+    ("bovw", "squared-svm"): dict(optimizer="lbfgs", reg_strength=1e-3, iterations=300),
+}
 LOSS_DEFAULTS = {
     ("digits", "svm"): dict(lr=0.02), ("digits", "squared-svm"): dict(lr=0.005),
     ("images", "svm"): dict(lr=3e-5, reg_strength=0.1),
@@ -66,9 +70,15 @@ def register(subparsers, common):
     p.set_defaults(run=run)
 
 
+def defaults_for(dataset_kind: str, loss: str, features: str = "raw") -> dict:
+    """The default settings for a data set kind (digits, toy, images), loss and features."""
+    return {**DEFAULTS[dataset_kind], **LOSS_DEFAULTS.get((dataset_kind, loss), {}),
+            **FEATURE_DEFAULTS.get((features, loss), {})}
+
+
 def settings_from_args(args, dataset_kind: str):
     from ..pipeline import Settings
-    defaults = {**DEFAULTS[dataset_kind], **LOSS_DEFAULTS.get((dataset_kind, args.loss), {})}
+    defaults = defaults_for(dataset_kind, args.loss, args.features)
     given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
     values = {k: v for k, v in given.items() if v is not None}
     return Settings(**{**defaults, **values})
@@ -107,8 +117,9 @@ def run(args) -> Output:
     _write_history(out / "history.csv", outcome.history)
     _write_report(out, clf, dataset, settings, metrics, outcome.history, test)
     (out / "checkpoint.npz").unlink(missing_ok=True)  # the run finished: the model file is the result
+    n_train = len(dataset.y_train) * (2 if settings.augment == "flip" else 1)
     lines = [f"trained {settings.loss} ({settings.optimizer}, lr {settings.lr:g}, λ {settings.reg_strength:g}) "
-             f"on {dataset.name}: {dataset.X_train.shape[0]} train / {len(dataset.X_val)} val / "
+             f"on {dataset.name}: {n_train} train / {len(dataset.X_val)} val / "
              f"{len(dataset.X_test)} test examples in {outcome.seconds:.1f} s",
              f"  accuracy  train {_pct(train_metrics)}  val {_pct(metrics['val_accuracy'])}  "
              f"test {_pct(metrics['test_accuracy'])}",
