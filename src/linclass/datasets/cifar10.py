@@ -152,7 +152,7 @@ def _verified_archive(path: Path, url: str, mirror, checksum: str, algorithm: st
         "CIFAR-10 could not be downloaded (" + "; ".join(failures) + "). Without internet, "
         f"download {OFFICIAL_URL} on another machine, check that its md5 is {OFFICIAL_MD5}, and "
         f"place it by hand as {path} (directory {path.parent}, file name {ARCHIVE_NAME}, not "
-        "unpacked); or pass mirror= a local copy or another URL."
+        "unpacked); or give a mirror (--mirror URL_OR_PATH, mirror= in Python): a local copy or another URL."
     )
 
 
