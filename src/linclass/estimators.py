@@ -167,6 +167,28 @@ def _has_partial_fit(estimator) -> bool:
 class _LinearClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit / predict of :class:`LinearSVM` and :class:`SoftmaxClassifier` (see their docs)."""
 
+    def __init__(self, *, penalty="l2", alpha=1e-4, l1_ratio=0.15, optimizer="sgd", learning_rate=0.01,
+                 schedule="constant", batch_size=64, max_iter=100, tol=1e-3, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, init_scale=1e-3, random_state=None,
+                 warm_start=False, dtype="float64", verbose=False):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.init_scale = init_scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.verbose = verbose
+
     _loss_name = "softmax"
 
     # ------------------------------------------------------------------ settings
@@ -456,23 +478,7 @@ class LinearSVM(_LinearClassifier):
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, init_scale=1e-3,
                  random_state=None, warm_start=False, dtype="float64", verbose=False):
         self.loss = loss
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.init_scale = init_scale
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.dtype = dtype
-        self.verbose = verbose
+        super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "loss", "__class__")})
 
     def _loss(self) -> str:
         if self.loss not in SVM_LOSSES:
@@ -498,28 +504,6 @@ class SoftmaxClassifier(_LinearClassifier):
     >>> clf.predict_proba(X[:1]).sum().round(6), bool(clf.score(X, y) > 0.95)
     (np.float64(1.0), True)
     """
-
-    def __init__(self, *, penalty="l2", alpha=1e-4, l1_ratio=0.15, optimizer="sgd", learning_rate=0.01,
-                 schedule="constant", batch_size=64, max_iter=100, tol=1e-3, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, init_scale=1e-3, random_state=None,
-                 warm_start=False, dtype="float64", verbose=False):
-        self.penalty = penalty
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.init_scale = init_scale
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.dtype = dtype
-        self.verbose = verbose
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``softmax(X W + b)`` (N, C), columns in the order of ``classes_``."""
