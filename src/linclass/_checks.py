@@ -47,3 +47,14 @@ def scores_and_labels(scores, y) -> tuple[np.ndarray, np.ndarray]:
     if scores.shape[1] < 2:
         raise InputError(f"scores need at least 2 classes (columns), got shape {scores.shape}.")
     return scores, as_labels(y, scores.shape[0], scores.shape[1])
+
+
+def sklearn_checked(validate, *args, error=InputError, **kwargs):
+    """Run a scikit-learn validator, re-raising its ValueError as ``error`` (same message, plus the fix)."""
+    try:
+        return validate(*args, **kwargs)
+    except ValueError as err:
+        if isinstance(err, InputError):
+            raise
+        raise error(f"{err} Pass a finite numeric 2-D array X (N, D) and one class label per row "
+                    "in y (N,).") from err

@@ -41,6 +41,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 
+from ._checks import sklearn_checked
 from .errors import InputError, LabelError, ParameterError
 from .knn import KNearestNeighbor
 from .losses import softmax
@@ -120,17 +121,6 @@ def _seed_int(random_state) -> int:
 def _child_seeds(seed: int, *key: int, n: int = 2) -> list[int]:
     """``n`` independent int seeds from ``(seed, *key)``."""
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence([seed, *key]).spawn(n)]
-
-
-def _sk(validator, *args, error=InputError, **kwargs):
-    """Run a scikit-learn validator; its ValueError becomes ``error`` with the same message plus the fix."""
-    try:
-        return validator(*args, **kwargs)
-    except ValueError as err:
-        if isinstance(err, InputError):
-            raise
-        raise error(f"{err} Pass a finite numeric 2-D array X (N, D) and one class label per row "
-                    "in y (N,).") from err
 
 
 class _Carry:
@@ -233,14 +223,14 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _check_X(self, X, *, reset: bool, dtype):
         from sklearn.utils.validation import validate_data
 
-        return _sk(validate_data, self, X, reset=reset, dtype=dtype)
+        return sklearn_checked(validate_data, self, X, reset=reset, dtype=dtype)
 
     def _check_Xy(self, X, y, *, reset: bool, dtype):
         from sklearn.utils.multiclass import check_classification_targets
         from sklearn.utils.validation import validate_data
 
-        X, y = _sk(validate_data, self, X, y, reset=reset, dtype=dtype)
-        _sk(check_classification_targets, y, error=LabelError)
+        X, y = sklearn_checked(validate_data, self, X, y, reset=reset, dtype=dtype)
+        sklearn_checked(check_classification_targets, y, error=LabelError)
         return X, y
 
     def _start(self, D: int, C: int, dtype, seed: int) -> dict:

@@ -25,7 +25,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._checks import as_float_array, as_labels
+from ._checks import as_float_array, as_labels, sklearn_checked
 from .errors import InputError, LabelError, ParameterError
 
 METRICS = ("l2", "l1")
@@ -293,8 +293,8 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         _check_metric(self.metric)
         if self.chunk_size is not None:
             _check_positive_int(self.chunk_size, "chunk_size")
-        X, y = _sklearn_checked(validate_data, self, X, y, dtype=(np.float64, np.float32))
-        _sklearn_checked(check_classification_targets, y, error=LabelError)
+        X, y = sklearn_checked(validate_data, self, X, y, dtype=(np.float64, np.float32))
+        sklearn_checked(check_classification_targets, y, error=LabelError)
         if self.k > X.shape[0]:
             raise ParameterError(f"k={self.k} needs at least {self.k} training examples, got "
                                  f"{X.shape[0]} sample(s); lower k or add training data.")
@@ -306,7 +306,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted, validate_data
 
         check_is_fitted(self)
-        X = _sklearn_checked(validate_data, self, X, reset=False, dtype=(np.float64, np.float32))
+        X = sklearn_checked(validate_data, self, X, reset=False, dtype=(np.float64, np.float32))
         return knn_votes(self.X_train_, self.y_train_, X, self.k, self.metric,
                          n_classes=self.classes_.size, chunk_size=self.chunk_size)
 
@@ -318,14 +318,3 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """Vote fractions (M, C): the share of the k neighbours in each class of ``classes_``."""
         return self._votes(X) / self.k
-
-
-def _sklearn_checked(validate, *args, error=InputError, **kwargs):
-    """Run a scikit-learn validator, re-raising its ValueError as ``error`` (same message, plus the fix)."""
-    try:
-        return validate(*args, **kwargs)
-    except ValueError as err:
-        if isinstance(err, InputError):
-            raise
-        raise error(f"{err} Pass a finite numeric 2-D array X (N, D) and matching class labels "
-                    "y (N,).") from err
