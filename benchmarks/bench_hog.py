@@ -77,11 +77,12 @@ def main(argv=None):
     print(f"{'cell':>4} {'bins':>4} {'block':>5} {'norm':>7} | {'skimage img/s':>13} {'linclass img/s':>14} "
           f"{'speed-up':>8} | max |diff|")
     for cell, n, block, norm in SETTINGS:
-        t_sk, ref = best_of(lambda: np.stack([skimage_hog(g, orientations=n, pixels_per_cell=(cell, cell),
+        t_sk, ref = best_of(lambda cell=cell, n=n, block=block, norm=norm: np.stack(
+            [skimage_hog(g, orientations=n, pixels_per_cell=(cell, cell),
                                                           cells_per_block=(block, block), block_norm=norm)
                                               for g in gray]), max(1, args.repeat - 1))
         est = HOG(cell=cell, orientations=n, block=block, block_norm=norm, gray="bt709").fit(X[:1])
-        t_ours, ours = best_of(lambda: est.transform(X), args.repeat)
+        t_ours, ours = best_of(lambda est=est: est.transform(X), args.repeat)
         diff = float(np.abs(ours - ref).max())
         print(f"{cell:>4} {n:>4} {block:>5} {norm:>7} | {len(X) / t_sk:13,.0f} {len(X) / t_ours:14,.0f} "
               f"{t_sk / t_ours:7.1f}x | {diff:.1e}")

@@ -113,8 +113,9 @@ def main():
     sk_metric = {"l2": "euclidean", "l1": "manhattan"}[args.metric]
     for label, A, B in (("float32 input", X_test, X_train),
                         ("float64 input", X_test.astype(np.float64), X_train.astype(np.float64))):
-        ours = min((timed(lambda: pairwise_distances(A, B, args.metric)) for _ in range(3)), key=lambda r: r[1])
-        ref = min((timed(lambda: sk_pairwise_distances(A, B, metric=sk_metric)) for _ in range(3)),
+        ours = min((timed(lambda A=A, B=B: pairwise_distances(A, B, args.metric)) for _ in range(3)),
+                   key=lambda r: r[1])
+        ref = min((timed(lambda A=A, B=B: sk_pairwise_distances(A, B, metric=sk_metric)) for _ in range(3)),
                   key=lambda r: r[1])
         err = np.max(np.abs(ours[0] - ref[0]) / np.maximum(ref[0], 1e-12))
         print(f"distances {A.shape[0]}x{B.shape[0]}x{B.shape[1]} ({args.metric}, {label}): linclass "

@@ -20,8 +20,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
-
 from linclass.datasets import load_dataset
 from linclass.estimators import LinearSVM, SoftmaxClassifier
 from linclass.preprocess import Preprocessor, flatten
@@ -62,7 +60,8 @@ def main():
         results[(backend, jobs)] = (time.perf_counter() - t, r, load)
     base = results[("loky", 1)][0]
     reference = [_timeless(t) for t in results[("loky", 1)][1].trials]
-    print("| backend | jobs | wall time | speed-up vs 1 job | sum of trial times (wall / CPU) | best (lr, λ) | best val acc "
+    print("| backend | jobs | wall time | speed-up vs 1 job | sum of trial times (wall / CPU) | best (lr, λ) "
+          "| best val acc "
           "| identical trials | load before |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (backend, jobs), (sec, r, load) in results.items():

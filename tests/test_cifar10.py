@@ -14,13 +14,12 @@ import pickle
 import sys
 import tarfile
 
+import cifar_official_format as fmt
 import numpy as np
 import pytest
-
-import cifar_official_format as fmt
 from cifar_official_format import FileServer, Global, Reduce, closed_port_url
-from linclass.datasets.cifar10 import (ARCHIVE_NAME, CACHE_NAME, OFFICIAL_MD5, OFFICIAL_URL,
-                                       load_cifar10)
+
+from linclass.datasets.cifar10 import ARCHIVE_NAME, CACHE_NAME, OFFICIAL_MD5, OFFICIAL_URL, load_cifar10
 from linclass.datasets.safe_pickle import safe_loads
 from linclass.errors import DataError, ParameterError
 

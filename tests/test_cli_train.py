@@ -154,6 +154,7 @@ def test_train_on_cifar10_downloaded_from_a_mirror(capsys, tmp_path, monkeypatch
     import hashlib
 
     import cifar_official_format as fmt
+
     from linclass.datasets import cifar10
 
     generated = fmt.generate(n_per_batch=40, n_test=30, seed=1)

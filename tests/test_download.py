@@ -10,8 +10,8 @@ import urllib.request
 
 import numpy as np
 import pytest
-
 from cifar_official_format import FileServer, closed_port_url
+
 from linclass.datasets import download as dl
 from linclass.datasets.download import NetworkError, download, file_checksum
 from linclass.errors import DataError, ParameterError
@@ -148,7 +148,8 @@ def _silent(monkeypatch, sockets):
 
 
 @pytest.mark.parametrize("make_url, cause",
-                         [(_refused, "refused"), (_dns, "resolved"), (_silent, "timed out")], ids=["connection-refused", "no-dns", "timeout"])
+                         [(_refused, "refused"), (_dns, "resolved"), (_silent, "timed out")],
+                         ids=["connection-refused", "no-dns", "timeout"])
 def test_no_network_says_how_to_place_the_file_by_hand(monkeypatch, sockets, dest, make_url, cause):
     url = make_url(monkeypatch, sockets)
     with pytest.raises(NetworkError) as info:

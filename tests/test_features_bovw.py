@@ -5,8 +5,13 @@ import pytest
 
 from linclass.errors import InputError, ModelFileError, ParameterError
 from linclass.features import BagOfVisualWords, features_from_state, features_to_state
-from linclass.features.bovw import (normalize_patches, quadrant_of_positions, soft_threshold_encode,
-                                    triangle_encode, zca_matrix)
+from linclass.features.bovw import (
+    normalize_patches,
+    quadrant_of_positions,
+    soft_threshold_encode,
+    triangle_encode,
+    zca_matrix,
+)
 
 
 def images(n, h, w, seed=0):

@@ -9,8 +9,18 @@ from skimage.color import rgb2hsv
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from linclass.errors import InputError, ModelFileError, ParameterError
-from linclass.features import (HOG, BagOfVisualWords, ColorHistogram, RawPixels, Standardize, augment_flip,
-                               cached_features, features_from_state, features_to_state, make_features)
+from linclass.features import (
+    HOG,
+    BagOfVisualWords,
+    ColorHistogram,
+    RawPixels,
+    Standardize,
+    augment_flip,
+    cached_features,
+    features_from_state,
+    features_to_state,
+    make_features,
+)
 from linclass.features.color import rgb_to_hsv
 
 

@@ -142,7 +142,7 @@ def test_every_format_decodes_to_the_rgb_pixels_pillow_gives(tmp_path, fmt, cont
 def test_exif_orientation_is_applied(tmp_path):
     files = make_files("splits", fmt="jpg")
     turned = {}
-    for name, (split, c, data, px) in files.items():
+    for name, (split, c, data, _px) in files.items():
         exif = Image.Exif()
         exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
         buf = io.BytesIO()

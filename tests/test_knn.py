@@ -12,8 +12,16 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from linclass.errors import InputError, LabelError, LinclassError, ParameterError
-from linclass.knn import (KNearestNeighbor, best_k, cross_validate_k, distance_blocks, knn_predict,
-                          majority_vote, nearest, pairwise_distances)
+from linclass.knn import (
+    KNearestNeighbor,
+    best_k,
+    cross_validate_k,
+    distance_blocks,
+    knn_predict,
+    majority_vote,
+    nearest,
+    pairwise_distances,
+)
 
 SK_METRIC = {"l2": "euclidean", "l1": "manhattan"}
 SCIPY_METRIC = {"l2": "euclidean", "l1": "cityblock"}

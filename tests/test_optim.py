@@ -10,8 +10,19 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 from linclass import InputError, Objective, ParameterError
-from linclass.optim import (OPTIMIZERS, adagrad, adam, apply_updates, cosine, get_optimizer, lbfgs,
-                            momentum, nesterov, rmsprop, sgd)
+from linclass.optim import (
+    OPTIMIZERS,
+    adagrad,
+    adam,
+    apply_updates,
+    cosine,
+    get_optimizer,
+    lbfgs,
+    momentum,
+    nesterov,
+    rmsprop,
+    sgd,
+)
 from linclass.regularizers import L1, L2, ElasticNet
 
 

@@ -6,8 +6,20 @@ import pickle
 import pytest
 
 from linclass import ParameterError
-from linclass.optim import (Constant, Cosine, Exponential, StepDecay, Warmup, as_schedule, constant,
-                            cosine, exponential, parse_schedule, step_decay, warmup)
+from linclass.optim import (
+    Constant,
+    Cosine,
+    Exponential,
+    StepDecay,
+    Warmup,
+    as_schedule,
+    constant,
+    cosine,
+    exponential,
+    parse_schedule,
+    step_decay,
+    warmup,
+)
 
 VALUES = [  # (schedule, step, value from the formula)
     (constant(0.3), 0, 0.3),

@@ -7,8 +7,6 @@ shares computed from the counts, and a stand-in ``load_cifar10`` module.
 
 from __future__ import annotations
 
-import sys
-import types
 from collections import Counter
 
 import numpy as np
@@ -122,9 +120,8 @@ def test_cifar10_takes_a_stratified_1000_image_validation_split_from_training(mo
         calls.append((data_dir, mirror))
         return X_train, y_train, X_test, y_test, names
 
-    fake = types.ModuleType("linclass.datasets.cifar10")
-    fake.load_cifar10 = fake_load_cifar10
-    monkeypatch.setitem(sys.modules, "linclass.datasets.cifar10", fake)
+    import linclass.datasets
+    monkeypatch.setattr(linclass.datasets, "load_cifar10", fake_load_cifar10)
     ds = load_dataset("cifar10", data_dir="/somewhere", mirror="http://mirror.example/c.tgz", seed=0)
     assert calls == [("/somewhere", "http://mirror.example/c.tgz")]
     assert np.bincount(ds.y_val).tolist() == [100] * 10

@@ -147,7 +147,8 @@ def test_heat_map_cell_is_the_best_over_the_other_parameters(data):
     result = search(SoftmaxClassifier(max_iter=2), settings, X, y, X_val=X_val, y_val=y_val)
     lrs, regs, acc = result.heatmap()
     for i, j in np.ndindex(acc.shape):
-        scores = [t.score for t in result.trials if t.params["learning_rate"] == lrs[i] and t.params["alpha"] == regs[j]]
+        scores = [t.score for t in result.trials
+                  if t.params["learning_rate"] == lrs[i] and t.params["alpha"] == regs[j]]
         assert acc[i, j] == max(scores)
 
 

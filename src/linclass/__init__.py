@@ -6,8 +6,7 @@ optimizers, a training loop, data sets, image features, scikit-learn
 estimators, a command line and a browser demo.
 """
 
-from .errors import (DataError, DivergenceError, InputError, LabelError, LinclassError,
-                     ModelFileError, ParameterError)
+from .errors import DataError, DivergenceError, InputError, LabelError, LinclassError, ModelFileError, ParameterError
 from .losses import softmax_loss, svm_loss
 from .model import LinearModel
 from .objective import Objective

@@ -223,7 +223,8 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
                 if not all(np.all(np.isfinite(v)) for v in new.values()):
                     raise DivergenceError(
                         f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
-                        f"NaN or inf. The learning rate {_lr_text(optimizer, iteration)} is too large: try one 10× smaller.")
+                        f"NaN or inf. The learning rate {_lr_text(optimizer, iteration)} is too large: "
+                        "try one 10× smaller.")
                 params = new
                 correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
                 seen += len(y_batch)

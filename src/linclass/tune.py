@@ -38,7 +38,6 @@ import numpy as np
 
 from .errors import DivergenceError, InputError, ParameterError
 
-
 # --------------------------------------------------------------------------- settings
 
 def grid(**values) -> list[dict]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from . import Output, add_command
 from ..errors import ParameterError
+from . import Output, add_command
 
 
 def register(subparsers, common):

@@ -36,7 +36,8 @@ def register(subparsers, common):
     g.add_argument("--no-standardize", action="store_true", help="only subtract the mean image")
     s = p.add_argument_group("search")
     s.add_argument("--lr", default=None, metavar="LIST", help=f"learning rates of the grid (default {DEFAULT_LR})")
-    s.add_argument("--reg", default=None, metavar="LIST", help=f"strengths λ (alpha) of the grid (default {DEFAULT_REG})")
+    s.add_argument("--reg", default=None, metavar="LIST",
+                   help=f"strengths λ (alpha) of the grid (default {DEFAULT_REG})")
     s.add_argument("--random", type=int, metavar="N", help="N random settings instead of a grid")
     s.add_argument("--lr-range", default="1e-4:1e-1", metavar="A:B", help="random search: log-uniform range")
     s.add_argument("--reg-range", default="1e-5:1e-1", metavar="A:B", help="random search: log-uniform range")

@@ -103,7 +103,6 @@ def _load_cifar10(data_dir, *, seed, val_size, mirror) -> Dataset:
     """Official CIFAR-10 with a stratified, seeded validation split taken from training."""
     import hashlib
 
-    from .cifar10 import load_cifar10
     from .splits import stratified_split
 
     X_train, y_train, X_test, y_test, class_names = load_cifar10(data_dir, mirror=mirror)

@@ -11,9 +11,9 @@ and a member whose path would leave the root (path traversal) is refused.
 from __future__ import annotations
 
 import os
-from collections import Counter
 import tarfile
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath

@@ -45,8 +45,17 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 from . import Dataset, cache_dir
-from .archive import (SPLIT_CODES, Source, Unreadable, iter_payloads, list_files, listing, open_source,
-                      resolve_layout, stream_tar)
+from .archive import (
+    SPLIT_CODES,
+    Source,
+    Unreadable,
+    iter_payloads,
+    list_files,
+    listing,
+    open_source,
+    resolve_layout,
+    stream_tar,
+)
 from .splits import DEFAULT_TEST_FRACTION, default_val_size, stratified_split, subset_train
 
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 

@@ -19,8 +19,17 @@ extractors without pickle; :func:`augment_flip` appends mirrored images;
 from ._common import GRAY_WEIGHTS, to_gray
 from .bovw import BagOfVisualWords
 from .color import ColorHistogram
-from .compose import (SPECS, RawPixels, Standardize, augment_flip, cached_features, features_from_state,
-                      features_to_state, fingerprint, make_features)
+from .compose import (
+                      SPECS,
+                      RawPixels,
+                      Standardize,
+                      augment_flip,
+                      cached_features,
+                      features_from_state,
+                      features_to_state,
+                      fingerprint,
+                      make_features,
+)
 from .hog import HOG, hog_features
 
 __all__ = [

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-
 from threadpoolctl import threadpool_limits
 
 from ..errors import InputError, ModelFileError, ParameterError

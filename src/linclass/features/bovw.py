@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelFileError, ParameterError
-from ._common import ImageTransformer, check_choice, check_int, chunks
+from ._common import ImageTransformer, check_choice, check_int
 
 ENCODINGS = ("triangle", "soft")
 POOLINGS = ("quadrants", "sum")
@@ -241,6 +241,7 @@ class BagOfVisualWords(ImageTransformer):
             km = KMeans(n_clusters=self.n_words, max_iter=self.kmeans_iter, n_init=1,
                         random_state=self.seed, algorithm="lloyd")
         import warnings
+
         from sklearn.exceptions import ConvergenceWarning
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of passes is the setting

@@ -7,11 +7,38 @@
 - :mod:`~linclass.optim.lbfgs`: the exact full-batch optimum of a smooth objective.
 """
 
-from .gradient import (OPTIMIZERS, AdamState, CacheState, MomentumState, Optimizer, SgdState,
-                       adagrad, adam, apply_updates, get_optimizer, momentum, nesterov, rmsprop, sgd)
+from .gradient import (
+                       OPTIMIZERS,
+                       AdamState,
+                       CacheState,
+                       MomentumState,
+                       Optimizer,
+                       SgdState,
+                       adagrad,
+                       adam,
+                       apply_updates,
+                       get_optimizer,
+                       momentum,
+                       nesterov,
+                       rmsprop,
+                       sgd,
+)
 from .lbfgs import LBFGSResult, lbfgs
-from .schedules import (SCHEDULES, Constant, Cosine, Exponential, StepDecay, Warmup, as_schedule,
-                        constant, cosine, exponential, parse_schedule, step_decay, warmup)
+from .schedules import (
+                       SCHEDULES,
+                       Constant,
+                       Cosine,
+                       Exponential,
+                       StepDecay,
+                       Warmup,
+                       as_schedule,
+                       constant,
+                       cosine,
+                       exponential,
+                       parse_schedule,
+                       step_decay,
+                       warmup,
+)
 from .search import SearchResult, random_local_search, random_search
 
 __all__ = [

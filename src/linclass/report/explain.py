@@ -7,7 +7,6 @@ the average) and the same numbers for ``--json``.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import losses

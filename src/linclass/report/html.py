@@ -16,13 +16,12 @@ import html as _html
 import math
 from collections.abc import Mapping
 from pathlib import Path
-
-from ..persist import write_bytes
 from urllib.parse import quote
 
 import numpy as np
 
 from ..errors import InputError
+from ..persist import write_bytes
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
