@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.special import softmax as sp_softmax
 from sklearn.base import clone
-from sklearn.datasets import load_digits, load_iris
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, train_test_split
@@ -51,7 +51,7 @@ def iris():
 # Every check applies and passes; none is expected to fail. Two skip themselves on this machine:
 # check_array_api_input (SCIPY_ARRAY_API unset) and check_classifier_data_not_an_array (no pandas).
 @parametrize_with_checks([LinearSVM(), LinearSVM(loss="squared-svm", optimizer="adam", penalty="elasticnet"),
-                          SoftmaxClassifier(), SoftmaxClassifier(optimizer="lbfgs", alpha=1e-2),
+                          SoftmaxClassifier(), SoftmaxClassifier(optimizer="sgd", alpha=1e-2),
                           KNearestNeighbor()])
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
@@ -65,6 +65,45 @@ def test_package_exports_the_estimators():
 
 
 # --------------------------------------------------------------------------- against scikit-learn
+
+SMALL_DATA = {"iris": load_iris, "wine": load_wine, "breast_cancer": load_breast_cancer, "digits": load_digits}
+
+
+@pytest.mark.parametrize("scaled", [False, True], ids=["raw", "scaled"])
+@pytest.mark.parametrize("name", list(SMALL_DATA))
+def test_defaults_reach_scikit_learns_defaults(name, scaled):
+    """No arguments on either side: test accuracy within 1 point of LogisticRegression() / LinearSVC()."""
+    X, y = SMALL_DATA[name](return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    for ours, theirs in ((SoftmaxClassifier(), LogisticRegression()), (LinearSVM(), LinearSVC())):
+        if scaled:
+            ours, theirs = make_pipeline(StandardScaler(), ours), make_pipeline(StandardScaler(), theirs)
+        ours_acc = ours.fit(X_train, y_train).score(X_test, y_test)
+        theirs_acc = theirs.fit(X_train, y_train).score(X_test, y_test)
+        assert ours_acc >= theirs_acc - 0.01, (type(ours).__name__, ours_acc, theirs_acc)
+
+
+def test_lbfgs_default_solves_the_raw_problem_exactly():
+    """The standardized L-BFGS parametrization changes the path, not the minimum: raw and rescaled
+    features give the same predictions, and the raw optimum matches LogisticRegression's."""
+    X, y = load_wine(return_X_y=True)
+    N, alpha = len(y), 1e-2
+    ours = SoftmaxClassifier(alpha=alpha, tol=1e-10, max_iter=2000).fit(X, y)
+    ref = LogisticRegression(C=1 / (2 * alpha * N), tol=1e-12, max_iter=100000).fit(X, y)
+    objective = Objective("softmax", L2(), alpha)
+    f_ours = objective({"W": ours.coef_.T, "b": ours.intercept_}, X, y).loss
+    f_ref = objective({"W": ref.coef_.T, "b": ref.intercept_}, X, y).loss
+    assert f_ours <= f_ref * (1 + 1e-8)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-4)
+
+
+def test_auto_is_lbfgs_for_smooth_objectives_and_sgd_otherwise():
+    assert SoftmaxClassifier()._spec().optimizer == "lbfgs"
+    assert LinearSVM()._spec().optimizer == "lbfgs"
+    assert LinearSVM(loss="svm")._spec().optimizer == "sgd"
+    assert SoftmaxClassifier(penalty="l1")._spec().optimizer == "sgd"
+    assert SoftmaxClassifier(early_stopping=True)._spec().optimizer == "sgd"
+    assert SoftmaxClassifier()._spec(full_batch=False).optimizer == "sgd"      # partial_fit
 
 def test_on_digits_test_accuracy_is_within_one_point_of_sklearn(digits):
     """Same split, same scaler; alpha = 1/(2N), the counterpart of scikit-learn's default C = 1."""
@@ -144,7 +183,8 @@ def _full_batch_reference(X, y, C, alpha, lr, steps, mu=0.0):
 
 def test_full_batch_sgd_fit_matches_hand_written_gradient_descent(iris):
     X, y = iris
-    clf = SoftmaxClassifier(alpha=0.01, learning_rate=0.5, batch_size=len(y), max_iter=30, init_scale=0,
+    clf = SoftmaxClassifier(optimizer="sgd", alpha=0.01, learning_rate=0.5, batch_size=len(y), max_iter=30,
+                            init_scale=0,
                             random_state=0).fit(X, y)
     W, b = _full_batch_reference(X, y, 3, 0.01, 0.5, 30)
     np.testing.assert_allclose(clf.coef_, W.T, rtol=1e-10, atol=1e-12)
@@ -185,9 +225,10 @@ def test_elasticnet_with_l1_ratio_zero_is_the_l2_fit(iris):
 
 def test_warm_start_continues_from_the_previous_weights(iris):
     X, y = iris
-    full = SoftmaxClassifier(alpha=0.01, learning_rate=0.5, batch_size=1000, max_iter=20, init_scale=0).fit(X, y)
-    warm = SoftmaxClassifier(alpha=0.01, learning_rate=0.5, batch_size=1000, max_iter=10, init_scale=0,
-                             warm_start=True)
+    full = SoftmaxClassifier(optimizer="sgd", alpha=0.01, learning_rate=0.5, batch_size=1000, max_iter=20,
+                             init_scale=0).fit(X, y)
+    warm = SoftmaxClassifier(optimizer="sgd", alpha=0.01, learning_rate=0.5, batch_size=1000, max_iter=10,
+                             init_scale=0, warm_start=True)
     warm.fit(X, y).fit(X, y)             # plain gradient descent has no state besides the weights
     np.testing.assert_allclose(warm.coef_, full.coef_, rtol=1e-10)
 
@@ -254,8 +295,8 @@ def test_grid_search_and_cross_val_score_match_a_manual_loop(iris):
     (LinearSVM(max_iter=1.5), "max_iter must be an integer"),
     (LinearSVM(dtype="int8"), "dtype must be float64 or float32"),
     (LinearSVM(random_state=-3), "random_state must be None or an integer"),
-    (LinearSVM(schedule="linear"), "unknown schedule"),
-    (LinearSVM(optimizer="lbfgs"), "L-BFGS needs a smooth objective"),
+    (LinearSVM(optimizer="sgd", schedule="linear"), "unknown schedule"),
+    (LinearSVM(loss="svm", optimizer="lbfgs"), "L-BFGS needs a smooth objective"),
     (SoftmaxClassifier(optimizer="lbfgs", penalty="l1"), "L-BFGS needs a smooth objective"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_parameter_errors_name_the_fix(estimator, fix, iris):
@@ -269,7 +310,7 @@ def test_parameter_errors_name_the_fix(estimator, fix, iris):
     (lambda X, y: SoftmaxClassifier().partial_fit(X, y), ParameterError, "classes must be given"),
     (lambda X, y: SoftmaxClassifier().partial_fit(X, y, classes=[0, 1]), LabelError, r"not in classes"),
     (lambda X, y: SoftmaxClassifier().fit(X, y).predict(X[:, :2]), linclass.InputError, "features"),
-    (lambda X, y: SoftmaxClassifier(learning_rate=1e12, random_state=0).fit(X * 1e6, y),
+    (lambda X, y: SoftmaxClassifier(optimizer="sgd", penalty=None, learning_rate=1e12, random_state=0).fit(X * 1e6, y),
      linclass.DivergenceError, "too large"),
 ], ids=["one-class", "float-labels", "no-classes", "unknown-label", "feature-count", "divergence"])
 def test_data_errors_are_linclass_errors(call, error, match, iris):

@@ -1,6 +1,7 @@
 """Losses against the lecture's numbers and the loop reference."""
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -108,6 +109,7 @@ def test_vectorized_objective_matches_loops(name, N, D, C, ties):
 
 
 @pytest.mark.parametrize("name, naive", [("ova-svm", reference.ova_svm_losses_naive),
+                                         ("squared-ova-svm", partial(reference.ova_svm_losses_naive, squared=True)),
                                          ("structured-svm", reference.structured_svm_losses_naive)])
 @pytest.mark.parametrize("ties", [False, True], ids=["random", "ties"])
 def test_other_svm_formulations_match_loops(name, naive, ties):

@@ -38,7 +38,7 @@ def data():
 
 
 SETTINGS = grid(learning_rate=[1e-3, 1e-1], alpha=[1e-4, 1e-1])
-ESTIMATOR = LinearSVM(max_iter=5, batch_size=64)
+ESTIMATOR = LinearSVM(loss="svm", optimizer="sgd", max_iter=5, batch_size=64)
 
 
 def _comparable(result):
@@ -125,7 +125,7 @@ class _Interrupting(SoftmaxClassifier):
 def test_ctrl_c_keeps_the_finished_trials(data):
     X, y, X_val, y_val = data
     settings = grid(learning_rate=[0.01, 0.1, 0.5, 1.0], alpha=[1e-3])
-    result = search(_Interrupting(max_iter=3), settings, X, y, X_val=X_val, y_val=y_val, n_jobs=1)
+    result = search(_Interrupting(optimizer="sgd", max_iter=3), settings, X, y, X_val=X_val, y_val=y_val, n_jobs=1)
     assert result.interrupted and [t.index for t in result.trials] == [0, 1]
     assert result.best is not None and result.to_dict()["finished"] == 2
 
@@ -133,7 +133,7 @@ def test_ctrl_c_keeps_the_finished_trials(data):
 def test_diverged_trials_are_recorded_and_grey_in_the_heat_map(data):
     X, y, X_val, y_val = data
     settings = grid(learning_rate=[0.01, 1e9], alpha=[1e-4, 1e-2])
-    result = search(SoftmaxClassifier(max_iter=3), settings, X * 1e3, y, X_val=X_val * 1e3, y_val=y_val)
+    result = search(SoftmaxClassifier(optimizer="sgd", max_iter=3), settings, X * 1e3, y, X_val=X_val * 1e3, y_val=y_val)
     assert [t.status for t in result.trials] == ["ok", "ok", "diverged", "diverged"]
     lrs, regs, acc = result.heatmap()
     assert lrs.tolist() == [0.01, 1e9] and regs.tolist() == [1e-4, 1e-2]
@@ -144,7 +144,7 @@ def test_diverged_trials_are_recorded_and_grey_in_the_heat_map(data):
 def test_heat_map_cell_is_the_best_over_the_other_parameters(data):
     X, y, X_val, y_val = data
     settings = grid(learning_rate=[0.01, 0.1], alpha=[1e-4, 1e-1], batch_size=[32, 256])
-    result = search(SoftmaxClassifier(max_iter=2), settings, X, y, X_val=X_val, y_val=y_val)
+    result = search(SoftmaxClassifier(optimizer="sgd", max_iter=2), settings, X, y, X_val=X_val, y_val=y_val)
     lrs, regs, acc = result.heatmap()
     for i, j in np.ndindex(acc.shape):
         scores = [t.score for t in result.trials
@@ -246,7 +246,7 @@ def test_pipelines_are_searched_with_seeded_steps(data):
     from sklearn.pipeline import make_pipeline
 
     X, y, X_val, y_val = data
-    pipe = make_pipeline(StandardScaler(), SoftmaxClassifier(max_iter=3))
+    pipe = make_pipeline(StandardScaler(), SoftmaxClassifier(optimizer="sgd", max_iter=3))
     settings = grid(softmaxclassifier__learning_rate=[0.01, 0.1])
     result = search(pipe, settings, X, y, X_val=X_val, y_val=y_val, seed=3)
     manual = [clone(pipe).set_params(**s, softmaxclassifier__random_state=trial_seed(3, i)).fit(X, y)

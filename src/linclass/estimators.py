@@ -37,33 +37,45 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import sklearn_checked
+from .datasets.splits import stratified_split
 from .errors import InputError, LabelError, ParameterError
 from .knn import KNearestNeighbor
-from .losses import softmax
+from .losses import SMOOTH_LOSSES, softmax
 from .model import LinearModel
 from .objective import Objective
+from .optim import get_optimizer, lbfgs, parse_schedule
 from .regularizers import L1, L2, ElasticNet
+from .train import TrainConfig, train
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"]
 
 GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-OPTIMIZERS = GRADIENT_OPTIMIZERS + ("lbfgs",)
+OPTIMIZERS = ("auto",) + GRADIENT_OPTIMIZERS + ("lbfgs",)
 PENALTIES = ("l2", "l1", "elasticnet", None)
-SVM_LOSSES = ("svm", "squared-svm", "ova-svm", "structured-svm")
+SVM_LOSSES = ("squared-ova-svm", "svm", "squared-svm", "ova-svm", "structured-svm")
+MAX_ITER = {"lbfgs": 100, "gradient": 100}
+"""``max_iter=None``: L-BFGS iterations (as ``LogisticRegression``), or epochs of a gradient optimizer."""
+GRADIENT_TOL = 1e-3
+"""``tol=None`` for gradient optimizers: the loss plateau (as ``SGDClassifier``); L-BFGS: ``_lbfgs_tol``."""
 DTYPES = (np.float64, np.float32)
 
 
 class _Spec(NamedTuple):
-    """Validated hyperparameters of one fit."""
+    """Validated hyperparameters of one fit; ``optimizer`` resolved ("auto" is L-BFGS or SGD)."""
 
     objective: Objective
     optimizer: str
     dtype: np.dtype
+    max_iter: int
+    tol: float
 
 
 # --------------------------------------------------------------------------- checks
@@ -123,6 +135,40 @@ def _child_seeds(seed: int, *key: int, n: int = 2) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence([seed, *key]).spawn(n)]
 
 
+class _Rescaled:
+    """``objective`` over standardized parameters: the same minimum, reached in far fewer L-BFGS steps.
+
+    With the training features' mean ``μ`` and standard deviation ``σ`` (D,), the
+    model's ``W = V / σ`` (row-wise) and ``b = c − μ W`` give ``x W + b = ((x − μ) / σ) V + c``:
+    L-BFGS works on ``(V, c)``, where every feature has unit scale, but the objective
+    (penalty included) is evaluated at ``(W, b)`` on the raw ``X``, so the minimum is
+    exactly the raw problem's. Chain rule: ``∇_V = (∇_W − μ ⊗ ∇_b) / σ``, ``∇_c = ∇_b``.
+    A constant feature keeps ``σ = 1``.
+    """
+
+    def __init__(self, objective, X):
+        self.objective = objective
+        self.mean = X.mean(axis=0, dtype=np.float64)
+        std = X.std(axis=0, dtype=np.float64)
+        self.scale = np.where(std > 0, std, 1.0)
+
+    def model(self, params) -> dict:
+        """``{"W", "b"}`` of the raw problem from the standardized ``{"W": V, "b": c}``."""
+        W = params["W"] / self.scale[:, None].astype(params["W"].dtype)
+        return {"W": W, "b": params["b"] - (self.mean @ W).astype(params["b"].dtype)}
+
+    def standardized(self, params) -> dict:
+        """The inverse of :meth:`model`."""
+        W = params["W"]
+        return {"W": W * self.scale[:, None].astype(W.dtype), "b": params["b"] + (self.mean @ W).astype(W.dtype)}
+
+    def __call__(self, params, X, y):
+        value = self.objective(self.model(params), X, y)
+        gW, gb = value.grads["W"], value.grads["b"]
+        gV = (gW - np.outer(self.mean, gb).astype(gW.dtype)) / self.scale[:, None].astype(gW.dtype)
+        return value._replace(grads={"W": gV, "b": gb})
+
+
 class _Carry:
     """Wrap an optimizer so that ``train()`` starts from a saved state and the last state is kept.
 
@@ -147,7 +193,7 @@ class _Carry:
 # --------------------------------------------------------------------------- the estimators
 
 def _has_partial_fit(estimator) -> bool:
-    """``partial_fit`` exists only for gradient optimizers (L-BFGS needs the full batch)."""
+    """``partial_fit`` exists for gradient optimizers and "auto" (L-BFGS needs the full batch)."""
     if estimator.optimizer == "lbfgs":
         raise AttributeError("partial_fit needs a gradient optimizer (L-BFGS works on the full batch); "
                              "use optimizer='sgd' (or momentum, adam...), or call fit.")
@@ -157,8 +203,8 @@ def _has_partial_fit(estimator) -> bool:
 class _LinearClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit / predict of :class:`LinearSVM` and :class:`SoftmaxClassifier` (see their docs)."""
 
-    def __init__(self, *, penalty="l2", alpha=1e-4, l1_ratio=0.15, optimizer="sgd", learning_rate=0.01,
-                 schedule="constant", batch_size=64, max_iter=100, tol=1e-3, early_stopping=False,
+    def __init__(self, *, penalty="l2", alpha=1e-3, l1_ratio=0.15, optimizer="auto", learning_rate=0.01,
+                 schedule="constant", batch_size=64, max_iter=None, tol=None, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, init_scale=1e-3, random_state=None,
                  warm_start=False, dtype="float64", verbose=False):
         self.penalty = penalty
@@ -180,19 +226,29 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     _loss_name = "softmax"
+    _lbfgs_tol = 1e-5
+    """L-BFGS's default relative tolerance: ``‖∇L‖∞ ≤ tol · ‖∇L(0)‖∞`` (the softmax: 1e-7 of the optimum
+    on digits in ~65 iterations; the squared hinge, whose curvature jumps at the margins, uses 1e-4)."""
 
     # ------------------------------------------------------------------ settings
-    def _spec(self) -> _Spec:
+    def _spec(self, full_batch: bool = True) -> _Spec:
+        """The validated settings; ``full_batch=False`` (``partial_fit``) resolves "auto" to SGD."""
         reg, lam = regularizer(self.penalty, self.alpha, self.l1_ratio)
         objective = Objective(self._loss(), reg, lam)
         if self.optimizer not in OPTIMIZERS:
             raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
+        optimizer = self.optimizer
+        if optimizer == "auto":
+            smooth = objective.loss in SMOOTH_LOSSES and (reg is None or reg.name == "l2")
+            optimizer = "lbfgs" if full_batch and smooth and not self.early_stopping else "sgd"
         if not callable(self.learning_rate):
             _check_number(self.learning_rate, "learning_rate", low_open=True,
                           hint="; typical values are 1e-4 ... 1e-1 (or pass a schedule step -> lr)")
         _check_int(self.batch_size, "batch_size")
-        _check_int(self.max_iter, "max_iter")
-        _check_number(self.tol, "tol", low_open=True, hint="; e.g. 1e-4")
+        kind = "lbfgs" if optimizer == "lbfgs" else "gradient"
+        max_iter = MAX_ITER[kind] if self.max_iter is None else _check_int(self.max_iter, "max_iter")
+        default_tol = self._lbfgs_tol if kind == "lbfgs" else GRADIENT_TOL
+        tol = default_tol if self.tol is None else _check_number(self.tol, "tol", low_open=True, hint="; e.g. 1e-4")
         _check_int(self.n_iter_no_change, "n_iter_no_change")
         _check_number(self.validation_fraction, "validation_fraction", low_open=True, high=0.5,
                       hint="; the share of the training data held out for early stopping, e.g. 0.1")
@@ -204,31 +260,24 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if dtype not in DTYPES:
             raise ParameterError(f"dtype must be float64 or float32, got {self.dtype!r}.")
         _seed_int(0 if self.random_state is None else self.random_state)
-        return _Spec(objective, self.optimizer, dtype)
+        return _Spec(objective, optimizer, dtype, max_iter, tol)
 
     def _loss(self) -> str:
         return self._loss_name
 
-    def _optimizer(self, total_steps: int):
-        from .optim import get_optimizer, parse_schedule
-
+    def _optimizer(self, name: str, total_steps: int):
         lr = self.learning_rate
         if not callable(lr):
             lr = parse_schedule(self.schedule, float(lr), max(1, total_steps))
         elif self.schedule != "constant":
             raise ParameterError("learning_rate is already a schedule (a callable); leave schedule='constant'.")
-        return get_optimizer(self.optimizer, learning_rate=lr)
+        return get_optimizer(name, learning_rate=lr)
 
     # ------------------------------------------------------------------ data
     def _check_X(self, X, *, reset: bool, dtype):
-        from sklearn.utils.validation import validate_data
-
         return sklearn_checked(validate_data, self, X, reset=reset, dtype=dtype)
 
     def _check_Xy(self, X, y, *, reset: bool, dtype):
-        from sklearn.utils.multiclass import check_classification_targets
-        from sklearn.utils.validation import validate_data
-
         X, y = sklearn_checked(validate_data, self, X, y, reset=reset, dtype=dtype)
         sklearn_checked(check_classification_targets, y, error=LabelError)
         return X, y
@@ -273,22 +322,23 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_lbfgs(self, spec, X, y, params):
-        from .optim import lbfgs
-
-        result = lbfgs(spec.objective, X, y, params, max_iter=self.max_iter, tol=self.tol)
-        self._keep(result.params)
+        objective = spec.objective
+        if objective.loss in SMOOTH_LOSSES and (objective.reg is None or objective.reg.name == "l2"):
+            objective = _Rescaled(objective, X)                   # same minimum, unit-scale features
+            params = objective.standardized(params)
+        zero = {k: np.zeros_like(v) for k, v in params.items()}
+        gtol = spec.tol * max(float(np.max(np.abs(g))) for g in objective(zero, X, y).grads.values())
+        result = lbfgs(objective, X, y, params, max_iter=spec.max_iter, tol=max(gtol, np.finfo(float).tiny))
+        self._keep(objective.model(result.params) if isinstance(objective, _Rescaled) else result.params)
         self.n_iter_ = max(1, result.n_iter)
         self.loss_curve_ = [result.loss]
         self._opt_state, self._schedule_steps = None, None
-        if not result.converged and result.n_iter >= self.max_iter:
-            warnings.warn(f"L-BFGS stopped after max_iter={self.max_iter} iterations with ‖∇L‖ = "
+        if not result.converged and result.n_iter >= spec.max_iter:
+            warnings.warn(f"L-BFGS stopped after max_iter={spec.max_iter} iterations with ‖∇L‖ = "
                           f"{result.grad_norm:.3g} > tol; raise max_iter or standardize the features.",
                           ConvergenceWarning, stacklevel=3)
 
     def _fit_gradient(self, spec, X, y, params, seed):
-        from .datasets.splits import stratified_split
-        from .train import TrainConfig, train
-
         X_val = y_val = None
         if self.early_stopping:
             n_val = max(int(round(self.validation_fraction * X.shape[0])), np.unique(y).size)
@@ -298,8 +348,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             train_idx, val_idx = stratified_split(y, n_val, seed)
             X, y, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
         steps = _steps_per_epoch(X.shape[0], self.batch_size)
-        carry = _Carry(self._optimizer(self.max_iter * steps))
-        config = TrainConfig(batch_size=self.batch_size, epochs=self.max_iter, seed=seed,
+        carry = _Carry(self._optimizer(spec.optimizer, spec.max_iter * steps))
+        config = TrainConfig(batch_size=self.batch_size, epochs=spec.max_iter, seed=seed,
                              early_stopping=self.early_stopping, patience=self.n_iter_no_change,
                              progress=bool(self.verbose))
         result = train(spec.objective, carry.optimizer, X, y, params=params, X_val=X_val, y_val=y_val,
@@ -308,10 +358,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = result.epochs
         self.loss_curve_ = [float(v) for v in result.history.loss]
         self.validation_scores_ = list(result.history.val_accuracy) if self.early_stopping else None
-        self._opt_state, self._schedule_steps = carry.state, self.max_iter * steps
-        if not result.stopped_early and not _plateaued(self.loss_curve_, steps, self.tol, self.n_iter_no_change):
-            warnings.warn(f"the training loss was still falling after max_iter={self.max_iter} epochs "
-                          f"(by more than tol={self.tol:g} in the last {self.n_iter_no_change}); "
+        self._opt_state, self._schedule_steps = carry.state, spec.max_iter * steps
+        if not result.stopped_early and not _plateaued(self.loss_curve_, steps, spec.tol, self.n_iter_no_change):
+            warnings.warn(f"the training loss was still falling after max_iter={spec.max_iter} epochs "
+                          f"(by more than tol={spec.tol:g} in the last {self.n_iter_no_change}); "
                           "raise max_iter or the learning rate, or use early_stopping=True.",
                           ConvergenceWarning, stacklevel=3)
 
@@ -325,7 +375,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         that drives a schedule) carry over between calls, and from a previous
         ``fit``. A schedule spans ``max_iter`` passes over chunks the size of the first.
         """
-        spec = self._spec()
+        spec = self._spec(full_batch=False)
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ParameterError("classes must be given on the first call to partial_fit, e.g. "
@@ -352,11 +402,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                   if hasattr(self, "coef_") else
                   LinearModel.init(X.shape[1], self.classes_.size, scale=self.init_scale, seed=init_seed,
                                    dtype=spec.dtype).params)
-        from .train import TrainConfig, train
-
         if self._schedule_steps is None:
-            self._schedule_steps = self.max_iter * _steps_per_epoch(X.shape[0], self.batch_size)
-        carry = _Carry(self._optimizer(self._schedule_steps), self._opt_state)
+            self._schedule_steps = spec.max_iter * _steps_per_epoch(X.shape[0], self.batch_size)
+        carry = _Carry(self._optimizer(spec.optimizer, self._schedule_steps), self._opt_state)
         result = train(spec.objective, carry.optimizer, X, y_idx, params=params,
                        config=TrainConfig(batch_size=self.batch_size, epochs=1, seed=train_seed,
                                           progress=bool(self.verbose)))
@@ -368,8 +416,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
     def _scores(self, X) -> np.ndarray:
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         X = self._check_X(X, reset=False, dtype=DTYPES)
         return LinearModel(self.coef_.T, self.intercept_).scores(X)        # (N, C)
@@ -463,8 +509,10 @@ class LinearSVM(_LinearClassifier):
     True
     """
 
-    def __init__(self, loss="svm", *, penalty="l2", alpha=1e-4, l1_ratio=0.15, optimizer="sgd",
-                 learning_rate=0.01, schedule="constant", batch_size=64, max_iter=100, tol=1e-3,
+    _lbfgs_tol = 1e-4
+
+    def __init__(self, loss="squared-ova-svm", *, penalty="l2", alpha=1e-3, l1_ratio=0.15, optimizer="auto",
+                 learning_rate=0.01, schedule="constant", batch_size=64, max_iter=None, tol=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, init_scale=1e-3,
                  random_state=None, warm_start=False, dtype="float64", verbose=False):
         self.loss = loss
@@ -501,6 +549,4 @@ class SoftmaxClassifier(_LinearClassifier):
 
     def predict_log_proba(self, X) -> np.ndarray:
         """``log predict_proba`` (N, C), computed stably as ``s − logsumexp(s)``."""
-        from scipy.special import log_softmax
-
         return log_softmax(self._scores(X), axis=1)

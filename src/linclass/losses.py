@@ -66,17 +66,20 @@ def svm_loss(scores, y, *, delta: float = 1.0, squared: bool = False, reduction:
     return _reduce(losses, dscores, reduction)
 
 
-def ova_svm_loss(scores, y, *, delta: float = 1.0, reduction: str = "mean"):
+def ova_svm_loss(scores, y, *, delta: float = 1.0, squared: bool = False, reduction: str = "mean"):
     """One-vs-all SVM loss: ``L_i = Σ_{j≠y_i} max(0, Δ + s_j) + max(0, Δ − s_{y_i})``.
 
     Each class is its own binary problem: its score should be ≥ Δ for its own
-    examples and ≤ −Δ for all others.
+    examples and ≤ −Δ for all others. ``squared=True`` squares each term: the
+    smooth one-vs-rest squared hinge of scikit-learn's ``LinearSVC``.
     """
     scores, y = scores_and_labels(scores, y)
     rows = np.arange(scores.shape[0])
     signs = -np.ones_like(scores)  # (N, C): +1 for the correct class, −1 for the others
     signs[rows, y] = 1
     terms = np.maximum(0, delta - signs * scores)
+    if squared:
+        return _reduce((terms ** 2).sum(axis=1), -2 * signs * terms, reduction)
     dscores = -signs * (terms > 0)
     return _reduce(terms.sum(axis=1), dscores, reduction)
 
@@ -142,14 +145,15 @@ LOSSES = {
     "squared-svm": partial(svm_loss, squared=True),
     "softmax": softmax_loss,
     "ova-svm": ova_svm_loss,
+    "squared-ova-svm": partial(ova_svm_loss, squared=True),
     "structured-svm": structured_svm_loss,
 }
 """Every loss by its command-line name; each is ``(scores, y, *, reduction) -> (loss, dscores)``."""
 
-SMOOTH_LOSSES = ("softmax", "squared-svm")
+SMOOTH_LOSSES = ("softmax", "squared-svm", "squared-ova-svm")
 """Losses with a continuous gradient (those L-BFGS can solve exactly)."""
 
-HINGE_LOSSES = ("svm", "squared-svm", "ova-svm", "structured-svm")
+HINGE_LOSSES = ("svm", "squared-svm", "ova-svm", "squared-ova-svm", "structured-svm")
 
 
 def get_loss(name: str):

@@ -95,7 +95,7 @@ class Objective:
             scores = X @ W + b  # (N, C)
             y = as_labels(y, scores.shape[0], scores.shape[1])
             rows = np.arange(scores.shape[0])
-            if self.loss == "ova-svm":  # Δ − s_j for the correct class, Δ + s_j for the others
+            if self.loss in ("ova-svm", "squared-ova-svm"):  # Δ − s_j for the correct class, Δ + s_j for the others
                 signs = -np.ones_like(scores)
                 signs[rows, y] = 1
                 parts.append((1 - signs * scores).ravel())

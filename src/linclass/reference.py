@@ -93,13 +93,14 @@ def softmax_loss_naive(W, b, X, y, *, reg=0.0):
     return loss, dW, db
 
 
-def ova_svm_losses_naive(s, y, *, delta=1.0):
-    """One-vs-all SVM per example: ``Σ_{j≠y_i} max(0, Δ + s_j) + max(0, Δ − s_{y_i})``."""
+def ova_svm_losses_naive(s, y, *, delta=1.0, squared=False):
+    """One-vs-all SVM per example: ``Σ_{j≠y_i} max(0, Δ + s_j) + max(0, Δ − s_{y_i})`` (each term squared)."""
     out = []
     for i in range(len(s)):
         L = 0.0
         for j in range(len(s[i])):
-            L += max(0.0, delta - s[i][j]) if j == y[i] else max(0.0, delta + s[i][j])
+            term = max(0.0, delta - s[i][j]) if j == y[i] else max(0.0, delta + s[i][j])
+            L += term ** 2 if squared else term
         out.append(L)
     return out
 
