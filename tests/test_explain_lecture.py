@@ -13,7 +13,9 @@ from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
 from linclass.cli import main
+from linclass.report.explain_gradient import SLIDES_B, WALK_IMAGES
 from linclass.report.explain_lr import CURVATURE, RATES, descend, regime
+from linclass.report.explain_questions import SLIDES_W
 
 
 def run_json(capsys, *argv):
@@ -51,9 +53,6 @@ def test_live_walk_slopes_equal_the_analytic_gradient(capsys, loss):
 
 def test_live_walk_against_an_independent_loss(capsys):
     """The walk's L(W) and slope recomputed here from the formula, on the same images."""
-    from linclass.report.explain_gradient import SLIDES_B, WALK_IMAGES
-    from linclass.report.explain_questions import SLIDES_W
-
     def loss(W):
         S = np.asarray(WALK_IMAGES) / 255 @ W.T + SLIDES_B
         return np.mean([np.log(np.exp(s).sum()) - s[i] for i, s in enumerate(S)])
