@@ -8,12 +8,19 @@ learning-rate lab (``--lr``).
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 
 from ..errors import InputError
-from ..report import explain, explain_entropy, explain_features, explain_gradient, explain_lr, explain_questions
+from ..report import explain, explain_entropy, explain_gradient, explain_questions
 from . import Output, add_command
+
+
+def _heavy(name: str):
+    """``linclass.report.<name>``, imported on use: it loads matplotlib (and scikit-learn), and every
+    ``linclass`` start builds this command's parser."""
+    return importlib.import_module(f"..report.{name}", __package__)
 
 NUMBER_LIST = re.compile(r"^-[\d.eE+\-]*\d[\d.eE+\-,;\s]*$")
 """A value like ``-3.45,1.2;0,2``: argparse must read it as a value, not as an option."""
@@ -104,9 +111,9 @@ def run(args) -> Output:
         P = parse_vector(args.predicted, "--predicted") if args.predicted else None
         return Output(*explain_entropy.explain_entropy(Q, P, args.log_base))
     if args.features:
-        return Output(*explain_features.explain_features(args.features, args.out))
+        return Output(*_heavy("explain_features").explain_features(args.features, args.out))
     if args.lr:
-        return Output(*explain_lr.explain_lr(args.out))
+        return Output(*_heavy("explain_lr").explain_lr(args.out))
     scores, labels, classes = _scores(args)
     if args.questions:
         return Output(*explain_questions.questions(scores, labels, classes, loss=args.loss))
