@@ -193,11 +193,12 @@ def _zip_problem(info: zipfile.ZipInfo, name: str, limits: Limits) -> str | None
     if info.compress_type not in _ZIP_METHODS:
         return (f"it is compressed with method {info.compress_type} (Deflate64 or another one Python cannot "
                 "read); re-create the archive with Deflate")
+    problem = _name_problem(name) or _size_problem(info.file_size, limits)
     ratio = info.file_size / max(info.compress_size, 1)
-    if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
-        return (f"it expands {ratio:,.0f} times (a decompression bomb?), more than the limit of "
-                f"{limits.max_ratio:g}; raise it with {OPTION['max_ratio']} if the file is genuine")
-    return _name_problem(name) or _size_problem(info.file_size, limits)
+    if not problem and info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
+        problem = (f"it expands {ratio:,.0f} times (a decompression bomb?), more than the limit of "
+                   f"{limits.max_ratio:g}; raise it with {OPTION['max_ratio']} if the file is genuine")
+    return problem
 
 
 def _check_total(total: int, source: Source, limits: Limits) -> None:

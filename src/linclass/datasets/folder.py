@@ -305,12 +305,12 @@ def _decode_source(source, files, *, image_size, skip_bad, workers, limits):
     class_index = {c: i for i, c in enumerate(class_names)}
     names, X, natives, errors = decoded
     rows, bad = _select(names, labels, errors)
-    if not rows.size:
-        raise DataError(f"none of the {len(labels):,} files in {source.path} is a readable image; check the "
-                        "path and the files' formats (PNG, JPEG, BMP, GIF, WebP).")
     if bad and not skip_bad:
         first = min(bad, key=lambda n: (SPLIT_CODES[labels[n][0]], labels[n][1], n))
         raise _bad_file(source, first, bad[first])
+    if not rows.size:
+        raise DataError(f"none of the {len(labels):,} files in {source.path} is a readable image; check the "
+                        "path and the files' formats (PNG, JPEG, BMP, GIF, WebP).")
     common = _most_common(natives[rows])
     if image_size is None and common != size:
         size = common

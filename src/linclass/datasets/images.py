@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,9 @@ def payload_bytes(payload, limits: Limits) -> bytes:
 def _open(data: bytes, limits: Limits) -> Image.Image:
     """Pillow's image from the header alone, its pixel count checked against the limit."""
     try:
-        im = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+        with warnings.catch_warnings():  # the pixel count is checked here, against our own limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
     except Image.DecompressionBombError:
         raise _too_many_pixels(None, limits) from None
     except UnidentifiedImageError:
