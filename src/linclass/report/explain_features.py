@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.folder import decode_image
+from ..datasets.images import bad_reason, decode_image
 from ..errors import InputError
 from ..features import HOG, ColorHistogram, to_gray
 from ..features.hog import hog_features
@@ -34,8 +34,8 @@ def read_image(path) -> np.ndarray:
     try:
         return decode_image(path)[0]
     except Exception as err:  # Pillow's errors vary by format: any of them means "not an image we read"
-        raise InputError(f"cannot read {str(path)!r} as an image ({err}); give a PNG, JPEG, BMP, GIF "
-                         "or WebP file.") from None
+        raise InputError(f"cannot read {str(path)!r} as an image ({bad_reason(err)}); give a PNG, JPEG, "
+                         "BMP, GIF or WebP file.") from None
 
 
 def image_features(image) -> dict:
