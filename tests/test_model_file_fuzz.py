@@ -73,9 +73,10 @@ def test_fuzz_byte_mutations(tmp_path, flips, cut):
     _load(tmp_path, bytes(blob[:cut]))
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
-                    | st.text(max_size=8), lambda c: st.lists(c, max_size=4) | st.dictionaries(
-                        st.text(max_size=6), c, max_size=4), max_leaves=12)
+SCALARS = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.text(max_size=8)
+           | st.floats(allow_nan=False, allow_infinity=False))
+JSON = st.recursive(SCALARS, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
+                    max_leaves=12)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
