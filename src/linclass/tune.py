@@ -19,8 +19,8 @@ in. Ctrl-C stops the search and keeps the trials that had finished.
 >>> from linclass.estimators import SoftmaxClassifier
 >>> X, y = load_iris(return_X_y=True)
 >>> X = StandardScaler().fit_transform(X)
->>> result = search(SoftmaxClassifier(optimizer="sgd", max_iter=20), grid(learning_rate=[0.01, 0.1], alpha=[1e-4, 1e-2]),
-...                 X, y, cv=3, seed=0)
+>>> sgd = SoftmaxClassifier(optimizer="sgd", max_iter=20)
+>>> result = search(sgd, grid(learning_rate=[0.01, 0.1], alpha=[1e-4, 1e-2]), X, y, cv=3, seed=0)
 >>> len(result.trials), result.best.params["learning_rate"] in (0.01, 0.1)
 (4, True)
 """
