@@ -202,7 +202,7 @@ def test_predict_refuses_a_pixel_bomb_in_bounded_memory(tmp_path, digits_model):
     assert len(bomb.read_bytes()) < 100
     rc, err, peak = run_child(["predict", str(digits_model), str(bomb)], tmp_path)
     assert rc == 2 and peak < GIB, (rc, peak)
-    assert_one_line(err, "bomb.png", "--max-pixels")
+    assert_one_line(err, "bomb.png", "67,108,864 pixels", "--max-pixels")
 
 
 def test_predict_pixel_limit_is_the_option(tmp_path, digits_model, capsys):
