@@ -108,6 +108,24 @@ def test_zip_bombs_are_refused_in_bounded_memory(tmp_path, case):
     assert_one_line(err, "bomb.zip", option)
 
 
+def test_tar_gz_member_declaring_1GiB_is_refused_in_bounded_memory(tmp_path):
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for c in ("cat", "dog"):
+            data = png(np.zeros((4, 4, 3)))
+            info = tarfile.TarInfo(f"{c}/0.png")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        huge = tarfile.TarInfo("cat/1.png")
+        huge.size = GIB
+        tf.fileobj.write(huge.tobuf())  # the header alone: the data never comes
+    assert path.stat().st_size < 4096
+    rc, err, peak = run_child(["train", "--data", str(path), "--out", str(tmp_path / "run"),
+                               "--data-dir", str(tmp_path / "cache")], tmp_path)
+    assert rc == 2 and peak < GIB, (rc, peak)
+    assert_one_line(err, "bomb.tar.gz")  # refused on its declared size, then found truncated
+
+
 def test_archive_total_is_capped_on_declared_sizes(tmp_path):
     path = small_zip(tmp_path / "s.zip", n_per_class=3)
     declared = sum(i.file_size for i in zipfile.ZipFile(path).infolist())
