@@ -400,6 +400,13 @@ def test_signed_model_needs_its_key(tmp_path, capsys, monkeypatch):
     assert_one_line(capsys.readouterr().err, "signed", "--key-file")
     assert main(["evaluate", model, "--key-file", str(other)]) == 2
     assert_one_line(capsys.readouterr().err, "not signed with this key")
+    # --key-file signs at training as the environment does
+    out2 = tmp_path / "run2"
+    assert main(["train", "--epochs", "1", "--out", str(out2), "--no-progress", "--key-file", str(other)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out2 / "model.npz")]) == 2
+    assert main(["evaluate", str(out2 / "model.npz"), "--key-file", str(other)]) == 0
+    capsys.readouterr()
     # re-sealing forged metadata with a fresh SHA-256 does not help without the key
     meta = meta_of(out / "model.npz")
     meta["class_names"][0], meta["class_names"][1] = meta["class_names"][1], meta["class_names"][0]
