@@ -17,6 +17,7 @@ import hashlib
 
 import numpy as np
 
+from .. import _checks
 from ..errors import ParameterError
 
 DEFAULT_TEST_FRACTION = 0.2
@@ -78,7 +79,7 @@ def stratified_split(y, test_size, seed=0) -> tuple[np.ndarray, np.ndarray]:
                                  f"choose a size that leaves at least {classes.size} on each side.")
     from sklearn.model_selection import train_test_split
 
-    train_idx, test_idx = train_test_split(index, test_size=n_test, stratify=y, random_state=_int_seed(seed))
+    train_idx, test_idx = train_test_split(index, test_size=n_test, stratify=y, random_state=_checks.seed(seed))
     return train_idx.astype(np.int64), test_idx.astype(np.int64)
 
 
@@ -124,12 +125,3 @@ def subset_train(dataset, n, seed=0):
     fingerprint = hashlib.sha256(repr((dataset.fingerprint, "subset", n, seed)).encode()).hexdigest()[:16]
     return dataclasses.replace(dataset, X_train=X_train, y_train=y_train, fingerprint=fingerprint,
                                notes=[*dataset.notes, note])
-
-
-def _int_seed(seed) -> int:
-    """An int for scikit-learn's ``random_state`` from an int seed or a ``numpy.random.Generator``."""
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(2**32))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ParameterError(f"seed must be an int or a numpy.random.Generator, got {seed!r}.")
-    return int(seed)
