@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import __version__, persist
+from . import persist
+from ._version import __version__
 from .errors import ModelFileError
 from .losses import softmax
 from .model import LinearModel

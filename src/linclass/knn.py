@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import _checks
 from ._checks import as_float_array, as_labels, sklearn_checked
+from .datasets.splits import fold_indices
 from .errors import InputError, LabelError, ParameterError
 
 METRICS = ("l2", "l1")
@@ -190,28 +191,6 @@ def knn_predict(X_train, y_train, X_test, k: int = 1, metric: str = "l2", *, n_c
 
 
 # --------------------------------------------------------------------------- cross-validation
-
-def fold_indices(y, folds: int = 5, seed=0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``folds`` stratified, seeded ``(train_idx, val_idx)`` pairs covering every example once as validation.
-
-    scikit-learn's :class:`~sklearn.model_selection.StratifiedKFold` with shuffling
-    (stratified: each class is spread evenly, whatever order the data is stored in).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-
-    folds = _checks.integer(folds, "folds")
-    y = np.asarray(y)
-    if folds < 2 or folds > y.shape[0]:
-        raise ParameterError(f"folds={folds} must be in [2, {y.shape[0]}] for {y.shape[0]} examples.")
-    smallest_class = np.unique(y, return_counts=True)[1].min()
-    if folds > smallest_class:
-        raise ParameterError(f"folds={folds} is more than the {smallest_class} example(s) of the smallest "
-                             f"class; use folds ≤ {smallest_class} or more data per class.")
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=_checks.seed(seed))
-    return [(tr.astype(np.int64), va.astype(np.int64))
-            for tr, va in splitter.split(np.zeros((y.shape[0], 1)), y)]
-
 
 def cross_validate_k(X, y, ks, folds: int = 5, metric: str = "l2", seed=0, *,
                      chunk_size=None) -> dict[int, list[float]]:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks
+from .datasets.splits import fold_indices
 from .errors import DivergenceError, InputError, ParameterError
 
 # --------------------------------------------------------------------------- settings
@@ -300,7 +301,6 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
     X, y = np.asarray(X), np.asarray(y)
     folds = None
     if cv is not None:
-        from .knn import fold_indices
         folds = fold_indices(y, cv, seed)
     elif X_val is None or y_val is None or len(y_val) == 0:
         raise InputError("no validation data: pass X_val and y_val (a validation split), or cv=K for "

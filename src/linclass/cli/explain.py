@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InputError
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def parse_matrix(text: str) -> list[list[float]]:

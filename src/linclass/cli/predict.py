@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def register(subparsers, common):

@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, ParameterError
-from . import Dataset, cache_dir
 from .archive import (
     SPLIT_CODES,
     Source,
@@ -56,6 +55,7 @@ from .archive import (
     resolve_layout,
     stream_tar,
 )
+from .base import Dataset, cache_dir
 from .splits import DEFAULT_TEST_FRACTION, default_val_size, stratified_split, subset_train
 
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")

@@ -1,4 +1,4 @@
-"""Seeded, stratified splits: train / validation / test and small dev subsets.
+"""Seeded, stratified splits: train / validation / test, small dev subsets, and cross-validation folds.
 
 Every split here keeps each class's share (stratified) and depends only on the
 labels and the seed, never on the order of the examples: data sets stored by
@@ -125,3 +125,24 @@ def subset_train(dataset, n, seed=0):
     fingerprint = hashlib.sha256(repr((dataset.fingerprint, "subset", n, seed)).encode()).hexdigest()[:16]
     return dataclasses.replace(dataset, X_train=X_train, y_train=y_train, fingerprint=fingerprint,
                                notes=[*dataset.notes, note])
+
+
+def fold_indices(y, folds: int = 5, seed=0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` stratified, seeded ``(train_idx, val_idx)`` pairs covering every example once as validation.
+
+    scikit-learn's :class:`~sklearn.model_selection.StratifiedKFold` with shuffling
+    (stratified: each class is spread evenly, whatever order the data is stored in).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = _checks.integer(folds, "folds")
+    y = np.asarray(y)
+    if folds < 2 or folds > y.shape[0]:
+        raise ParameterError(f"folds={folds} must be in [2, {y.shape[0]}] for {y.shape[0]} examples.")
+    smallest_class = np.unique(y, return_counts=True)[1].min()
+    if folds > smallest_class:
+        raise ParameterError(f"folds={folds} is more than the {smallest_class} example(s) of the smallest "
+                             f"class; use folds ≤ {smallest_class} or more data per class.")
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=_checks.seed(seed))
+    return [(tr.astype(np.int64), va.astype(np.int64))
+            for tr, va in splitter.split(np.zeros((y.shape[0], 1)), y)]
