@@ -7,7 +7,7 @@ import webbrowser
 
 from ..demo import make_server
 from ..errors import ParameterError
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def register(subparsers, common):
