@@ -140,6 +140,8 @@ def test_questions_answer_the_issue_items(capsys):
     assert "10.53 = 2 × 5.27" in answers["margin_2"]["answer"]
     assert "R(2W) = 51.37 = 4 R(W)" in answers["w_not_unique"]["answer"]
     assert "2.9 → 2.901" in answers["jiggle"]["answer"] and "0 → 0" in answers["jiggle"]["answer"]
+    sig = answers["sigmoid"]["value"]
+    assert sig["softmax"] == pytest.approx(1 / (1 + np.exp(-(5.1 - 3.2))), rel=1e-12) == sig["sigmoid"]
     mle = answers["mle_map"]["value"]
     assert mle["likelihood"] == pytest.approx(np.exp(-3 * 2.7587), rel=1e-3)
     assert mle["sigma"] == pytest.approx(np.sqrt(1 / (2 * 3 * 0.1)))
