@@ -13,9 +13,9 @@ from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
 from linclass.cli import main
+from linclass.report.explain import SLIDES_W
 from linclass.report.explain_gradient import SLIDES_B, WALK_IMAGES
 from linclass.report.explain_lr import CURVATURE, RATES, descend, regime
-from linclass.report.explain_questions import SLIDES_W
 
 
 def run_json(capsys, *argv):

@@ -14,10 +14,8 @@ import numpy as np
 
 from .. import losses
 from .._checks import scores_and_labels
-from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_SCORES, num, score, small
+from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_SCORES, SLIDES_W, num, score, small
 
-SLIDES_W = [[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0.0, 0.25, 0.2, -0.3]]
-"""Seed 003's weights (3 classes × 4 pixels), used where a question needs a W."""
 JIGGLE = 0.001
 
 
