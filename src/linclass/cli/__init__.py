@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LinclassError
 
-COMMANDS = ["train", "evaluate", "predict", "strategies", "explain", "gradcheck", "knn", "demo", "tune"]
+COMMANDS = ["train", "evaluate", "predict", "strategies", "explain", "gradcheck", "knn", "demo", "tune", "probe"]
 """Subcommand modules, in the order ``linclass --help`` lists them."""
 
 EPILOG = """examples:

@@ -1,0 +1,48 @@
+"""Synthetic embeddings for tests and benchmarks: Gaussian classes with an interior optimum.
+
+Class means are ``separation · randn(C, D)``; each row is its class mean plus
+unit Gaussian noise, so a linear probe is right about half the time (20 classes,
+D = 256, the default separation): neither separable nor hopeless, the regime where
+λ matters. :func:`write` streams the rows to ``X.npy`` (or shards) chunk by chunk,
+so files larger than memory can be made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def embeddings(n: int, d: int, classes: int, *, seed: int = 0, split: int = 0, separation: float = 0.15,
+               dtype=np.float32, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(X (n, d), y (n,))``: rows ``start …`` of split ``split`` (0 train, 1 val, 2 test…) of data set ``seed``.
+
+    Every split shares the class means of ``seed``; rows are reproducible chunk by chunk.
+    """
+    means = separation * np.random.default_rng([seed, 0]).standard_normal((classes, d))
+    rng = np.random.default_rng([seed, 1 + split, start])
+    y = rng.integers(0, classes, n)
+    X = means[y] + rng.standard_normal((n, d))
+    return X.astype(dtype), y
+
+
+def write(directory, n: int, d: int, classes: int, *, seed: int = 0, dtype=np.float32, shards: int = 1,
+          chunk: int = 65536, **options) -> Path:
+    """``directory/X.npy`` (or ``X-00000.npy``… with ``shards`` > 1) and ``y.npy``, written chunk by chunk."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    bounds = [int(v) for v in np.linspace(0, n, shards + 1)]
+    labels = []
+    for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        name = "X.npy" if shards == 1 else f"X-{k:05d}.npy"
+        out = np.lib.format.open_memmap(directory / name, mode="w+", dtype=dtype, shape=(hi - lo, d))
+        for a in range(lo, hi, chunk):
+            b = min(a + chunk, hi)
+            X, y = embeddings(b - a, d, classes, seed=seed, dtype=dtype, start=a, **options)
+            out[a - lo:b - lo] = X
+            labels.append(y)
+        out.flush()
+        del out
+    np.save(directory / "y.npy", np.concatenate(labels))
+    return directory
