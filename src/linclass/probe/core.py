@@ -30,7 +30,7 @@ from ..optim.chunked import read_rows, release_rows, spans
 from ..optim.lbfgs import TOL, lbfgs, softmax_evaluator
 from ..preprocess import Preprocessor
 from ..regularizers import L2
-from .data import Rows, Split, open_split
+from .data import Split, open_split
 
 BACKENDS = ("numpy", "torch")
 
@@ -44,7 +44,8 @@ def parse_reg_path(text: str) -> list[float]:
         raise ParameterError(f"--reg-path must be LO:HI:K (two λ and a count), e.g. 1e-6:1e-2:8; got {text!r}.") \
             from None
     if not (0 < lo <= hi and math.isfinite(hi) and 1 <= k <= 1000):
-        raise ParameterError(f"--reg-path needs 0 < LO <= HI and 1 <= K <= 1000, e.g. 1e-6:1e-2:8; got {text!r}.")
+        raise ParameterError(f"--reg-path LO:HI:K needs 0 < LO <= HI and 1 <= K <= 1000, e.g. 1e-6:1e-2:8; "
+                             f"got {text!r}.")
     return [float(v) for v in np.geomspace(hi, lo, k)] if k > 1 else [hi]
 
 

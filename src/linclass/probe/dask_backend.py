@@ -27,7 +27,7 @@ FAN_IN = 8
 
 
 def connect(target):
-    """A :class:`dask.distributed.Client`: ``target`` itself, ``"local"`` (a LocalCluster on this machine) or an address."""
+    """A :class:`dask.distributed.Client`: ``target`` itself, ``"local"`` (a LocalCluster here) or an address."""
     if Client is None:
         raise ParameterError("--dask needs dask.distributed: pip install 'linclass[cluster]'.")
     if isinstance(target, Client):
@@ -79,14 +79,14 @@ class DaskSoftmaxL2(SoftmaxL2):
             X = self.X.rechunk({1: -1}).persist()
             bounds = np.cumsum((0,) + X.chunks[0])
             xs = self.client.compute(list(X.to_delayed().ravel()))
-            ys = [self.client.scatter(self.y[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+            ys = [self.client.scatter(self.y[a:b], hash=False) for a, b in zip(bounds[:-1], bounds[1:])]
         else:
             work = spans(self.X, self.chunk_rows)
             if hasattr(self.X, "read"):  # files: each worker maps the rows it is given
                 xs = [self.client.submit(_read, self.X, a, b, pure=False) for a, b in work]
             else:
-                xs = self.client.scatter([np.asarray(self.X[a:b]) for a, b in work])
-            ys = self.client.scatter([self.y[a:b] for a, b in work])
+                xs = self.client.scatter([np.asarray(self.X[a:b]) for a, b in work], hash=False)
+            ys = self.client.scatter([self.y[a:b] for a, b in work], hash=False)
         wait(xs)
         return list(zip(xs, ys))
 
@@ -97,7 +97,7 @@ class DaskSoftmaxL2(SoftmaxL2):
     def data_terms(self, W, b):
         V, c = self.effective(np.asarray(W, np.float64), np.asarray(b, np.float64))
         weights = (np.ascontiguousarray(V.T, dtype=self.dtype), c.astype(self.dtype)[:, None])
-        [shared] = self.client.scatter([weights], broadcast=True)
+        [shared] = self.client.scatter([weights], broadcast=True, hash=False)
         parts = [self.client.submit(_block_terms, x, y, shared, self.dtype, pure=False) for x, y in self.blocks]
         while len(parts) > 1:  # a tree of sums on the workers: one (C, D) array comes back
             parts = [self.client.submit(_add, *parts[i:i + FAN_IN], pure=False) for i in range(0, len(parts), FAN_IN)]

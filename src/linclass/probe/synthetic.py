@@ -33,16 +33,18 @@ def write(directory, n: int, d: int, classes: int, *, seed: int = 0, dtype=np.fl
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     bounds = [int(v) for v in np.linspace(0, n, shards + 1)]
+    names = ["X.npy"] if shards == 1 else [f"X-{k:05d}.npy" for k in range(shards)]
+    outs = [np.lib.format.open_memmap(directory / name, mode="w+", dtype=dtype, shape=(hi - lo, d))
+            for name, lo, hi in zip(names, bounds[:-1], bounds[1:])]
     labels = []
-    for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
-        name = "X.npy" if shards == 1 else f"X-{k:05d}.npy"
-        out = np.lib.format.open_memmap(directory / name, mode="w+", dtype=dtype, shape=(hi - lo, d))
-        for a in range(lo, hi, chunk):
-            b = min(a + chunk, hi)
-            X, y = embeddings(b - a, d, classes, seed=seed, dtype=dtype, start=a, **options)
-            out[a - lo:b - lo] = X
-            labels.append(y)
+    for a in range(0, n, chunk):  # the same rows however they are sharded
+        b = min(a + chunk, n)
+        X, y = embeddings(b - a, d, classes, seed=seed, dtype=dtype, start=a, **options)
+        labels.append(y)
+        for out, lo, hi in zip(outs, bounds[:-1], bounds[1:]):
+            if lo < b and a < hi:
+                out[max(a, lo) - lo:min(b, hi) - lo] = X[max(a, lo) - a:min(b, hi) - a]
+    for out in outs:
         out.flush()
-        del out
     np.save(directory / "y.npy", np.concatenate(labels))
     return directory
