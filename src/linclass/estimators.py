@@ -30,9 +30,6 @@ in front of the estimator in a pipeline.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import numbers
 import warnings
 from typing import NamedTuple
 
@@ -41,6 +38,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 
+from . import _checks
 from ._checks import sklearn_checked
 from .errors import InputError, LabelError, ParameterError
 from .knn import KNearestNeighbor
@@ -48,6 +46,7 @@ from .losses import softmax
 from .model import LinearModel
 from .objective import Objective
 from .regularizers import L1, L2, ElasticNet
+from .train import TrainConfig, steps_per_epoch, train
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"]
 
@@ -68,29 +67,13 @@ class _Spec(NamedTuple):
 
 # --------------------------------------------------------------------------- checks
 
-def _check_number(value, name: str, *, low=0.0, low_open=False, high=None, hint="") -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
-        raise ParameterError(f"{name} must be a finite number {bound}, got {value!r}{hint}.")
-    return float(value)
-
-
-def _check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
     """``(reg, λ)`` for :class:`~linclass.objective.Objective` so that ``λ R(W) = alpha · penalty(W)``.
 
     >>> regularizer("elasticnet", 0.1, 0.25)        # 0.1 · (0.25 Σ|W| + 0.75 Σ W²)
     (ElasticNet(beta=3.0), 0.025)
     """
-    alpha = _check_number(alpha, "alpha", hint="; alpha is the regularization strength λ, e.g. 1e-4")
+    alpha = _checks.number(alpha, "alpha", low=0, hint="; alpha is the regularization strength λ, e.g. 1e-4")
     if penalty not in PENALTIES and penalty != "none":
         raise ParameterError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None, got {penalty!r}.")
     if penalty in (None, "none") or alpha == 0:
@@ -99,7 +82,7 @@ def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
         return L2(), alpha
     if penalty == "l1":
         return L1(), alpha
-    l1_ratio = _check_number(l1_ratio, "l1_ratio", high=1.0, hint="; 0 is pure L2, 1 pure L1")
+    l1_ratio = _checks.number(l1_ratio, "l1_ratio", low=0, high=1.0, hint="; 0 is pure L2, 1 pure L1")
     if l1_ratio == 0:
         return L2(), alpha
     if l1_ratio == 1:
@@ -107,41 +90,6 @@ def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
     return ElasticNet(beta=(1 - l1_ratio) / l1_ratio), alpha * l1_ratio
 
 
-def _seed_int(random_state) -> int:
-    """An int seed from ``random_state`` (None: fresh entropy from the OS, as scikit-learn's None)."""
-    if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, numbers.Integral) \
-            or random_state < 0:
-        raise ParameterError(f"random_state must be None or an integer >= 0, got {random_state!r}; "
-                             "pass an int to make fits repeatable.")
-    return int(random_state)
-
-
-def _child_seeds(seed: int, *key: int, n: int = 2) -> list[int]:
-    """``n`` independent int seeds from ``(seed, *key)``."""
-    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence([seed, *key]).spawn(n)]
-
-
-class _Carry:
-    """Wrap an optimizer so that ``train()`` starts from a saved state and the last state is kept.
-
-    The optimizer is a pair of pure functions (``init``, ``update``); the loop of
-    :func:`linclass.train.train` is reused unchanged, with ``init`` returning the
-    state of the previous call and ``update`` recording the newest one.
-    """
-
-    def __init__(self, optimizer, state=None):
-        self.state = state
-        self.optimizer = dataclasses.replace(optimizer, init=self._init, update=self._update)
-        self._inner = optimizer
-
-    def _init(self, params):
-        return self._inner.init(params) if self.state is None else self.state
-
-    def _update(self, grads, state, params=None):
-        updates, self.state = self._inner.update(grads, state, params)
-        return updates, self.state
 
 
 # --------------------------------------------------------------------------- the estimators
@@ -188,22 +136,22 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if self.optimizer not in OPTIMIZERS:
             raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
         if not callable(self.learning_rate):
-            _check_number(self.learning_rate, "learning_rate", low_open=True,
+            _checks.number(self.learning_rate, "learning_rate", low=0, low_open=True,
                           hint="; typical values are 1e-4 ... 1e-1 (or pass a schedule step -> lr)")
-        _check_int(self.batch_size, "batch_size")
-        _check_int(self.max_iter, "max_iter")
-        _check_number(self.tol, "tol", low_open=True, hint="; e.g. 1e-4")
-        _check_int(self.n_iter_no_change, "n_iter_no_change")
-        _check_number(self.validation_fraction, "validation_fraction", low_open=True, high=0.5,
+        _checks.integer(self.batch_size, "batch_size")
+        _checks.integer(self.max_iter, "max_iter")
+        _checks.number(self.tol, "tol", low=0, low_open=True, hint="; e.g. 1e-4")
+        _checks.integer(self.n_iter_no_change, "n_iter_no_change")
+        _checks.number(self.validation_fraction, "validation_fraction", low=0, low_open=True, high=0.5,
                       hint="; the share of the training data held out for early stopping, e.g. 0.1")
-        _check_number(self.init_scale, "init_scale", hint="; the lecture's 1e-3")
+        _checks.number(self.init_scale, "init_scale", low=0, hint="; the lecture's 1e-3")
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
             dtype = None
         if dtype not in DTYPES:
             raise ParameterError(f"dtype must be float64 or float32, got {self.dtype!r}.")
-        _seed_int(0 if self.random_state is None else self.random_state)
+        _checks.seed(self.random_state, "random_state")
         return _Spec(objective, self.optimizer, dtype)
 
     def _loss(self) -> str:
@@ -261,8 +209,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if classes.size < 2:
             raise LabelError(f"y has only one class ({classes[0]!r}); a classifier needs at least 2 "
                              "classes: pass examples of two or more classes.")
-        seed = _seed_int(self.random_state)
-        init_seed, train_seed = _child_seeds(seed, 0)
+        seed = _checks.seed(self.random_state, "random_state")
+        init_seed, train_seed = _checks.child_seeds(seed, 0)
         params = self._start(X.shape[1], classes.size, spec.dtype, init_seed)
         self.classes_ = classes
         if spec.optimizer == "lbfgs":
@@ -287,7 +235,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_gradient(self, spec, X, y, params, seed):
         from .datasets.splits import stratified_split
-        from .train import TrainConfig, train
 
         X_val = y_val = None
         if self.early_stopping:
@@ -297,18 +244,17 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                                  f"into training and a validation part of {n_val}; turn early_stopping off.")
             train_idx, val_idx = stratified_split(y, n_val, seed)
             X, y, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
-        steps = _steps_per_epoch(X.shape[0], self.batch_size)
-        carry = _Carry(self._optimizer(self.max_iter * steps))
+        steps = steps_per_epoch(X.shape[0], self.batch_size)
         config = TrainConfig(batch_size=self.batch_size, epochs=self.max_iter, seed=seed,
                              early_stopping=self.early_stopping, patience=self.n_iter_no_change,
                              progress=bool(self.verbose))
-        result = train(spec.objective, carry.optimizer, X, y, params=params, X_val=X_val, y_val=y_val,
-                       config=config)
+        result = train(spec.objective, self._optimizer(self.max_iter * steps), X, y, params=params,
+                       X_val=X_val, y_val=y_val, config=config)
         self._keep(result.params)
         self.n_iter_ = result.epochs
         self.loss_curve_ = [float(v) for v in result.history.loss]
         self.validation_scores_ = list(result.history.val_accuracy) if self.early_stopping else None
-        self._opt_state, self._schedule_steps = carry.state, self.max_iter * steps
+        self._opt_state, self._schedule_steps = result.opt_state, self.max_iter * steps
         if not result.stopped_early and not _plateaued(self.loss_curve_, steps, self.tol, self.n_iter_no_change):
             warnings.warn(f"the training loss was still falling after max_iter={self.max_iter} epochs "
                           f"(by more than tol={self.tol:g} in the last {self.n_iter_no_change}); "
@@ -344,24 +290,22 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             raise LabelError(f"y has label(s) {unknown[:5].tolist()} not in classes {known.tolist()}; "
                              "pass every label in classes on the first call.")
         if first:
-            self.classes_, self._seed, self._calls = known, _seed_int(self.random_state), 0
+            self.classes_, self._seed, self._calls = known, _checks.seed(self.random_state, "random_state"), 0
             self._opt_state, self._schedule_steps, self.loss_curve_, self.n_iter_ = None, None, [], 0
         y_idx = np.searchsorted(self.classes_, y)
-        init_seed, train_seed = _child_seeds(self._seed, self._calls)
+        init_seed, train_seed = _checks.child_seeds(self._seed, self._calls)
         params = ({"W": self.coef_.T.astype(spec.dtype), "b": self.intercept_.astype(spec.dtype)}
                   if hasattr(self, "coef_") else
                   LinearModel.init(X.shape[1], self.classes_.size, scale=self.init_scale, seed=init_seed,
                                    dtype=spec.dtype).params)
-        from .train import TrainConfig, train
-
         if self._schedule_steps is None:
-            self._schedule_steps = self.max_iter * _steps_per_epoch(X.shape[0], self.batch_size)
-        carry = _Carry(self._optimizer(self._schedule_steps), self._opt_state)
-        result = train(spec.objective, carry.optimizer, X, y_idx, params=params,
+            self._schedule_steps = self.max_iter * steps_per_epoch(X.shape[0], self.batch_size)
+        result = train(spec.objective, self._optimizer(self._schedule_steps), X, y_idx, params=params,
+                       opt_state=self._opt_state,
                        config=TrainConfig(batch_size=self.batch_size, epochs=1, seed=train_seed,
                                           progress=bool(self.verbose)))
         self._keep(result.params)
-        self._opt_state, self._calls = carry.state, self._calls + 1
+        self._opt_state, self._calls = result.opt_state, self._calls + 1
         self.n_iter_ += 1
         self.loss_curve_ = list(self.loss_curve_) + [float(v) for v in result.history.loss]
         return self
@@ -383,11 +327,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """The label in ``classes_`` of the highest score (N,)."""
         scores = self._scores(X)                                           # checks fitted first
         return self.classes_[scores.argmax(axis=1)]
-
-
-def _steps_per_epoch(n: int, batch_size: int) -> int:
-    """Minibatch steps in one pass over ``n`` examples (as :func:`linclass.train.train` takes them)."""
-    return 1 if batch_size >= n else -(-n // batch_size)
 
 
 def _plateaued(step_losses, steps_per_epoch: int, tol: float, patience: int) -> bool:

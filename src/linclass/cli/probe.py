@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import ParameterError
 from ..persist import write_json
 from ..report import html
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def register(subparsers, common):

@@ -7,7 +7,7 @@ import datetime as _dt
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
 # Defaults per data set (and loss) that give a good result in seconds (digits: ~96-97% test accuracy)

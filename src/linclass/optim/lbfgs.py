@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
+from .. import _checks
 from ..errors import ParameterError
 from ..losses import SMOOTH_LOSSES
 from ..objective import Objective
@@ -77,17 +78,6 @@ def _nonsmooth_parts(objective) -> list[str]:
     if objective.reg is not None and objective.reg_strength > 0 and objective.reg.name != "l2":
         parts.append(f"the {objective.reg.name} regularizer")
     return parts
-
-
-def _check_settings(max_iter, tol):
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ParameterError(f"max_iter must be an integer >= 1, got {max_iter!r}.")
-    try:
-        tol_ok = math.isfinite(float(tol)) and float(tol) > 0
-    except (TypeError, ValueError):
-        tol_ok = False
-    if not tol_ok:
-        raise ParameterError(f"tol must be a finite number > 0, got {tol!r}; e.g. {TOL:g}.")
 
 
 def is_l2_softmax(objective) -> bool:
@@ -161,7 +151,8 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     if parts:
         warnings.warn(f"L-BFGS on a non-smooth objective ({' and '.join(parts)}): the result is "
                       "approximate and may stop early.", RuntimeWarning, stacklevel=2)
-    _check_settings(max_iter, tol)
+    max_iter = _checks.integer(max_iter, "max_iter")
+    tol = _checks.number(tol, "tol", low=0, low_open=True, hint=f"; e.g. {TOL:g}")
     keys = list(params)
     shapes = [np.shape(params[k]) for k in keys]
     splits = np.cumsum([math.prod(s) for s in shapes])[:-1]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .. import __version__
+from .. import __version__, _checks
 from ..classifier import Classifier
 from ..errors import LabelError, ParameterError
 from ..model import LinearModel
@@ -43,9 +43,8 @@ def parse_reg_path(text: str) -> list[float]:
     except ValueError:
         raise ParameterError(f"--reg-path must be LO:HI:K (two λ and a count), e.g. 1e-6:1e-2:8; got {text!r}.") \
             from None
-    if not (0 < lo <= hi and math.isfinite(hi) and 1 <= k <= 1000):
-        raise ParameterError(f"--reg-path LO:HI:K needs 0 < LO <= HI and 1 <= K <= 1000, e.g. 1e-6:1e-2:8; "
-                             f"got {text!r}.")
+    lo, hi = _checks.log_range((lo, hi), "--reg-path LO:HI:K (e.g. 1e-6:1e-2:8)")
+    k = _checks.integer(k, "--reg-path LO:HI:K: K", hint=", e.g. 1e-6:1e-2:8")
     return [float(v) for v in np.geomspace(hi, lo, k)] if k > 1 else [hi]
 
 
@@ -225,7 +224,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
                          "max_iter": max_iter},
             "dataset": train.where, "optimality": {k: best[k] for k in ("objective", "grad_norm", "distance_bound")},
             "trainer": f"linclass {__version__} probe"}
-    clf = Classifier(model, pre, [_name(c) for c in classes], "softmax", None, None, meta)
+    clf = Classifier(model, pre, [str(c) for c in classes], "softmax", None, None, meta)
     return ProbeResult(clf, best, path, time.perf_counter() - started)
 
 
@@ -234,10 +233,6 @@ def _client(dask):
         return None
     module = importlib.import_module(".dask_backend", __package__)
     return module.connect(dask)
-
-
-def _name(label):
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def _pct(v):
