@@ -57,6 +57,8 @@ def _check(args):
         raise ParameterError(f"--max-iter must be >= 1, e.g. --max-iter 1000; got {args.max_iter}.")
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise ParameterError(f"--chunk-rows must be >= 1, e.g. --chunk-rows 16384; got {args.chunk_rows}.")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ParameterError(f"--out {args.out} is a file; pass a directory for the model, metrics and report.")
     if args.dask and args.backend != "numpy":
         raise ParameterError("--dask computes with NumPy on the workers; leave out --backend torch.")
 
