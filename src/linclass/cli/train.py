@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
+from .model_options import add_key_option, key_from_args
 
 # Defaults per data set (and loss) that give a good result in seconds (digits: ~96-97% test accuracy)
 # or about a minute (CIFAR-10); chosen on the validation split. Any option given on the command line wins.
@@ -40,6 +41,7 @@ def register(subparsers, common):
         "linclass train --optimizer random-search --budget 1000",
     ])
     add_data_options(p)
+    add_key_option(p, sign=True)
     g = p.add_argument_group("model and optimization")
     g.add_argument("--loss", choices=[n for n in LOSSES if n in ("svm", "softmax", "squared-svm")], default="softmax")
     g.add_argument("--reg", choices=["l2", "l1", "elastic", "none"], default="l2")
@@ -88,6 +90,7 @@ def run(args) -> Output:
     from ..persist import write_json
     from ..pipeline import evaluate, fit_classifier
 
+    key = key_from_args(args)  # a bad key file fails before training
     dataset = load_from_args(args)
     kind = dataset.name if dataset.name in DEFAULTS else "images"
     settings = settings_from_args(args, kind)
@@ -98,7 +101,7 @@ def run(args) -> Output:
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
                                   progress=progress, data_dir=args.data_dir)
-    model_path = clf.save(out / "model.npz")
+    model_path = clf.save(out / "model.npz", key=key)
     train_metrics = outcome.optimality["accuracy"]
     val = evaluate(clf, dataset.X_val, dataset.y_val) if len(dataset.X_val) else None
     test = evaluate(clf, dataset.X_test, dataset.y_test) if len(dataset.X_test) else None
