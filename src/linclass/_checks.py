@@ -257,3 +257,63 @@ def probability_vector(p, name: str) -> np.ndarray:
         raise InputError(f"{name} must be at least 2 probabilities >= 0 that sum to 1, got "
                          f"{', '.join(f'{v:g}' for v in arr)} (sum {arr.sum():g}); e.g. 0.5,0.3,0.2.")
     return arr
+
+
+STEP_LIMITS = {"sgd": lambda mu: 1.0, "momentum": lambda mu: 2 * (1 + mu),
+               "nesterov": lambda mu: 2 * (1 + mu) / (1 + 2 * mu)}
+"""The largest ``lr · 2λ`` each method survives (see :func:`stable_step`); adaptive methods have none."""
+
+
+def stable_step(optimizer: str, lr, reg, reg_strength: float, *, mu: float = 0.9,
+                names: tuple[str, str] = ("lr", "λ")) -> None:
+    """Refuse a learning rate with which L2 weight decay provably oscillates or diverges.
+
+    The data losses are convex, so with ``λ Σ W²`` (or the elastic net's ``λβ Σ W²``)
+    the objective's curvature is at least ``h = 2λ`` in every direction. On a
+    quadratic of curvature ``h`` plain SGD multiplies the distance to the minimum by
+    ``1 − lr·h``: for ``lr·2λ ≥ 1`` every step overshoots (W's decay factor
+    ``1 − 2·lr·λ ≤ 0`` flips its sign), for ``≥ 2`` the distance grows. Heavy-ball
+    momentum diverges for ``lr·h ≥ 2(1 + μ)``, Nesterov's for ``lr·h ≥ 2(1 + μ)/(1 + 2μ)``
+    (both 2.8 ... 3.8 times SGD's bound at μ = 0.9). AdaGrad, RMSProp and Adam scale
+    each step to about ``lr``, whatever the gradient: nothing is provable, nothing
+    refused. ``lr`` may be a callable schedule (not checked); ``names`` are the
+    caller's names of the learning rate and the strength (flags or parameters).
+    """
+    limit = STEP_LIMITS.get(optimizer)
+    beta = {"l2": 1.0}.get(getattr(reg, "name", None), getattr(reg, "beta", 0.0))
+    l2 = float(reg_strength) * beta
+    if limit is None or callable(lr) or l2 <= 0:
+        return
+    bound, product = limit(mu), 2 * float(lr) * l2
+    if product < bound:
+        return
+    lr_name, reg_name = names
+    term = "lr·2λ" if beta == 1 else f"lr·2λβ (β = {beta:g})"
+    if optimizer != "sgd":
+        what = f"{optimizer} (μ = {mu:g}) provably diverges for {term} ≥ {bound:.3g}"
+    elif product > 1:
+        what = (f"the weight decay factor 1 − {term} = {1 - product:.3g} flips W's sign every step, "
+                "so training oscillates instead of settling")
+    else:
+        what = "the weight decay wipes W out every step, so only the last step's gradient is kept"
+    raise ParameterError(f"{lr_name} {float(lr):g} with {reg_name} {float(reg_strength):g} gives {term} = "
+                         f"{product:.3g} ≥ {bound:.3g}: {what}; use {lr_name} below {bound / (2 * l2):.3g} "
+                         f"or {reg_name} below {bound / (2 * float(lr) * beta):.3g}.")
+
+
+def run_warnings(initial_loss: float, final_loss: float, accuracy: float, chance: float) -> list[str]:
+    """What is wrong with a finished run, one sentence each (none: nothing).
+
+    ``accuracy`` is the final training accuracy, ``chance`` that of always predicting
+    the most frequent training class, ``initial_loss`` / ``final_loss`` the objective
+    on the training data at the start and at the end.
+    """
+    found = []
+    if accuracy <= chance:
+        found.append(f"the final training accuracy {100 * accuracy:.1f}% is at or below chance "
+                     f"({100 * chance:.1f}%, always the most frequent class): the model learned nothing; "
+                     "lower the learning rate or the regularization strength.")
+    if not final_loss <= initial_loss:
+        found.append(f"the training objective ended at {final_loss:.4g}, above its initial {initial_loss:.4g}: "
+                     "the optimizer made things worse; lower the learning rate (or use a schedule with warm-up).")
+    return found

@@ -32,3 +32,7 @@ class ModelFileError(LinclassError, OSError):
 
 class DataError(LinclassError, OSError):
     """A data set that is missing, corrupt, or fails its checksum."""
+
+
+class TrainingWarning(UserWarning):
+    """A run that finished but failed: accuracy at or below chance, or a loss that went up."""

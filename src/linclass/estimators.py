@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _checks
 from ._checks import sklearn_checked
 from .datasets.splits import stratified_split
-from .errors import InputError, LabelError, ParameterError
+from .errors import InputError, LabelError, ParameterError, TrainingWarning
 from .knn import KNearestNeighbor
 from .losses import SMOOTH_LOSSES, softmax
 from .model import LinearModel
@@ -188,6 +188,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if not callable(self.learning_rate):
             _checks.number(self.learning_rate, "learning_rate", low=0, low_open=True,
                           hint="; typical values are 1e-4 ... 1e-1 (or pass a schedule step -> lr)")
+        _checks.stable_step(optimizer, self.learning_rate, reg, lam,
+                            names=("learning_rate", "alpha" if reg is None or reg.name == "l2" else "alpha·l1_ratio"))
         _checks.integer(self.batch_size, "batch_size")
         defaults = self._lbfgs_defaults if optimizer == "lbfgs" else GRADIENT_DEFAULTS
         max_iter = defaults["max_iter"] if self.max_iter is None else _checks.integer(self.max_iter, "max_iter")
@@ -263,7 +265,17 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         else:
             self._fit_gradient(spec, X, y_idx, params, train_seed)
         self._seed, self._calls = seed, 1
+        self._warn_if_failed(spec.objective, params, X, y_idx)
         return self
+
+    def _warn_if_failed(self, objective, start, X, y):
+        """A :class:`~linclass.errors.TrainingWarning` when the fit ended at or below chance accuracy
+        on its training data, or with a higher objective than at ``start``."""
+        final = objective({"W": self.coef_.T, "b": self.intercept_}, X, y)
+        accuracy = float(np.mean(final.scores.argmax(axis=1) == y))
+        chance = np.bincount(y).max() / y.size
+        for message in _checks.run_warnings(objective(start, X, y).loss, final.loss, accuracy, chance):
+            warnings.warn(message, TrainingWarning, stacklevel=3)
 
     def _fit_lbfgs(self, spec, X, y, params):
         objective = spec.objective

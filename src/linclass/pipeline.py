@@ -9,10 +9,11 @@ argument parsing and the files it writes.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._checks import run_warnings, stable_step
 from .classifier import Classifier
 from .errors import ParameterError
 from .model import LinearModel
@@ -59,6 +60,8 @@ class Settings:
             raise ParameterError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise ParameterError(f"the learning rate must be a finite number > 0, got {self.lr}.")
+        stable_step(self.optimizer, self.lr, get_regularizer(self.reg), self.reg_strength,
+                    names=("--lr", "--reg-strength"))
 
 
 @dataclass
@@ -72,6 +75,8 @@ class Outcome:
     best_epoch: int | None = None
     stopped_early: bool = False
     iterations: int = 0
+    warnings: list = field(default_factory=list)
+    """What went wrong in a run that finished (:func:`linclass._checks.run_warnings`)."""
 
 
 def _features(settings: Settings, X_train, y_train):
@@ -120,6 +125,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     objective = Objective(settings.loss, get_regularizer(settings.reg), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
+    initial_loss = objective(params, X, y_train).loss
     history, evaluations, best_epoch, stopped, iterations = None, None, None, False, 0
     if settings.optimizer in GRADIENT_OPTIMIZERS:
         total = settings.iterations or settings.epochs * steps_per_epoch(X.shape[0], settings.batch_size)
@@ -150,13 +156,15 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
                           train_accuracy=[accuracy(params, X, y_train)],
                           val_accuracy=[accuracy(params, X_val, y_val)] if X_val is not None else [])
     optimality = objective.optimality(params, X, y_train)  # also the exact final training accuracy
+    chance = np.bincount(y_train).max() / len(y_train)
+    warnings = run_warnings(initial_loss, optimality["loss"], optimality["accuracy"], chance)
     model = LinearModel(params["W"], params["b"])
     clf = Classifier(model, pre, list(dataset.class_names), settings.loss, dataset.image_shape, extractor,
                      {"settings": asdict(settings), "dataset": dataset.name, "fingerprint": dataset.fingerprint,
                       "optimality": optimality})
     seconds = time.perf_counter() - start
     history.seconds = seconds
-    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations)
+    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations, warnings)
 
 
 def evaluate(clf: Classifier, X, y) -> dict:

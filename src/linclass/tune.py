@@ -35,10 +35,14 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from joblib import Parallel, delayed, parallel_config
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from . import _checks
 from .datasets.splits import fold_indices
-from .errors import DivergenceError, InputError, ParameterError
+from .errors import DivergenceError, InputError, ParameterError, TrainingWarning
 
 # --------------------------------------------------------------------------- settings
 
@@ -95,7 +99,7 @@ class TrialResult:
     index: int
     params: dict
     seed: int
-    status: str                       # "ok" or "diverged"
+    status: str                       # "ok", "failed" (a TrainingWarning) or "diverged"
     score: float
     fold_scores: list
     train_score: float
@@ -207,12 +211,10 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
 
     ``folds`` is a list of ``(train_idx, val_idx)`` into ``(X, y)``; without it the
     model trains on ``(X, y)`` and is scored on ``(X_val, y_val)``. A trial that
-    diverges is recorded (status ``"diverged"``, score NaN), not raised.
+    diverges is recorded (status ``"diverged"``, score NaN), not raised; one that ends at or
+    below chance or above its initial loss (a :class:`~linclass.errors.TrainingWarning`) is
+    ``"failed"``, with the reason as its message, and never the best.
     """
-    from sklearn.base import clone
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
     start, cpu_start = time.perf_counter(), time.process_time()
     est = _seeded(clone(estimator).set_params(**params), trial_seed(seed, index))
     parts = [(X, y, X_val, y_val)] if folds is None else \
@@ -228,13 +230,15 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
                 train_scores.append(float(est.score(X_tr, y_tr)))
                 n_iter = max(n_iter, int(np.max(getattr(est, "n_iter_", 0))))
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        failures = [str(w.message) for w in caught if issubclass(w.category, TrainingWarning)]
     except DivergenceError as err:
         return TrialResult(index, params, trial_seed(seed, index), "diverged", math.nan, [], math.nan, 0,
                            False, time.perf_counter() - start, str(err).split(". ")[0],
                            time.process_time() - cpu_start)
-    keep = keep_estimator and folds is None and hasattr(est, "coef_")
-    return TrialResult(index, params, trial_seed(seed, index), "ok", float(np.mean(scores)), scores,
-                       float(np.mean(train_scores)), n_iter, converged, time.perf_counter() - start,
+    keep = keep_estimator and folds is None and hasattr(est, "coef_") and not failures
+    return TrialResult(index, params, trial_seed(seed, index), "failed" if failures else "ok",
+                       float(np.mean(scores)), scores, float(np.mean(train_scores)), n_iter, converged,
+                       time.perf_counter() - start, failures[0] if failures else "",
                        cpu_seconds=time.process_time() - cpu_start, estimator=est if keep else None)
 
 
@@ -260,8 +264,6 @@ def _backend(backend: str, scheduler, n_jobs: int):
     except ImportError:
         raise ParameterError("backend 'dask' needs dask.distributed: pip install 'linclass[cluster]' "
                              "(or 'dask[distributed]'), or use backend 'loky'.") from None
-    import joblib
-
     with contextlib.ExitStack() as stack:
         if scheduler:
             try:
@@ -273,7 +275,7 @@ def _backend(backend: str, scheduler, n_jobs: int):
             cluster = stack.enter_context(LocalCluster(n_workers=max(1, n_jobs), threads_per_worker=1,
                                                        processes=True, dashboard_address=None))
             client = stack.enter_context(Client(cluster))
-        stack.enter_context(joblib.parallel_config(backend="dask"))
+        stack.enter_context(parallel_config(backend="dask"))
         yield max(1, sum(client.nthreads().values()))
 
 
@@ -291,8 +293,6 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
     ``best_estimator``: the best trial's fitted model (validation split) or, with
     ``cv`` and ``refit``, the best setting refitted on all of ``(X, y)``.
     """
-    from joblib import Parallel, delayed
-
     if not settings:
         raise ParameterError("no settings to search; give at least one learning rate and one strength.")
     _checks.choice(backend, "backend", BACKENDS)
@@ -324,7 +324,6 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
         if best.estimator is not None:
             result.best_estimator = best.estimator
         elif refit and not interrupted:
-            from sklearn.base import clone
             est = _seeded(clone(estimator).set_params(**best.params), best.seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -335,8 +334,6 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
 
 def _check_settings(estimator, settings) -> None:
     """Fail before any work on a parameter name the estimator lacks or a value it rejects."""
-    from sklearn.base import clone
-
     known = estimator.get_params()
     for s in settings:
         unknown = sorted(set(s) - set(known))

@@ -111,7 +111,7 @@ def run(args) -> Output:
         "final_loss": outcome.history.loss[-1], "grad_norm": outcome.optimality["grad_norm"],
         "distance_bound": outcome.optimality["distance_bound"], "objective": outcome.optimality["loss"],
         "seconds": outcome.seconds, "iterations": outcome.iterations, "evaluations": outcome.evaluations,
-        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
+        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early, "warnings": outcome.warnings,
         "model_path": str(model_path), "report_path": str(out / "report.html"),
         "settings": asdict(settings), "notes": list(dataset.notes),
         "test": test,
@@ -129,6 +129,7 @@ def run(args) -> Output:
              f"  final loss {metrics['final_loss']:.4f}   ‖∇L‖ at the end {metrics['grad_norm']:.3g}"
              + (f"   ‖W − W*‖ ≤ {metrics['distance_bound']:.3g}" if metrics["distance_bound"] is not None else ""),
              *(f"  note: {n}" for n in dataset.notes),
+             *(f"  warning: {w}" for w in outcome.warnings),
              f"model:  {model_path}", f"report: {out / 'report.html'}"]
     return Output("\n".join(lines), {k: v for k, v in metrics.items() if k != "test"} | {"test": test})
 
@@ -174,7 +175,7 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
         import numpy as np
         images.append(("Confusion matrix (test)", plots.confusion_matrix(
             np.asarray(test["confusion_matrix"]), clf.class_names, out / "confusion.png").name))
-    shown = {k: v for k, v in metrics.items() if k not in ("settings", "test", "notes") and v is not None}
+    shown = {k: v for k, v in metrics.items() if k not in ("settings", "test", "notes", "warnings") and v is not None}
     tables = []
     if test is not None:
         tables.append(("Per class (test)", ["class", "precision", "recall", "support"],
@@ -182,5 +183,7 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
                         for c in test["per_class"]]))
     if dataset.notes:
         tables.append(("Notes", ["note"], [[n] for n in dataset.notes]))
+    if metrics["warnings"]:
+        tables.append(("Warnings", ["warning"], [[w] for w in metrics["warnings"]]))
     html.write_report(out / "report.html", title=f"linclass: {settings.loss} on {dataset.name}",
                       settings=asdict(settings), metrics=shown, images=images, tables=tables)
