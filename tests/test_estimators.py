@@ -106,12 +106,13 @@ def test_auto_is_lbfgs_for_smooth_objectives_and_sgd_otherwise():
     assert SoftmaxClassifier()._spec(full_batch=False).optimizer == "sgd"      # partial_fit
 
 def test_on_digits_test_accuracy_is_within_one_point_of_sklearn(digits):
-    """Same split, same scaler; alpha = 1/(2N), the counterpart of scikit-learn's default C = 1."""
+    """SGD: same split, same scaler; alpha = 1/(2N), the counterpart of scikit-learn's default C = 1."""
     X_train, X_test, y_train, y_test = digits
     alpha = 1 / (2 * len(y_train))
     pairs = {
-        "svm": (LinearSVM(alpha=alpha, learning_rate=0.01, max_iter=100, random_state=0), LinearSVC()),
-        "softmax": (SoftmaxClassifier(alpha=alpha, learning_rate=0.1, max_iter=100, random_state=0),
+        "svm": (LinearSVM("svm", optimizer="sgd", alpha=alpha, learning_rate=0.01, max_iter=100, random_state=0),
+                LinearSVC()),
+        "softmax": (SoftmaxClassifier(optimizer="sgd", alpha=alpha, learning_rate=0.1, max_iter=100, random_state=0),
                     LogisticRegression(max_iter=2000)),
     }
     for name, (ours, ref) in pairs.items():
@@ -247,7 +248,7 @@ def test_early_stopping_records_validation_accuracy(digits):
     assert len(est.validation_scores_) == est.n_iter_ and est.n_iter_ < 200
 
 
-@pytest.mark.parametrize("estimator", [LinearSVM(max_iter=1, random_state=0),
+@pytest.mark.parametrize("estimator", [LinearSVM(loss="svm", max_iter=1, random_state=0),
                                        SoftmaxClassifier(optimizer="lbfgs", max_iter=2, random_state=0)],
                          ids=["sgd-1-epoch", "lbfgs-2-iterations"])
 def test_convergence_warning_when_the_budget_ends_first(estimator, digits):
@@ -261,14 +262,14 @@ def test_no_convergence_warning_when_converged(iris):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         SoftmaxClassifier(optimizer="lbfgs", alpha=0.1, random_state=0).fit(X, y)
-        SoftmaxClassifier(alpha=0.1, learning_rate=0.1, max_iter=200, random_state=0).fit(X, y)
+        SoftmaxClassifier(optimizer="sgd", alpha=0.1, learning_rate=0.1, max_iter=200, random_state=0).fit(X, y)
 
 
 # --------------------------------------------------------------------------- scikit-learn's tools
 
 def test_grid_search_and_cross_val_score_match_a_manual_loop(iris):
     X, y = iris
-    est = SoftmaxClassifier(max_iter=10, learning_rate=0.1, random_state=0)
+    est = SoftmaxClassifier(optimizer="sgd", max_iter=10, learning_rate=0.1, random_state=0)
     folds = StratifiedKFold(3, shuffle=True, random_state=0)
     scores = cross_val_score(make_pipeline(StandardScaler(), est), X, y, cv=folds)
     manual = [make_pipeline(StandardScaler(), clone(est)).fit(X[tr], y[tr]).score(X[va], y[va])

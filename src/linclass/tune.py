@@ -224,6 +224,7 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
     try:
         with limits, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always", TrainingWarning)
             for X_tr, y_tr, X_va, y_va in parts:
                 est.fit(X_tr, y_tr)
                 scores.append(float(est.score(X_va, y_va)))

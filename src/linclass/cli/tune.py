@@ -196,7 +196,8 @@ def _text(result, data) -> str:
                  f"scored by {data['scoring']}")
     best = result.best
     if best is None:
-        lines.append("no trial finished without diverging: try smaller learning rates.")
+        lines.append("no trial succeeded (each diverged or failed: see status and message): try smaller learning "
+                     "rates.")
     else:
         params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
         lines.append(f"best: trial {best.index} ({params}) val accuracy {best.score:.4f}"
