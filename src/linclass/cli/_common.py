@@ -15,6 +15,7 @@ COMMANDS = {
     "knn": "k-nearest neighbours: choose k by cross-validation, report test accuracy, plot accuracy vs k.",
     "demo": "Open the interactive 2-D linear classifier page (loss, gradient, optimizer steps)",
     "tune": "Search learning rate × regularization on a validation split or by k-fold CV, in parallel.",
+    "probe": "Fit a linear probe (L2 softmax, scikit-learn's LogisticRegression objective) on embeddings.",
 }
 """Every subcommand and its one-line help, in the order ``linclass --help`` lists them. The module
 ``linclass.cli.<name>`` provides ``register(subparsers, common)``; it is imported only when that command
