@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .errors import InputError, LabelError
+from .errors import InputError, LabelError, ParameterError
 
 
 def as_float_array(a, name: str, ndim: int) -> np.ndarray:
@@ -58,3 +60,54 @@ def sklearn_checked(validate, *args, error=InputError, **kwargs):
             raise
         raise error(f"{err} Pass a finite numeric 2-D array X (N, D) and one class label per row "
                     "in y (N,).") from err
+
+
+MAX_SEED = 2**32 - 1
+"""Seeds go to NumPy and scikit-learn (``random_state``), which take 0 … 2**32 − 1."""
+
+
+def check_int(value, name: str, *, low: int, high: int | None = None, example) -> int:
+    """``value`` as an int in ``[low, high]``; otherwise a :class:`ParameterError` naming ``name`` and an example."""
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if ok and low <= value and (high is None or value <= high):
+        return int(value)
+    span = f">= {low}" if high is None else f"in {low} … {high:,}"
+    raise ParameterError(f"{name} must be an integer {span}, e.g. {name} {example}; got {value!r}.")
+
+
+def check_number(value, name: str, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, example) -> float:
+    """``value`` as a finite float in the range (``low_open``: strictly above ``low``), else a ParameterError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    ok = (math.isfinite(v) and (low is None or (v > low if low_open else v >= low))
+          and (high is None or v <= high))
+    if ok:
+        return v
+    parts = ([f"> {low:g}" if low_open else f">= {low:g}"] if low is not None else []) + \
+        ([f"<= {high:g}"] if high is not None else [])
+    span = " and ".join(parts)
+    raise ParameterError(f"{name} must be a finite number{' ' + span if span else ''}, "
+                         f"e.g. {name} {example}; got {value!r}.")
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """A random seed: an integer in ``0 … 2**32 − 1``."""
+    return check_int(value, name, low=0, high=MAX_SEED, example=0)
+
+
+MAX_IMAGE_SIDE = 1024
+"""The largest ``--image-size`` side: a linear classifier has H·W·C weights per class."""
+
+
+def parse_image_size(text: str, name: str = "--image-size") -> tuple[int, int]:
+    """``"32x32"`` → ``(32, 32)``: two integers in ``1 … MAX_IMAGE_SIDE``."""
+    try:
+        h, w = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ParameterError(f"{name} must look like HxW, e.g. {name} 32x32; got {text!r}.") from None
+    if not (1 <= h <= MAX_IMAGE_SIDE and 1 <= w <= MAX_IMAGE_SIDE):
+        raise ParameterError(f"{name} sides must be in 1 … {MAX_IMAGE_SIDE}, e.g. {name} 32x32; got {text!r}.")
+    return h, w

@@ -213,8 +213,7 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
                 if not math.isfinite(value.loss) or value.loss > limit:
                     raise DivergenceError(
                         f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the loss became "
-                        f"{value.loss:.4g}. The learning rate {_lr_text(optimizer, iteration)} is too large: try one "
-                        "10× smaller (e.g. --lr), or a schedule with warm-up.")
+                        f"{value.loss:.4g}. {_lr_advice(optimizer, iteration)}")
                 updates, opt_state = optimizer.update(value.grads, opt_state, params)
                 new = apply_updates(params, updates)
                 if config.max_norm is not None:
@@ -223,8 +222,7 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
                 if not all(np.all(np.isfinite(v)) for v in new.values()):
                     raise DivergenceError(
                         f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
-                        f"NaN or inf. The learning rate {_lr_text(optimizer, iteration)} is too large: "
-                        "try one 10× smaller.")
+                        f"NaN or inf. {_lr_advice(optimizer, iteration)}")
                 params = new
                 correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
                 seen += len(y_batch)
@@ -258,9 +256,12 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
     return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early)
 
 
-def _lr_text(optimizer, step: int) -> str:
-    """The learning rate the optimizer used at ``step``, for the divergence message."""
+def _lr_advice(optimizer, step: int) -> str:
+    """What to do after a divergence: the learning rate used at ``step``, and one 10× smaller to retry with."""
     lr = getattr(optimizer, "hyperparams", {}).get("learning_rate")
     if callable(lr):
         lr = lr(step)
-    return f"{float(lr):g}" if lr is not None else "in use"
+    if lr is None:
+        return "The learning rate is too large: retry with one 10× smaller, or a schedule with warm-up."
+    return (f"The learning rate {float(lr):g} is too large: retry with one 10× smaller (--lr {float(lr) / 10:g}), "
+            "or a schedule with warm-up.")

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import io
 from dataclasses import asdict, fields
 from pathlib import Path
 
+import numpy as np
+
+from ..losses import LOSSES
+from ..persist import write_bytes, write_json
+from ..pipeline import OPTIMIZERS, Settings, evaluate, fit_classifier
+from ..report import html, plots
 from . import Output, add_command
 from .data_options import add_data_options, load_from_args
+from .outdir import output_dir
 
 # Defaults per data set (and loss) that give a good result in seconds (digits: ~96-97% test accuracy)
 # or about a minute (CIFAR-10); chosen on the validation split. Any option given on the command line wins.
@@ -30,8 +38,6 @@ LOSS_DEFAULTS = {
 
 
 def register(subparsers, common):
-    from ..losses import LOSSES
-    from ..pipeline import OPTIMIZERS
     p = add_command(subparsers, common, "train", "Train a linear classifier, evaluate it, write a report.", [
         "linclass train                                   softmax on scikit-learn's digits (offline)",
         "linclass train --loss svm --optimizer adam --lr 1e-3",
@@ -77,7 +83,6 @@ def defaults_for(dataset_kind: str, loss: str, features: str = "raw") -> dict:
 
 
 def settings_from_args(args, dataset_kind: str):
-    from ..pipeline import Settings
     defaults = defaults_for(dataset_kind, args.loss, args.features)
     given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
     values = {k: v for k, v in given.items() if v is not None}
@@ -85,15 +90,15 @@ def settings_from_args(args, dataset_kind: str):
 
 
 def run(args) -> Output:
-    from ..persist import write_json
-    from ..pipeline import evaluate, fit_classifier
-
     dataset = load_from_args(args)
     kind = dataset.name if dataset.name in DEFAULTS else "images"
     settings = settings_from_args(args, kind)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}")
-    out.mkdir(parents=True, exist_ok=True)
+    with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}") as out:
+        return _train(args, dataset, settings, out)
+
+
+def _train(args, dataset, settings, out: Path) -> Output:
     progress = False if args.no_progress or args.json else None
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
@@ -135,9 +140,6 @@ def _pct(v):
 
 
 def _write_history(path, history):
-    import io
-
-    from ..persist import write_bytes
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["step", "loss", "epoch", "train_accuracy", "val_accuracy"])
@@ -155,7 +157,6 @@ def _write_history(path, history):
 
 
 def _write_report(out, clf, dataset, settings, metrics, history, test):
-    from ..report import html, plots
     images = [("Training loss per step", plots.loss_curve(history.loss, out / "loss.png").name)]
     if len(history.train_accuracy) > 1:
         images.append(("Accuracy per epoch", plots.accuracy_curves(
@@ -168,7 +169,6 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
             clf.predict, dataset.X_train, dataset.y_train, out / "regions.png",
             class_names=clf.class_names).name))
     if test is not None:
-        import numpy as np
         images.append(("Confusion matrix (test)", plots.confusion_matrix(
             np.asarray(test["confusion_matrix"]), clf.class_names, out / "confusion.png").name))
     shown = {k: v for k, v in metrics.items() if k not in ("settings", "test", "notes") and v is not None}
