@@ -14,7 +14,7 @@ from linclass.model import LinearModel
 from linclass.objective import Objective
 from linclass.optim import get_optimizer
 from linclass.regularizers import L2
-from linclass.train import TrainConfig, accuracy, train
+from linclass.train import TrainConfig, accuracy, steps_per_epoch, train
 
 
 def _blobs(seed=0, N=300, D=5, C=3):
@@ -158,3 +158,30 @@ def test_progress_bar_only_on_a_terminal(capsys):
     _run(TrainConfig(batch_size=32, epochs=1, progress=True))
     err = capsys.readouterr().err
     assert "loss" in err and "it/s" in err and err.endswith("\r\033[K")  # drawn, then erased
+
+
+def test_optimizer_state_goes_in_and_comes_out():
+    """Two full-batch epochs in two calls, the state handed over, equal the hand-written momentum loop."""
+    X, y = _blobs()
+    objective, lr, mu = Objective("softmax", L2(), 1e-3), 0.05, 0.9
+    opt = get_optimizer("momentum", learning_rate=lr, mu=mu)
+    start = LinearModel.init(X.shape[1], 3, seed=1).params
+    first = train(objective, opt, X, y, params=start, config=TrainConfig(batch_size=len(y), epochs=1))
+    assert first.opt_state.count == 1
+    second = train(objective, opt, X, y, params=first.params, opt_state=first.opt_state,
+                   config=TrainConfig(batch_size=len(y), epochs=1))
+    assert second.opt_state.count == 2
+    params, v = {k: np.array(a) for k, a in start.items()}, {k: 0.0 for k in start}
+    for _ in range(2):  # the lecture's momentum: v = μ v − α ∇L; θ += v
+        grads = objective(params, X, y).grads
+        for k in params:
+            v[k] = mu * v[k] - lr * grads[k]
+            params[k] = params[k] + v[k]
+    np.testing.assert_allclose(second.params["W"], params["W"], rtol=1e-5, atol=1e-6)
+    fresh = train(objective, opt, X, y, params=first.params, config=TrainConfig(batch_size=len(y), epochs=1))
+    assert not np.allclose(fresh.params["W"], second.params["W"], rtol=1e-5, atol=1e-6)
+
+
+def test_steps_per_epoch_counts_the_partial_last_batch():
+    assert [steps_per_epoch(n, 32) for n in (1, 32, 33, 64, 65)] == [1, 1, 2, 2, 3]
+    assert steps_per_epoch(10, 1000) == 1

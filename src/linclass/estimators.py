@@ -30,7 +30,6 @@ in front of the estimator in a pipeline.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import numbers
 import warnings
@@ -48,6 +47,7 @@ from .losses import softmax
 from .model import LinearModel
 from .objective import Objective
 from .regularizers import L1, L2, ElasticNet
+from .train import TrainConfig, steps_per_epoch, train
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"]
 
@@ -121,27 +121,6 @@ def _seed_int(random_state) -> int:
 def _child_seeds(seed: int, *key: int, n: int = 2) -> list[int]:
     """``n`` independent int seeds from ``(seed, *key)``."""
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence([seed, *key]).spawn(n)]
-
-
-class _Carry:
-    """Wrap an optimizer so that ``train()`` starts from a saved state and the last state is kept.
-
-    The optimizer is a pair of pure functions (``init``, ``update``); the loop of
-    :func:`linclass.train.train` is reused unchanged, with ``init`` returning the
-    state of the previous call and ``update`` recording the newest one.
-    """
-
-    def __init__(self, optimizer, state=None):
-        self.state = state
-        self.optimizer = dataclasses.replace(optimizer, init=self._init, update=self._update)
-        self._inner = optimizer
-
-    def _init(self, params):
-        return self._inner.init(params) if self.state is None else self.state
-
-    def _update(self, grads, state, params=None):
-        updates, self.state = self._inner.update(grads, state, params)
-        return updates, self.state
 
 
 # --------------------------------------------------------------------------- the estimators
@@ -287,7 +266,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_gradient(self, spec, X, y, params, seed):
         from .datasets.splits import stratified_split
-        from .train import TrainConfig, train
 
         X_val = y_val = None
         if self.early_stopping:
@@ -297,18 +275,17 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                                  f"into training and a validation part of {n_val}; turn early_stopping off.")
             train_idx, val_idx = stratified_split(y, n_val, seed)
             X, y, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
-        steps = _steps_per_epoch(X.shape[0], self.batch_size)
-        carry = _Carry(self._optimizer(self.max_iter * steps))
+        steps = steps_per_epoch(X.shape[0], self.batch_size)
         config = TrainConfig(batch_size=self.batch_size, epochs=self.max_iter, seed=seed,
                              early_stopping=self.early_stopping, patience=self.n_iter_no_change,
                              progress=bool(self.verbose))
-        result = train(spec.objective, carry.optimizer, X, y, params=params, X_val=X_val, y_val=y_val,
-                       config=config)
+        result = train(spec.objective, self._optimizer(self.max_iter * steps), X, y, params=params,
+                       X_val=X_val, y_val=y_val, config=config)
         self._keep(result.params)
         self.n_iter_ = result.epochs
         self.loss_curve_ = [float(v) for v in result.history.loss]
         self.validation_scores_ = list(result.history.val_accuracy) if self.early_stopping else None
-        self._opt_state, self._schedule_steps = carry.state, self.max_iter * steps
+        self._opt_state, self._schedule_steps = result.opt_state, self.max_iter * steps
         if not result.stopped_early and not _plateaued(self.loss_curve_, steps, self.tol, self.n_iter_no_change):
             warnings.warn(f"the training loss was still falling after max_iter={self.max_iter} epochs "
                           f"(by more than tol={self.tol:g} in the last {self.n_iter_no_change}); "
@@ -352,16 +329,14 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                   if hasattr(self, "coef_") else
                   LinearModel.init(X.shape[1], self.classes_.size, scale=self.init_scale, seed=init_seed,
                                    dtype=spec.dtype).params)
-        from .train import TrainConfig, train
-
         if self._schedule_steps is None:
-            self._schedule_steps = self.max_iter * _steps_per_epoch(X.shape[0], self.batch_size)
-        carry = _Carry(self._optimizer(self._schedule_steps), self._opt_state)
-        result = train(spec.objective, carry.optimizer, X, y_idx, params=params,
+            self._schedule_steps = self.max_iter * steps_per_epoch(X.shape[0], self.batch_size)
+        result = train(spec.objective, self._optimizer(self._schedule_steps), X, y_idx, params=params,
+                       opt_state=self._opt_state,
                        config=TrainConfig(batch_size=self.batch_size, epochs=1, seed=train_seed,
                                           progress=bool(self.verbose)))
         self._keep(result.params)
-        self._opt_state, self._calls = carry.state, self._calls + 1
+        self._opt_state, self._calls = result.opt_state, self._calls + 1
         self.n_iter_ += 1
         self.loss_curve_ = list(self.loss_curve_) + [float(v) for v in result.history.loss]
         return self
@@ -383,11 +358,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """The label in ``classes_`` of the highest score (N,)."""
         scores = self._scores(X)                                           # checks fitted first
         return self.classes_[scores.argmax(axis=1)]
-
-
-def _steps_per_epoch(n: int, batch_size: int) -> int:
-    """Minibatch steps in one pass over ``n`` examples (as :func:`linclass.train.train` takes them)."""
-    return 1 if batch_size >= n else -(-n // batch_size)
 
 
 def _plateaued(step_losses, steps_per_epoch: int, tol: float, patience: int) -> bool:

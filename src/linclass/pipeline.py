@@ -98,7 +98,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     Image features are cached under ``cache_dir(data_dir)/features`` (see :mod:`linclass.features`).
     """
     from . import optim
-    from .train import TrainConfig, train
+    from .train import TrainConfig, steps_per_epoch, train
 
     start = time.perf_counter()
     dtype = np.dtype(settings.dtype)
@@ -122,8 +122,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
     history, evaluations, best_epoch, stopped, iterations = None, None, None, False, 0
     if settings.optimizer in GRADIENT_OPTIMIZERS:
-        steps_per_epoch = max(1, -(-X.shape[0] // settings.batch_size))
-        total = settings.iterations or settings.epochs * steps_per_epoch
+        total = settings.iterations or settings.epochs * steps_per_epoch(X.shape[0], settings.batch_size)
         lr = optim.parse_schedule(settings.schedule, settings.lr, total)
         optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
         config = TrainConfig(batch_size=settings.batch_size, epochs=settings.epochs, iterations=settings.iterations,

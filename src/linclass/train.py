@@ -40,8 +40,6 @@ class TrainConfig:
     early_stopping: bool = False
     patience: int = 5
     """Epochs without a better validation accuracy before stopping."""
-    max_norm: float | None = None
-    """Project each class's weight vector to this norm after every step."""
     explode_factor: float = 1e4
     """A loss above ``explode_factor · max(1, first loss)`` counts as divergence."""
     checkpoint: str | None = None
@@ -82,6 +80,13 @@ class TrainResult:
     iterations: int
     best_epoch: int | None = None
     stopped_early: bool = False
+    opt_state: object = None
+    """The optimizer's state after the last step: pass it back as ``train(..., opt_state=)`` to continue."""
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Minibatch steps in one pass over ``n`` examples (``batch_size >= n``: one full-batch step)."""
+    return 1 if batch_size >= n else math.ceil(n / batch_size)
 
 
 def accuracy(params, X, y, chunk: int = 16384) -> float:
@@ -156,9 +161,13 @@ def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: in
     persist.save_arrays(path, arrays, meta, kind="checkpoint")
 
 
-def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
+def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
           config: TrainConfig = TrainConfig(), resume: bool = False) -> TrainResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
+
+    ``opt_state`` (default ``optimizer.init(params)``) is the optimizer's state to
+    start from, e.g. ``TrainResult.opt_state`` of a previous call; the result
+    carries the final state.
 
     Raises :class:`DivergenceError` at the first non-finite or exploding loss; the
     error carries ``params``, the last finite weights (never NaN), and ``history``.
@@ -169,11 +178,12 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     batch = min(config.batch_size, N)
-    steps_per_epoch = 1 if batch == N else math.ceil(N / batch)
-    total = config.iterations or config.epochs * steps_per_epoch
+    steps = steps_per_epoch(N, batch)
+    total = config.iterations or config.epochs * steps
     rng = np.random.default_rng(config.seed)
     params = {k: np.array(v) for k, v in params.items()}
-    opt_state = optimizer.init(params)
+    if opt_state is None:
+        opt_state = optimizer.init(params)
     history = History()
     epoch = iteration = 0
     best = None  # (val accuracy, params, epoch)
@@ -202,7 +212,7 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
         while iteration < total and not stopped_early:
             order = rng.integers(0, N, N) if config.replacement else rng.permutation(N)
             correct = seen = 0
-            for s in range(steps_per_epoch):
+            for s in range(steps):
                 if iteration >= total:
                     break
                 idx = order[s * batch:(s + 1) * batch]
@@ -216,9 +226,6 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
                         f"{value.loss:.4g}. {_lr_advice(optimizer, iteration)}")
                 updates, opt_state = optimizer.update(value.grads, opt_state, params)
                 new = apply_updates(params, updates)
-                if config.max_norm is not None:
-                    from .regularizers import MaxNorm
-                    new["W"] = MaxNorm(config.max_norm)(new["W"])
                 if not all(np.all(np.isfinite(v)) for v in new.values()):
                     raise DivergenceError(
                         f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
@@ -253,7 +260,7 @@ def train(objective, optimizer, X, y, *, params, X_val=None, y_val=None,
         params, best_epoch = best[1], best[2]  # restore the best weights
     elif best is not None:
         best_epoch = best[2]
-    return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early)
+    return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state)
 
 
 def _lr_advice(optimizer, step: int) -> str:
