@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._checks import parse_image_size
+from ..datasets.limits import add_limit_options, limits_from_args
 
 
 def add_data_options(p):
@@ -18,6 +19,7 @@ def add_data_options(p):
     g.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed in the report)")
     g.add_argument("--subset", type=int, metavar="N", help="train on a stratified subset of N images (dev runs)")
     g.add_argument("--val-size", type=int, metavar="N", help="validation images taken from training")
+    add_limit_options(g)
 
 
 def load_from_args(args):
@@ -29,4 +31,4 @@ def load_from_args(args):
         raise InputError("give either --dataset or --data, not both.")
     return load_dataset(args.dataset, args.data, data_dir=args.data_dir, seed=args.seed,
                         val_size=args.val_size, image_size=size, skip_bad=args.skip_bad, subset=args.subset,
-                        mirror=args.mirror)
+                        mirror=args.mirror, limits=limits_from_args(args))

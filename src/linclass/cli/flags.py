@@ -38,6 +38,10 @@ FLAGS = {
     # data
     "subset": Flag(int, 1, MANY, "1000"),
     "val_size": Flag(int, 0, MANY, "1000"),
+    "max_pixels": Flag(int, 1, 1 << 40, str(1 << 26)),
+    "max_member_bytes": Flag(int, 1, 1 << 50, str(1 << 28)),
+    "max_total_bytes": Flag(int, 1, 1 << 60, str(1 << 36)),
+    "max_ratio": Flag(float, 1, 1e9, "200"),
     # training
     "lr": Flag(float, 0, 1e6, "0.01", low_open=True),
     "reg_strength": Flag(float, 0, 1e6, "1e-3"),
