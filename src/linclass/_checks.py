@@ -107,6 +107,15 @@ def model_schema(meta: dict, arrays: dict, losses, path) -> None:
         raise bad("features must be a JSON object")
 
 
+def probability_vector(p, name: str) -> np.ndarray:
+    """``p`` as a 1-D float64 distribution: finite, ≥ 0, summing to 1 (to 1e-6)."""
+    arr = as_float_array(np.atleast_1d(np.asarray(p, dtype=np.float64)), name, 1).astype(np.float64)
+    if arr.size < 2 or (arr < 0).any() or abs(arr.sum() - 1) > 1e-6:
+        raise InputError(f"{name} must be at least 2 probabilities >= 0 that sum to 1, got "
+                         f"{', '.join(f'{v:g}' for v in arr)} (sum {arr.sum():g}); e.g. 0.5,0.3,0.2.")
+    return arr
+
+
 MAX_SEED = 2**32 - 1
 """Seeds go to NumPy and scikit-learn (``random_state``), which take 0 … 2**32 − 1."""
 

@@ -19,6 +19,7 @@ import difflib
 import errno
 import importlib
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -167,8 +168,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"linclass {args.command}: interrupted", file=sys.stderr)
         return 130
-    if args.json:
-        print(json.dumps(out.data, indent=2, allow_nan=False))
-    else:
-        print(out.text)
+    try:
+        print(json.dumps(out.data, indent=2, allow_nan=False) if args.json else out.text, flush=True)
+    except BrokenPipeError:  # the reader left (``| head``): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
     return 0
