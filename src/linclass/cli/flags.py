@@ -60,6 +60,7 @@ FLAGS = {
     "classes": Flag(int, 2, 10**3, "4"),
     "checks": Flag(int, 1, 10**4, "20"),
     "step": Flag(float, 0, 1, "1e-5", low_open=True),
+    "h": Flag(float, 0, 1, "1e-4", low_open=True),
     # knn, tune
     "folds": Flag(int, 2, 100, "5"),
     "train_size": Flag(int, 1, MANY, "5000"),
