@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import ParameterError
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def register(subparsers, common):

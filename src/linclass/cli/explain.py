@@ -14,7 +14,7 @@ import re
 
 from ..errors import InputError
 from ..report import explain, explain_entropy, explain_gradient, explain_questions
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def _heavy(name: str):

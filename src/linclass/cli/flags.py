@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._checks import MAX_SEED, check_int, check_number
+from .._checks import integer, number
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,14 @@ class Flag:
     low_open: bool = False
 
     def check(self, value, name: str):
+        hint = f"; e.g. {name} {self.example}"
         if self.kind is int:
-            return check_int(value, name, low=self.low, high=self.high, example=self.example)
-        return check_number(value, name, low=self.low, high=self.high, low_open=self.low_open,
-                            example=self.example)
+            return integer(value, name, self.low, maximum=self.high, hint=hint)
+        return number(value, name, low=self.low, high=self.high, low_open=self.low_open, hint=hint)
 
+
+MAX_SEED = 2**32 - 1
+"""Seeds go to NumPy and scikit-learn (``random_state``), which take 0 … 2**32 − 1."""
 
 MANY = 10**7
 """More examples, steps or evaluations than any run here needs: larger values are typing mistakes."""

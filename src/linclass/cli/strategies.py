@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
 LECTURE = {"random search": "15.5%", "random local search": "21.4%", "minibatch gradient descent": "—"}

@@ -14,7 +14,7 @@ from ..losses import LOSSES
 from ..persist import write_bytes, write_json
 from ..pipeline import OPTIMIZERS, Settings, evaluate, fit_classifier
 from ..report import html, plots
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .outdir import output_dir
 
