@@ -113,7 +113,7 @@ def _train(args, dataset, settings, out: Path) -> Output:
         "final_loss": outcome.history.loss[-1], "grad_norm": outcome.optimality["grad_norm"],
         "distance_bound": outcome.optimality["distance_bound"], "objective": outcome.optimality["loss"],
         "seconds": outcome.seconds, "iterations": outcome.iterations, "evaluations": outcome.evaluations,
-        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
+        "kept": outcome.kept, "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
         "model_path": str(model_path), "report_path": str(out / "report.html"),
         "settings": asdict(settings), "notes": list(dataset.notes),
         "test": test,
@@ -130,9 +130,18 @@ def _train(args, dataset, settings, out: Path) -> Output:
              f"test {_pct(metrics['test_accuracy'])}",
              f"  final loss {metrics['final_loss']:.4f}   ‖∇L‖ at the end {metrics['grad_norm']:.3g}"
              + (f"   ‖W − W*‖ ≤ {metrics['distance_bound']:.3g}" if metrics["distance_bound"] is not None else ""),
+             f"  weights kept: {_kept_text(outcome)}",
              *(f"  note: {n}" for n in dataset.notes),
              f"model:  {model_path}", f"report: {out / 'report.html'}"]
     return Output("\n".join(lines), {k: v for k, v in metrics.items() if k != "test"} | {"test": test})
+
+
+def _kept_text(outcome) -> str:
+    """``"best (epoch 7 of 60, highest validation accuracy)"`` or ``"last (epoch 60)"``."""
+    epochs = len(outcome.history.train_accuracy)
+    if outcome.kept == "best":
+        return f"best (epoch {outcome.best_epoch} of {epochs}, highest validation accuracy)"
+    return f"last (epoch {epochs})" if epochs > 1 else "last"
 
 
 def _pct(v):
@@ -159,8 +168,10 @@ def _write_history(path, history):
 def _write_report(out, clf, dataset, settings, metrics, history, test):
     images = [("Training loss per step", plots.loss_curve(history.loss, out / "loss.png").name)]
     if len(history.train_accuracy) > 1:
+        kept_epoch = metrics["best_epoch"] if metrics["kept"] == "best" else len(history.train_accuracy)
         images.append(("Accuracy per epoch", plots.accuracy_curves(
-            history.train_accuracy, history.val_accuracy or None, out / "accuracy.png").name))
+            history.train_accuracy, history.val_accuracy or None, out / "accuracy.png",
+            kept_epoch=kept_epoch, kept=metrics["kept"]).name))
     if dataset.image_shape is not None and clf.features is None:
         images.append(("Learned weights as class templates", plots.weight_templates(
             clf.model.W, dataset.image_shape, clf.class_names, out / "templates.png").name))
