@@ -7,8 +7,8 @@ import pytest
 
 from linclass import train as train_module
 from linclass.classifier import Classifier
-from linclass.datasets import load_dataset
 from linclass.cli import main
+from linclass.datasets import load_dataset
 from linclass.errors import ParameterError
 from linclass.model import LinearModel
 from linclass.objective import Objective

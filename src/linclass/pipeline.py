@@ -40,6 +40,9 @@ class Settings:
     replacement: bool = False
     early_stopping: bool = False
     patience: int = 5
+    keep: str | None = None
+    """The weights a minibatch run returns: ``best`` (highest validation accuracy) or ``last``;
+    None: best with early stopping, else last."""
     standardize: bool = False
     features: str = "raw"
     n_words: int = 1600
@@ -129,7 +132,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
         optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
         config = TrainConfig(batch_size=settings.batch_size, epochs=settings.epochs, iterations=settings.iterations,
                              replacement=settings.replacement, seed=settings.seed,
-                             early_stopping=settings.early_stopping, patience=settings.patience,
+                             early_stopping=settings.early_stopping, patience=settings.patience, keep=settings.keep,
                              checkpoint=str(checkpoint) if checkpoint else None, progress=progress)
         # the checkpoint records the settings and the data, so that --resume refuses another run's checkpoint
         run = {"settings": asdict(settings), "data": {"dataset": dataset.name, "data_fingerprint": dataset.fingerprint,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..losses import LOSSES
 from ..persist import write_bytes, write_json
-from ..pipeline import OPTIMIZERS, Settings, evaluate, fit_classifier
+from ..pipeline import GRADIENT_OPTIMIZERS, OPTIMIZERS, Settings, evaluate, fit_classifier
 from ..report import html, plots
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
@@ -72,6 +72,8 @@ def register(subparsers, common):
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/<dataset>-<loss>-<time>)")
     o.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    o.add_argument("--keep", choices=["best", "last"], help="the weights to save: best (the epoch of the highest "
+                   "validation accuracy) or last (default: best with --early-stopping, else last)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -144,6 +146,39 @@ def _kept_text(outcome) -> str:
     return f"last (epoch {epochs})" if epochs > 1 else "last"
 
 
+SEARCHES = ("random-search", "random-local-search")
+
+
+def applied_settings(settings) -> dict:
+    """The settings that took part in the run (those of another optimizer, features or penalty left out)."""
+    shown = asdict(settings)
+    minibatch = settings.optimizer in GRADIENT_OPTIMIZERS
+    drop = set()
+    if not minibatch:
+        drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
+    if settings.optimizer in SEARCHES:
+        drop.add("iterations")
+    else:
+        drop.add("budget")
+    if settings.optimizer != "random-local-search":
+        drop.add("step_size")
+    if minibatch and settings.iterations is not None:
+        drop.add("epochs")  # a budget in steps replaces the epochs
+    if minibatch and settings.iterations is None:
+        drop.add("iterations")
+    if not settings.early_stopping:
+        drop.add("patience")
+    if not minibatch or settings.keep is None:
+        drop.add("keep")
+    if settings.features != "bovw":
+        drop |= {"n_words", "encoding"}
+    if settings.augment in (None, "none"):
+        drop.add("augment")
+    if settings.reg == "none":
+        drop.add("reg_strength")
+    return {k: v for k, v in shown.items() if k not in drop}
+
+
 def _pct(v):
     return "—" if v is None else f"{100 * v:.1f}%"
 
@@ -191,4 +226,4 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
     if dataset.notes:
         tables.append(("Notes", ["note"], [[n] for n in dataset.notes]))
     html.write_report(out / "report.html", title=f"linclass: {settings.loss} on {dataset.name}",
-                      settings=asdict(settings), metrics=shown, images=images, tables=tables)
+                      settings=applied_settings(settings), metrics=shown, images=images, tables=tables)
