@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .._checks import parse_image_size
+from ..datasets import load_dataset
 from ..datasets.limits import add_limit_options, limits_from_args
+from ..errors import InputError
 
 
 def add_data_options(p):
@@ -23,9 +25,6 @@ def add_data_options(p):
 
 
 def load_from_args(args):
-    from ..datasets import load_dataset
-    from ..errors import InputError
-
     size = parse_image_size(args.image_size) if args.image_size else None
     if args.dataset and args.data:
         raise InputError("give either --dataset or --data, not both.")

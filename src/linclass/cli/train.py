@@ -16,6 +16,7 @@ from ..pipeline import GRADIENT_OPTIMIZERS, OPTIMIZERS, Settings, evaluate, fit_
 from ..report import html, plots
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
+from .model_options import add_key_option, key_from_args
 from .outdir import output_dir
 
 # Defaults per data set (and loss) that give a good result in seconds (digits: ~96-97% test accuracy)
@@ -46,6 +47,7 @@ def register(subparsers, common):
         "linclass train --optimizer random-search --budget 1000",
     ])
     add_data_options(p)
+    add_key_option(p, sign=True)
     g = p.add_argument_group("model and optimization")
     g.add_argument("--loss", choices=[n for n in LOSSES if n in ("svm", "softmax", "squared-svm")], default="softmax")
     g.add_argument("--reg", choices=["l2", "l1", "elastic", "none"], default="l2")
@@ -92,20 +94,21 @@ def settings_from_args(args, dataset_kind: str):
 
 
 def run(args) -> Output:
+    key = key_from_args(args)  # a bad key file fails before training
     dataset = load_from_args(args)
     kind = dataset.name if dataset.name in DEFAULTS else "images"
     settings = settings_from_args(args, kind)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}") as out:
-        return _train(args, dataset, settings, out)
+        return _train(args, dataset, settings, out, key)
 
 
-def _train(args, dataset, settings, out: Path) -> Output:
+def _train(args, dataset, settings, out: Path, key) -> Output:
     progress = False if args.no_progress or args.json else None
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
                                   progress=progress, data_dir=args.data_dir)
-    model_path = clf.save(out / "model.npz")
+    model_path = clf.save(out / "model.npz", key=key)
     train_metrics = outcome.optimality["accuracy"]
     val = evaluate(clf, dataset.X_val, dataset.y_val) if len(dataset.X_val) else None
     test = evaluate(clf, dataset.X_test, dataset.y_test) if len(dataset.X_test) else None
