@@ -7,6 +7,7 @@ tested in test_report.py) and the demo does not serve: the rest of each command 
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -41,11 +42,15 @@ def model(tmp_path_factory):
         _stub_plots(mp)
         assert main(["train", "--subset", "30", "--epochs", "1", "--no-progress", "--out", str(root / "run")]) == 0
     Image.new("L", (8, 8), 128).save(root / "img.png")
-    return str(root / "run" / "model.npz"), str(root / "img.png")
+    rng = np.random.default_rng(0)
+    (root / "emb").mkdir()
+    np.save(root / "emb" / "X.npy", rng.standard_normal((30, 4)).astype(np.float32))
+    np.save(root / "emb" / "y.npy", np.arange(30) % 3)
+    return str(root / "run" / "model.npz"), str(root / "img.png"), str(root / "emb")
 
 
 def _base(command, model):
-    """Arguments that make ``command`` a valid run of well under a second."""
+    """Arguments that make ``command`` a valid run of well under a second (a new command needs an entry)."""
     return {
         "train": ["--subset", "30", "--epochs", "1", "--no-progress", "--out", "out-train"],
         "evaluate": [model[0]],
@@ -55,6 +60,7 @@ def _base(command, model):
         "gradcheck": ["--examples", "5", "--features", "3", "--classes", "3", "--checks", "2"],
         "knn": ["--train-size", "40", "--test-size", "10", "--k", "1,3", "--folds", "2", "--out", "out-knn"],
         "demo": ["--no-browser", "--port", "0"],
+        "probe": [model[2], "--out", "out-probe"],
         "tune": ["--subset", "60", "--val-size", "20", "--epochs", "1", "--lr", "0.1", "--reg", "0.001",
                  "--out", "out-tune"],
     }[command]

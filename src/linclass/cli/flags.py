@@ -16,19 +16,21 @@ from .._checks import integer, number
 
 @dataclass(frozen=True)
 class Flag:
-    """An int or float flag's valid range (``low_open``: strictly above ``low``) and an example value."""
+    """An int or float flag's valid range (``low_open`` / ``high_open``: excluding that end) and an example."""
 
     kind: type
     low: float | None
     high: float | None
     example: str
     low_open: bool = False
+    high_open: bool = False
 
     def check(self, value, name: str):
         hint = f"; e.g. {name} {self.example}"
         if self.kind is int:
             return integer(value, name, self.low, maximum=self.high, hint=hint)
-        return number(value, name, low=self.low, high=self.high, low_open=self.low_open, hint=hint)
+        return number(value, name, low=self.low, high=self.high, low_open=self.low_open, high_open=self.high_open,
+                      hint=hint)
 
 
 MAX_SEED = 2**32 - 1
@@ -73,6 +75,10 @@ FLAGS = {
     "cv": Flag(int, 2, 100, "5"),
     "jobs": Flag(int, 1, 1024, "2"),
     "threads_per_job": Flag(int, 1, 1024, "1"),
+    # probe
+    "tol": Flag(float, 0, 1, "1e-6", low_open=True, high_open=True),
+    "max_iter": Flag(int, 1, 10**6, "1000"),
+    "chunk_rows": Flag(int, 1, MANY, "16384"),
     # demo
     "port": Flag(int, 0, 65535, "8000"),
 }
