@@ -62,7 +62,7 @@ def test_metrics_agree_with_an_independent_evaluation(trained):
 def test_report_shows_settings_and_plots(trained):
     out, _ = trained["svm"]
     html = (out / "report.html").read_text()
-    for needle in ("loss.png", "templates.png", "confusion.png", "reg_strength", "test_accuracy"):
+    for needle in ("loss.png", "templates.png", "confusion.png", "reg_strength", "Test accuracy"):
         assert needle in html, needle
 
 
