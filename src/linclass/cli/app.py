@@ -1,10 +1,11 @@
-"""The ``linclass`` command line.
+"""The ``linclass`` parser and :func:`main`.
 
 Each subcommand lives in its own module of this package and provides
 ``register(subparsers, common)``, which adds its parser and sets
-``run=function(args) -> Output``. :func:`main` prints the output as text, or as
-one JSON object with ``--json``, and turns a :class:`LinclassError` into a
-one-line message and exit code 2 (a traceback only with ``--debug``).
+``run=function(args) -> Output``; only the module of the command that runs is
+imported (the others appear in ``--help`` by their line in :data:`COMMANDS`).
+:func:`main` prints the output as text, or as one JSON object with ``--json``,
+and turns a :class:`LinclassError` into a one-line message and exit code 2 (a traceback only with ``--debug``).
 
 No input gives a traceback: argparse errors are one line with a "did you mean";
 every numeric flag is range-checked by :mod:`.flags`; an ``OSError`` (full disk,
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import errno
+import importlib
 import json
 import os
 import re
@@ -24,11 +26,8 @@ import sys
 
 from .._version import __version__
 from ..errors import LinclassError
-from . import demo, evaluate, explain, flags, gradcheck, knn, predict, probe, strategies, train, tune
-
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "strategies": strategies, "explain": explain,
-            "gradcheck": gradcheck, "knn": knn, "demo": demo, "tune": tune, "probe": probe}
-"""Subcommand modules by name, in the order ``linclass --help`` lists them."""
+from . import flags
+from ._common import COMMANDS
 
 EPILOG = """examples:
   linclass train                          softmax on scikit-learn's digits (offline), with a report
@@ -84,7 +83,8 @@ def _unrecognized(parser, extras: list[str]) -> str:
     return f"unrecognized argument{'s' if len(extras) > 1 else ''} {' '.join(extras)}{hint}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands=tuple(COMMANDS)) -> argparse.ArgumentParser:
+    """The parser, with the full parsers of ``commands`` (default: all) and a help line for the others."""
     parser = Parser(
         prog="linclass", description="Train, check and explain linear image classifiers.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,11 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     common.add_argument("--debug", action="store_true", help="show the traceback on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS.values():
-        module.register(subparsers, common)
+    for name, summary in COMMANDS.items():
+        if name in commands:  # the lazy command loader: a command's libraries load only when it runs
+            importlib.import_module(f"{__package__}.{name}").register(subparsers, common)
+        else:
+            subparsers.add_parser(name, help=summary)
     parser.commands = subparsers.choices
     """Each command's parser, by name."""
     return parser
+
+
+def command_name(argv) -> str | None:
+    """The subcommand in ``argv``: its first word that is not an option (the top level has no valued option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def _os_error_text(err: OSError) -> str:
@@ -116,7 +124,8 @@ def main(argv=None) -> int:
     0: success; 2: bad input, files or settings (one line on stderr); 130: interrupted;
     1: a bug in linclass (one line, the traceback with ``--debug``).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(tuple(n for n in [command_name(argv)] if n in COMMANDS))
     try:
         args, extras = parser.parse_known_args(argv)
         command = parser.commands[args.command]
