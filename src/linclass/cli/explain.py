@@ -87,8 +87,10 @@ def _scores(args):
             raise InputError(f"--labels has {len(labels)} value(s) but --scores has {len(scores)} row(s); "
                              "give one label per row.")
     classes = args.classes.split(",") if args.classes else None
-    if classes is not None and scores is not None and len(classes) != len(scores[0]):
-        raise InputError(f"--classes names {len(classes)} classes but the scores have {len(scores[0])} columns.")
+    columns = len(scores[0]) if scores is not None else len(explain.SLIDES_CLASSES)
+    if classes is not None and len(classes) != columns:
+        raise InputError(f"--classes names {len(classes)} class(es) but the scores have {columns} columns; "
+                         "give one name per column, e.g. --classes cat,car,frog.")
     return scores, labels, classes
 
 
