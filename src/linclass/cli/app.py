@@ -65,6 +65,8 @@ def _explain_parse_error(parser, message: str) -> str:
     if bad_choice:
         choices = re.findall(r"'([^']*)'", bad_choice.group(2)) or bad_choice.group(2).split(", ")
         return message + _did_you_mean(bad_choice.group(1), choices)
+    if message.startswith("the following arguments are required"):
+        return message + f"; `{parser.prog} --help` shows what to give"
     return message
 
 
