@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ..losses import LOSSES
+from ..optim import OPTIMIZERS as MINIBATCH_OPTIMIZERS
 from ..persist import write_bytes, write_json
-from ..pipeline import GRADIENT_OPTIMIZERS, OPTIMIZERS, Settings, evaluate, fit_classifier
+from ..pipeline import OPTIMIZERS, Settings, evaluate, fit_classifier
 from ..report import html, plots
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
@@ -149,7 +150,7 @@ SEARCHES = ("random-search", "random-local-search")
 def applied_settings(settings) -> dict:
     """The settings that took part in the run (those of another optimizer, features or penalty left out)."""
     shown = asdict(settings)
-    minibatch = settings.optimizer in GRADIENT_OPTIMIZERS
+    minibatch = settings.optimizer in MINIBATCH_OPTIMIZERS
     drop = set()
     if not minibatch:
         drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
