@@ -34,5 +34,9 @@ class DataError(LinclassError, OSError):
     """A data set that is missing, corrupt, or fails its checksum."""
 
 
+class OutputError(LinclassError, OSError):
+    """An output folder that cannot be written, or that another run is using."""
+
+
 class TrainingWarning(UserWarning):
     """A run that finished but failed: accuracy at or below chance, or a loss that went up."""

@@ -34,8 +34,9 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import joblib
 import numpy as np
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
@@ -261,10 +262,11 @@ def _backend(backend: str, scheduler, n_jobs: int):
         yield n_jobs
         return
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client, LocalCluster  # optional: pip install 'linclass[cluster]'
     except ImportError:
         raise ParameterError("backend 'dask' needs dask.distributed: pip install 'linclass[cluster]' "
                              "(or 'dask[distributed]'), or use backend 'loky'.") from None
+
     with contextlib.ExitStack() as stack:
         if scheduler:
             try:
@@ -276,7 +278,7 @@ def _backend(backend: str, scheduler, n_jobs: int):
             cluster = stack.enter_context(LocalCluster(n_workers=max(1, n_jobs), threads_per_worker=1,
                                                        processes=True, dashboard_address=None))
             client = stack.enter_context(Client(cluster))
-        stack.enter_context(parallel_config(backend="dask"))
+        stack.enter_context(joblib.parallel_config(backend="dask"))
         yield max(1, sum(client.nthreads().values()))
 
 
