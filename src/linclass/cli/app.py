@@ -95,7 +95,7 @@ def build_parser(commands=tuple(COMMANDS)) -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     common.add_argument("--debug", action="store_true", help="show the traceback on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, summary in COMMANDS.items():
+    for name, (summary, _) in COMMANDS.items():
         if name in commands:  # the lazy command loader: a command's libraries load only when it runs
             importlib.import_module(f"{__package__}.{name}").register(subparsers, common)
         else:

@@ -40,13 +40,7 @@ LOSS_DEFAULTS = {
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "train", [
-        "linclass train                                   softmax on scikit-learn's digits (offline)",
-        "linclass train --loss svm --optimizer adam --lr 1e-3",
-        "linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax",
-        "linclass train --dataset cifar10 --features hog+hist",
-        "linclass train --optimizer random-search --budget 1000",
-    ])
+    p = add_command(subparsers, common, "train")
     add_data_options(p)
     add_key_option(p, sign=True)
     g = p.add_argument_group("model and optimization")
