@@ -37,7 +37,7 @@ def register(subparsers, common):
     g.add_argument("--standardize", action="store_true", help="fit on (x − mean)/std of the training rows")
     g = p.add_argument_group("solver")
     g.add_argument("--tol", type=float, help="relative gradient tolerance: stop at ‖∇L‖∞ ≤ tol·‖∇L(0)‖∞ "
-                   "(default 1e-6)")
+                   "(default 1e-4)")
     g.add_argument("--max-iter", type=int, default=1000, help="L-BFGS iterations per λ (default 1000)")
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the products (float32 finishes in float64 when round-off stalls)")
@@ -52,7 +52,7 @@ def register(subparsers, common):
 
 def _check(args):
     if args.tol is not None and not 0 < args.tol < 1:
-        raise ParameterError(f"--tol must be in (0, 1), e.g. --tol 1e-6; got {args.tol}.")
+        raise ParameterError(f"--tol must be in (0, 1), e.g. --tol 1e-4; got {args.tol}.")
     if args.max_iter < 1:
         raise ParameterError(f"--max-iter must be >= 1, e.g. --max-iter 1000; got {args.max_iter}.")
     if args.chunk_rows is not None and args.chunk_rows < 1:
