@@ -21,6 +21,7 @@ chunk, its (rows, C) scores and the model; nothing of size N·D is allocated.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -148,6 +149,7 @@ class SoftmaxL2:
         self.scale = None if scale is None else np.asarray(scale, np.float64)
         self.chunk_rows = int(chunk_rows or chunk_rows_for(X.shape[1], self.dtype.itemsize))
         self.threads = int(threads or default_threads())
+        self._memo = {}
         if self.chunk_rows < 1 or self.threads < 1:
             raise ParameterError(f"chunk_rows and threads must be >= 1, got {chunk_rows!r} and {threads!r}.")
 
@@ -157,9 +159,15 @@ class SoftmaxL2:
         return self.X.shape[0], self.X.shape[1], self.n_classes
 
     def with_dtype(self, dtype) -> "SoftmaxL2":
-        """The same objective evaluated in another precision (the float64 finish)."""
+        """The same objective evaluated in another precision (the float64 finish); built once per data."""
+        key = ("dtype", np.dtype(dtype).name)
+        if key not in self._memo:
+            self._memo[key] = self._build(np.dtype(dtype))
+        return self._memo[key].with_reg(self.reg_strength)
+
+    def _build(self, dtype) -> "SoftmaxL2":
         return SoftmaxL2(self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype, shift=self.shift,
-                         scale=self.scale, chunk_rows=chunk_rows_for(self.X.shape[1], np.dtype(dtype).itemsize),
+                         scale=self.scale, chunk_rows=chunk_rows_for(self.X.shape[1], dtype.itemsize),
                          threads=self.threads)
 
     def effective(self, W, b) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +208,17 @@ class SoftmaxL2:
         return total, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
     def __call__(self, W, b) -> tuple[float, np.ndarray, np.ndarray]:
-        return self.finish(W, *self.data_terms(W, b))
+        if np.any(W) or np.any(b):
+            return self.finish(W, *self.data_terms(W, b))
+        if "zero" not in self._memo:  # the zero model's data terms: the same for every λ of a path
+            self._memo["zero"] = self.data_terms(W, b)
+        return self.finish(W, *self._memo["zero"])
+
+    def with_reg(self, reg_strength: float) -> "SoftmaxL2":
+        """The same data (and whatever a backend placed on its devices) with another λ."""
+        other = copy.copy(self)
+        other.reg_strength = float(reg_strength)
+        return other
 
     def finish(self, W, total, gV, gc) -> tuple[float, np.ndarray, np.ndarray]:
         """The objective and its gradient from the summed data terms (shared by every backend)."""

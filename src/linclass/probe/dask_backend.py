@@ -90,7 +90,7 @@ class DaskSoftmaxL2(SoftmaxL2):
         wait(xs)
         return list(zip(xs, ys))
 
-    def with_dtype(self, dtype) -> "DaskSoftmaxL2":
+    def _build(self, dtype) -> "DaskSoftmaxL2":
         return DaskSoftmaxL2(self.client, self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype,
                              shift=self.shift, scale=self.scale, chunk_rows=self.chunk_rows, blocks=self.blocks)
 
