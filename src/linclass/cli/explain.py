@@ -52,7 +52,7 @@ def parse_vector(text: str, flag: str) -> list[float]:
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "explain", "Explain the lecture step by step, with its numbers.", [
+    p = add_command(subparsers, common, "explain", [
         "linclass explain                       the slides' SVM example (cat, car, frog)",
         "linclass explain --loss softmax --log-base 10   exp → normalize → −log10 for the same scores",
         'linclass explain --scores "-3.45,-8.87,0.09;2.9,4.48,8.02" --labels 0,2',
@@ -96,8 +96,10 @@ def _scores(args):
             raise InputError(f"--labels has {len(labels)} value(s) but --scores has {len(scores)} row(s); "
                              "give one label per row.")
     classes = args.classes.split(",") if args.classes else None
-    if classes is not None and scores is not None and len(classes) != len(scores[0]):
-        raise InputError(f"--classes names {len(classes)} classes but the scores have {len(scores[0])} columns.")
+    columns = len(scores[0]) if scores is not None else len(explain.SLIDES_CLASSES)
+    if classes is not None and len(classes) != columns:
+        raise InputError(f"--classes names {len(classes)} class(es) but the scores have {columns} columns; "
+                         "give one name per column, e.g. --classes cat,car,frog.")
     return scores, labels, classes
 
 
