@@ -35,6 +35,11 @@ def test_unknown_command_and_choice_suggest_the_closest(capsys):
     _fails_in_one_line(capsys, ["train", "--loss", "sofmax"], "did you mean softmax?")
 
 
+def test_a_missing_argument_points_to_help(capsys):
+    _fails_in_one_line(capsys, [], "required: COMMAND", "linclass --help")
+    _fails_in_one_line(capsys, ["predict"], "required: model, images", "linclass predict --help")
+
+
 def test_non_numeric_value_names_the_flag_and_an_example(capsys):
     _fails_in_one_line(capsys, ["train", "--batch-size", "abc"], "--batch-size", "e.g. --batch-size 64")
 
@@ -159,3 +164,28 @@ def test_a_stale_lock_is_taken_over(capsys, tmp_path):
     (tmp_path / outdir_module.LOCK).write_text(f"{dead.pid} {socket.gethostname()}")
     assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
     assert not (tmp_path / outdir_module.LOCK).exists()
+
+
+@pytest.mark.parametrize("error, words", [
+    (FileExistsError(errno.EEXIST, "File exists", "runs/x"), "a file is in the way (runs/x)"),
+    (FileNotFoundError(errno.ENOENT, "No such file or directory", "/nowhere"), "check the path"),
+    (OSError(errno.EIO, "Input/output error"), "Input/output error"),
+])
+def test_any_os_error_from_a_command_is_one_line_with_a_fix(capsys, monkeypatch, error, words):
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("linclass.cli.gradcheck.check_objective", failing)
+    _fails_in_one_line(capsys, ["gradcheck"], words)
+
+
+def test_a_bug_is_one_line_with_exit_1_and_the_traceback_only_with_debug(capsys, monkeypatch):
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("linclass.cli.gradcheck.check_objective", bug)
+    assert main(["gradcheck"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error" in err and "--debug" in err
+    with pytest.raises(ZeroDivisionError):
+        main(["gradcheck", "--debug"])

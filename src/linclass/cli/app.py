@@ -65,6 +65,8 @@ def _explain_parse_error(parser, message: str) -> str:
     if bad_choice:
         choices = re.findall(r"'([^']*)'", bad_choice.group(2)) or bad_choice.group(2).split(", ")
         return message + _did_you_mean(bad_choice.group(1), choices)
+    if message.startswith("the following arguments are required"):
+        return message + f"; `{parser.prog} --help` shows what to give"
     return message
 
 
@@ -93,7 +95,7 @@ def build_parser(commands=tuple(COMMANDS)) -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     common.add_argument("--debug", action="store_true", help="show the traceback on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, summary in COMMANDS.items():
+    for name, (summary, _) in COMMANDS.items():
         if name in commands:  # the lazy command loader: a command's libraries load only when it runs
             importlib.import_module(f"{__package__}.{name}").register(subparsers, common)
         else:
@@ -115,7 +117,11 @@ def _os_error_text(err: OSError) -> str:
         return f"no space left on the device{where}; free some space or write elsewhere with --out."
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"permission denied{where}; choose a writable --out directory."
-    return f"{err.strerror or err}{where}."
+    if err.errno in (errno.EEXIST, errno.ENOTDIR):
+        return f"a file is in the way{where}; give a folder that is not a file, e.g. --out runs/mine."
+    if err.errno == errno.ENOENT:
+        return f"no such file or directory{where}; check the path given on the command line."
+    return f"{err.strerror or err}{where}; check the paths given on the command line."
 
 
 def main(argv=None) -> int:

@@ -52,16 +52,7 @@ def parse_vector(text: str, flag: str) -> list[float]:
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "explain", [
-        "linclass explain                       the slides' SVM example (cat, car, frog)",
-        "linclass explain --loss softmax --log-base 10   exp → normalize → −log10 for the same scores",
-        'linclass explain --scores "-3.45,-8.87,0.09;2.9,4.48,8.02" --labels 0,2',
-        "linclass explain --questions          the lecture's questions, answered numerically",
-        "linclass explain --gradient           the numerical-gradient walk, the slides' and a live one",
-        "linclass explain --entropy --log-base 10   the weather example: H(Q), H(Q,P), KL",
-        "linclass explain --features cat.jpg   hue histogram and HOG of an image, as pictures",
-        "linclass explain --lr                 the learning-rate lab: four rates, one plot",
-    ])
+    p = add_command(subparsers, common, "explain")
     p._negative_number_matcher = NUMBER_LIST  # argparse's hook: "--scores -3.45,..." is a value
     p.add_argument("--loss", choices=["svm", "softmax"], help="which loss (default: svm; --gradient: softmax)")
     p.add_argument("--scores", help='score matrix, one row per example: "s11,s12,...;s21,s22,..." '

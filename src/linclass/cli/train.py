@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ..losses import LOSSES
+from ..optim import OPTIMIZERS as MINIBATCH_OPTIMIZERS
 from ..persist import write_bytes, write_json
-from ..pipeline import GRADIENT_OPTIMIZERS, OPTIMIZERS, Settings, evaluate, fit_classifier
+from ..pipeline import OPTIMIZERS, Settings, evaluate, fit_classifier
 from ..report import html, plots
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
@@ -39,13 +40,7 @@ LOSS_DEFAULTS = {
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "train", [
-        "linclass train                                   softmax on scikit-learn's digits (offline)",
-        "linclass train --loss svm --optimizer adam --lr 1e-3",
-        "linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax",
-        "linclass train --dataset cifar10 --features hog+hist",
-        "linclass train --optimizer random-search --budget 1000",
-    ])
+    p = add_command(subparsers, common, "train")
     add_data_options(p)
     add_key_option(p, sign=True)
     g = p.add_argument_group("model and optimization")
@@ -155,7 +150,7 @@ SEARCHES = ("random-search", "random-local-search")
 def applied_settings(settings) -> dict:
     """The settings that took part in the run (those of another optimizer, features or penalty left out)."""
     shown = asdict(settings)
-    minibatch = settings.optimizer in GRADIENT_OPTIMIZERS
+    minibatch = settings.optimizer in MINIBATCH_OPTIMIZERS
     drop = set()
     if not minibatch:
         drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
