@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 from pathlib import Path
 
+import numpy as np
+
+from ..classifier import Classifier
 from ..datasets import cache_dir
 from ..design import fit_design
+from ..errors import InputError, ParameterError
+from ..estimators import LinearSVM, SoftmaxClassifier
 from ..features import SPECS
+from ..model import LinearModel
+from ..persist import write_json
 from ..pipeline import Settings
+from ..report.plots import search_heatmap
+from ..tune import grid, log_uniform, search
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
@@ -55,7 +63,6 @@ def register(subparsers, common):
 
 
 def _numbers(text: str, option: str) -> list[float]:
-    from ..errors import ParameterError
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -66,7 +73,6 @@ def _numbers(text: str, option: str) -> list[float]:
 
 
 def _span(text: str, option: str) -> tuple[float, float]:
-    from ..errors import ParameterError
     try:
         low, high = (float(v) for v in text.split(":"))
     except ValueError:
@@ -91,9 +97,6 @@ def _literal(text: str):
 
 def settings_from_args(args) -> list[dict]:
     """The search's settings: a grid, or ``--random N`` log-uniform draws (seeded by ``--seed``)."""
-    from ..errors import ParameterError
-    from ..tune import grid, log_uniform
-
     extra_lists, extra_ranges = {}, {}
     for item in args.param:
         name, sep, values = item.partition("=")
@@ -116,8 +119,6 @@ def settings_from_args(args) -> list[dict]:
 
 
 def make_estimator(args):
-    from ..estimators import LinearSVM, SoftmaxClassifier
-
     common = dict(penalty=None if args.penalty == "none" else args.penalty, optimizer=args.optimizer,
                   schedule=args.schedule, batch_size=args.batch_size, max_iter=args.epochs, dtype=args.dtype)
     if args.loss == "softmax":
@@ -126,13 +127,6 @@ def make_estimator(args):
 
 
 def run(args) -> Output:
-    import numpy as np
-
-    from ..classifier import Classifier
-    from ..errors import InputError, ParameterError
-    from ..model import LinearModel
-    from ..tune import search
-
     settings = settings_from_args(args)
     estimator = make_estimator(args)
     if args.scheduler and args.backend != "dask":
@@ -171,15 +165,12 @@ def run(args) -> Output:
         data["model_path"] = str(clf.save(out / "model.npz"))
         if len(dataset.X_test):
             data["test_accuracy"] = float(np.mean(clf.predict(dataset.X_test) == dataset.y_test))
-    from ..persist import atomic_write
-    atomic_write(out / "search.json", lambda f: f.write(json.dumps(data, indent=2, allow_nan=False).encode()))
+    write_json(out / "search.json", data)
     data["results_path"] = str(out / "search.json")
     return Output(_text(result, data), data)
 
 
 def _heatmap(result, path, args):
-    from ..report.plots import search_heatmap
-
     lrs, regs, acc = result.heatmap("learning_rate", "alpha")
     what = f"{args.cv}-fold CV accuracy" if args.cv else "Validation accuracy"
     return search_heatmap(lrs, regs, acc, path, title=f"{what}, {args.loss} ({len(result.trials)} trials)")
