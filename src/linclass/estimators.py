@@ -43,18 +43,19 @@ from sklearn.utils.metaestimators import available_if
 from ._checks import sklearn_checked
 from .errors import InputError, LabelError, ParameterError
 from .knn import KNearestNeighbor
-from .losses import softmax
+from .losses import LOSSES, softmax
 from .model import LinearModel
 from .objective import Objective
+from .optim import METHODS
 from .regularizers import L1, L2, ElasticNet
 from .train import TrainConfig, steps_per_epoch, train
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"]
 
-GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-OPTIMIZERS = GRADIENT_OPTIMIZERS + ("lbfgs",)
+OPTIMIZERS = [name for name, method in METHODS.items() if method.gradient]
+"""The optimizers the estimators take: every gradient method of the registry (not the random searches)."""
+SVM_LOSSES = [name for name, loss in LOSSES.items() if loss.margin]
 PENALTIES = ("l2", "l1", "elasticnet", None)
-SVM_LOSSES = ("svm", "squared-svm", "ova-svm", "structured-svm")
 DTYPES = (np.float64, np.float32)
 
 
@@ -127,7 +128,7 @@ def _child_seeds(seed: int, *key: int, n: int = 2) -> list[int]:
 
 def _has_partial_fit(estimator) -> bool:
     """``partial_fit`` exists only for gradient optimizers (L-BFGS needs the full batch)."""
-    if estimator.optimizer == "lbfgs":
+    if estimator.optimizer in METHODS and METHODS[estimator.optimizer].full_batch:
         raise AttributeError("partial_fit needs a gradient optimizer (L-BFGS works on the full batch); "
                              "use optimizer='sgd' (or momentum, adam...), or call fit.")
     return True
@@ -244,7 +245,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         init_seed, train_seed = _child_seeds(seed, 0)
         params = self._start(X.shape[1], classes.size, spec.dtype, init_seed)
         self.classes_ = classes
-        if spec.optimizer == "lbfgs":
+        if METHODS[spec.optimizer].full_batch:
             self._fit_lbfgs(spec, X, y_idx, params)
         else:
             self._fit_gradient(spec, X, y_idx, params, train_seed)

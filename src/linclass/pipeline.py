@@ -8,57 +8,26 @@ argument parsing and the files it writes.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from . import optim
 from .classifier import Classifier
+from .datasets import cache_dir
 from .errors import ParameterError
+from .features import augment_flip, cached_features, make_features
 from .model import LinearModel
 from .objective import Objective
 from .preprocess import Preprocessor, flatten
 from .regularizers import get_regularizer
+from .settings import Settings
+from .train import History, TrainConfig, accuracy, steps_per_epoch, train
 
-GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-OPTIMIZERS = GRADIENT_OPTIMIZERS + ("lbfgs", "random-search", "random-local-search")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that decides a training run (saved in the model file and the report)."""
-
-    loss: str = "softmax"
-    reg: str = "l2"
-    reg_strength: float = 1e-3
-    optimizer: str = "sgd"
-    lr: float = 1e-2
-    schedule: str = "constant"
-    batch_size: int = 256
-    epochs: int = 10
-    iterations: int | None = None
-    replacement: bool = False
-    early_stopping: bool = False
-    patience: int = 5
-    standardize: bool = False
-    features: str = "raw"
-    n_words: int = 1600
-    encoding: str = "triangle"
-    """Bag of visual words: ``triangle`` or ``soft`` (soft threshold)."""
-    augment: str | None = None
-    budget: int = 1000
-    """Loss evaluations for random search / random local search."""
-    init_scale: float = 1e-3
-    step_size: float = 1e-4
-    """Random local search: the scale of the perturbation."""
-    seed: int = 0
-    dtype: str = "float32"
-
-    def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ParameterError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ParameterError(f"the learning rate must be a finite number > 0, got {self.lr}.")
+__all__ = ["Outcome", "Settings", "evaluate", "fit_classifier"]
 
 
 @dataclass
@@ -79,13 +48,9 @@ def _features(settings: Settings, X_train, y_train):
     if settings.augment not in (None, "none", "flip"):
         raise ParameterError(f"unknown augmentation {settings.augment!r}; use flip or none.")
     if settings.augment == "flip":
-        from .features import augment_flip
         X_train, y_train = augment_flip(X_train, y_train)
     if settings.features == "raw":
         return None, X_train, y_train
-    import os
-
-    from .features import make_features
     options = {}
     if settings.features == "bovw":
         options = {"n_words": settings.n_words, "encoding": settings.encoding, "n_jobs": os.cpu_count()}
@@ -97,22 +62,17 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
 
     Image features are cached under ``cache_dir(data_dir)/features`` (see :mod:`linclass.features`).
     """
-    from . import optim
-    from .train import TrainConfig, steps_per_epoch, train
-
     start = time.perf_counter()
     dtype = np.dtype(settings.dtype)
     extractor, X_raw, y_train = _features(settings, dataset.X_train, dataset.y_train)
     if extractor is not None:  # fitted once per data and settings, then read from the feature cache
-        from .datasets import cache_dir
-        from .features import cached_features
         others = {"val": dataset.X_val} if len(dataset.X_val) else {}
         extractor, F_train, F_others = cached_features(extractor, X_raw, others,
                                                        cache_dir=cache_dir(data_dir) / "features")
         F_val = F_others.get("val")
     else:
         F_train, F_val = flatten(X_raw), flatten(dataset.X_val) if len(dataset.X_val) else None
-    pre = Preprocessor.fit(F_train, standardize=settings.standardize)
+    pre = Preprocessor.fit(F_train, settings.preprocess)
     X = pre.transform(F_train).astype(dtype, copy=False)
     X_val = pre.transform(F_val).astype(dtype, copy=False) if F_val is not None else None
     y_val = dataset.y_val if X_val is not None else None
@@ -121,7 +81,8 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
     history, evaluations, best_epoch, stopped, iterations = None, None, None, False, 0
-    if settings.optimizer in GRADIENT_OPTIMIZERS:
+    method = optim.get_method(settings.optimizer)
+    if not method.full_batch:
         total = settings.iterations or settings.epochs * steps_per_epoch(X.shape[0], settings.batch_size)
         lr = optim.parse_schedule(settings.schedule, settings.lr, total)
         optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
@@ -133,19 +94,12 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
                        config=config, resume=resume)
         params, history = result.params, result.history
         best_epoch, stopped, iterations = result.best_epoch, result.stopped_early, result.iterations
-    elif settings.optimizer == "lbfgs":
-        result = optim.lbfgs(objective, X, y_train, params, max_iter=settings.iterations or 500)
-        params, iterations = result.params, result.n_iter
-    elif settings.optimizer == "random-search":
-        result = optim.random_search(objective, X, y_train, n_features=D, n_classes=C, budget=settings.budget,
-                                     scale=settings.init_scale, seed=settings.seed, dtype=dtype)
-        params, evaluations = result.params, result.evaluations
     else:
-        result = optim.random_local_search(objective, X, y_train, params, budget=settings.budget,
-                                           step_size=settings.step_size, seed=settings.seed)
-        params, evaluations = result.params, result.evaluations
+        result = _FULL_BATCH[method.name](objective, X, y_train, params, settings)
+        params = result.params
+        iterations = getattr(result, "n_iter", 0)
+        evaluations = getattr(result, "evaluations", None)
     if history is None:
-        from .train import History, accuracy
         history = History(loss=[float(v) for v in getattr(result, "history", [])] or [float(result.loss)],
                           train_accuracy=[accuracy(params, X, y_train)],
                           val_accuracy=[accuracy(params, X_val, y_val)] if X_val is not None else [])
@@ -159,10 +113,18 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations)
 
 
+_FULL_BATCH = {  # the full-batch methods of the registry (optim.METHODS), each with its settings
+    "lbfgs": lambda objective, X, y, params, s: optim.lbfgs(objective, X, y, params, max_iter=s.iterations or 500),
+    "random-search": lambda objective, X, y, params, s: optim.random_search(
+        objective, X, y, n_features=X.shape[1], n_classes=params["b"].shape[0], budget=s.budget,
+        scale=s.init_scale, seed=s.seed, dtype=X.dtype),
+    "random-local-search": lambda objective, X, y, params, s: optim.random_local_search(
+        objective, X, y, params, budget=s.budget, step_size=s.step_size, seed=s.seed),
+}
+
+
 def evaluate(clf: Classifier, X, y) -> dict:
     """Accuracy, per-class precision and recall, and the confusion matrix (rows = true class)."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
     pred = clf.predict(X)
     labels = np.arange(len(clf.class_names))
     precision, recall, _, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..settings import Settings
+
 
 def add_data_options(p):
     g = p.add_argument_group("data")
@@ -31,6 +33,7 @@ def load_from_args(args):
             raise InputError(f"--image-size must look like 32x32, got {args.image_size!r}.") from None
     if args.dataset and args.data:
         raise InputError("give either --dataset or --data, not both.")
-    return load_dataset(args.dataset, args.data, data_dir=args.data_dir, seed=args.seed,
+    seed = Settings.seed if args.seed is None else args.seed  # the split's seed: --seed, as training's
+    return load_dataset(args.dataset, args.data, data_dir=args.data_dir, seed=seed,
                         val_size=args.val_size, image_size=size, skip_bad=args.skip_bad, subset=args.subset,
                         mirror=args.mirror)

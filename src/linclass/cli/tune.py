@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+from ..preprocess import PREPROCESSING
+from ..settings import data_kind, resolve
 from . import Output, add_command
 from .data_options import add_data_options, load_from_args
 
@@ -28,12 +30,14 @@ def register(subparsers, common):
     g = p.add_argument_group("model")
     g.add_argument("--loss", choices=["softmax", "svm", "squared-svm"], default="softmax")
     g.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default="l2")
-    g.add_argument("--optimizer", default="sgd", help="sgd|momentum|nesterov|adagrad|rmsprop|adam|lbfgs")
-    g.add_argument("--schedule", default="constant", help="constant|step|exponential|cosine|cosine+warmup")
-    g.add_argument("--epochs", type=int, default=10)
-    g.add_argument("--batch-size", type=int, default=128)
-    g.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    g.add_argument("--no-standardize", action="store_true", help="only subtract the mean image")
+    # defaults None: as `linclass train` for the data set (linclass.settings)
+    g.add_argument("--optimizer", help="sgd|momentum|nesterov|adagrad|rmsprop|adam|lbfgs")
+    g.add_argument("--schedule", help="constant|step|exponential|cosine|cosine+warmup")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--dtype", choices=["float32", "float64"])
+    g.add_argument("--preprocess", choices=PREPROCESSING, help="none, center (subtract the mean image) or "
+                   "standardize")
     s = p.add_argument_group("search")
     s.add_argument("--lr", default=None, metavar="LIST", help=f"learning rates of the grid (default {DEFAULT_LR})")
     s.add_argument("--reg", default=None, metavar="LIST",
@@ -117,11 +121,14 @@ def settings_from_args(args) -> list[dict]:
                 alpha=_numbers(args.reg or DEFAULT_REG, "--reg"), **extra_lists)
 
 
-def make_estimator(args):
+def make_estimator(args, settings):
+    """The estimator of every trial: ``settings`` (:func:`linclass.settings.resolve`) give the optimizer,
+    schedule, batch size, epochs and dtype."""
     from ..estimators import LinearSVM, SoftmaxClassifier
 
-    common = dict(penalty=None if args.penalty == "none" else args.penalty, optimizer=args.optimizer,
-                  schedule=args.schedule, batch_size=args.batch_size, max_iter=args.epochs, dtype=args.dtype)
+    common = dict(penalty=None if args.penalty == "none" else args.penalty, optimizer=settings.optimizer,
+                  schedule=settings.schedule, batch_size=settings.batch_size, max_iter=settings.epochs,
+                  dtype=settings.dtype)
     if args.loss == "softmax":
         return SoftmaxClassifier(**common)
     return LinearSVM(loss=args.loss, **common)
@@ -137,15 +144,17 @@ def run(args) -> Output:
     from ..tune import search
 
     settings = settings_from_args(args)
-    estimator = make_estimator(args)
     if args.scheduler and args.backend != "dask":
         raise ParameterError("--scheduler is the address of a Dask cluster; add --backend dask.")
     dataset = load_from_args(args)
+    fixed, _ = resolve(data_kind(dataset.name), {name: getattr(args, name) for name in (
+        "loss", "optimizer", "schedule", "epochs", "batch_size", "dtype", "preprocess", "seed")})
+    estimator = make_estimator(args, fixed)
     if args.cv is None and not len(dataset.X_val):
         raise InputError(f"{dataset.name} has no validation split; give --val-size N or use --cv K.")
     F_train = flatten(dataset.X_train)
-    pre = Preprocessor.fit(F_train, center=True, standardize=not args.no_standardize)
-    dtype = np.dtype(args.dtype)
+    pre = Preprocessor.fit(F_train, fixed.preprocess)
+    dtype = np.dtype(fixed.dtype)
     X = pre.transform(F_train).astype(dtype, copy=False)
     del F_train
     X_val = pre.transform(dataset.X_val).astype(dtype, copy=False) if len(dataset.X_val) else None
@@ -169,7 +178,8 @@ def run(args) -> Output:
             raise InputError("some classes have no training example; use a larger --subset.")
         model = LinearModel(est.coef_.T, est.intercept_)
         clf = Classifier(model, pre, list(dataset.class_names), args.loss, dataset.image_shape, None,
-                         {"settings": {**est.get_params(), "dtype": args.dtype}, "search": best.to_dict(),
+                         {"settings": {**est.get_params(), "dtype": fixed.dtype, "preprocess": fixed.preprocess},
+                          "search": best.to_dict(),
                           "dataset": dataset.name, "fingerprint": dataset.fingerprint})
         data["model_path"] = str(clf.save(out / "model.npz"))
         if len(dataset.X_test):

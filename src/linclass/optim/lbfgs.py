@@ -5,7 +5,7 @@ Conventions: N examples, D features, C classes; parameters ``{"W": (D, C), "b": 
 objective's value and gradient to ``scipy.optimize.minimize(method="L-BFGS-B",
 jac=True)``. It is the reference optimum the gradient optimizers are tested
 against. L-BFGS assumes a continuous gradient: it is meant for the smooth losses
-(:data:`linclass.losses.SMOOTH_LOSSES`: softmax, squared hinge) with L2 or no
+(:data:`linclass.losses.LOSSES` marked ``smooth``: softmax, squared hinge) with L2 or no
 regularization. The hinge losses and L1 / elastic-net penalties have kinks, where
 its line search stalls; they are refused unless ``allow_nonsmooth=True``.
 """
@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ParameterError
-from ..losses import SMOOTH_LOSSES
+from ..losses import LOSSES, get_loss
 from ..objective import Objective
 
 
@@ -38,9 +38,9 @@ def _nonsmooth_parts(objective) -> list[str]:
     if not isinstance(objective, Objective):
         return []
     parts = []
-    if objective.loss not in SMOOTH_LOSSES:
+    if not get_loss(objective.loss).smooth:
         parts.append(f"the {objective.loss} loss")
-    if objective.reg is not None and objective.reg_strength > 0 and objective.reg.name != "l2":
+    if objective.reg is not None and objective.reg_strength > 0 and not objective.reg.smooth:
         parts.append(f"the {objective.reg.name} regularizer")
     return parts
 
@@ -69,7 +69,8 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = 1e-10,
     if parts and not allow_nonsmooth:
         raise ParameterError(f"L-BFGS needs a smooth objective, but {' and '.join(parts)} "
                              f"{'is' if len(parts) == 1 else 'are'} not differentiable everywhere; "
-                             f"use loss {' or '.join(SMOOTH_LOSSES)} with l2 (or no) regularization, "
+                             f"use loss {' or '.join(n for n, loss in LOSSES.items() if loss.smooth)} with l2 (or no) "
+                             "regularization, "
                              "a gradient optimizer, or allow_nonsmooth=True for an approximate answer.")
     if parts:
         warnings.warn(f"L-BFGS on a non-smooth objective ({' and '.join(parts)}): the result is "
