@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__, persist
+from ._checks import model_schema
 from .errors import ModelFileError
-from .losses import softmax
+from .losses import LOSSES, softmax
 from .model import LinearModel
 from .preprocess import Preprocessor, flatten
 
@@ -59,24 +60,22 @@ class Classifier:
         return persist.save_arrays(path, arrays, meta)
 
     @classmethod
-    def load(cls, path) -> "Classifier":
-        arrays, meta = persist.load_arrays(path)
+    def load(cls, path, *, key=None) -> "Classifier":
+        """A model file written by :meth:`save`, verified (hashes, HMAC with ``key`` or
+        ``$LINCLASS_MODEL_KEY``, schema); ModelFileError naming ``path`` otherwise."""
+        arrays, meta = persist.load_arrays(path, key=key)
+        model_schema(meta, arrays, LOSSES, path)
         try:
             model = LinearModel(arrays["model/W"], arrays["model/b"])
-            names = meta["class_names"]
-            if len(names) != model.n_classes:
-                raise ModelFileError(f"{path}: {len(names)} class names for {model.n_classes} weight columns.")
             pre = Preprocessor.from_arrays(persist.split_prefix(arrays, "preprocess"))
-            if pre.mean is not None and meta.get("features") is None and pre.mean.shape != (model.n_features,):
-                raise ModelFileError(f"{path}: preprocessing mean has shape {pre.mean.shape} but W expects "
-                                     f"{model.n_features} features.")
             features = None
             if meta.get("features") is not None:
                 from .features import features_from_state
                 features = features_from_state(meta["features"], persist.split_prefix(arrays, "features"))
-            shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelFileError(f"{path} is missing or has malformed model entries ({err}); "
+        except Exception as err:  # noqa: BLE001 - a forged feature state may fail anywhere
+            reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+            raise ModelFileError(f"{path} has malformed model entries ({reason}); "
                                  "it was not written by `linclass train`.") from None
+        shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
         extra = {k: v for k, v in meta.items() if k not in ("class_names", "loss", "image_shape", "features")}
-        return cls(model, pre, names, meta["loss"], shape, features, extra)
+        return cls(model, pre, list(meta["class_names"]), meta["loss"], shape, features, extra)

@@ -2,21 +2,32 @@
 
 Layout of a model file (a zip written by :func:`numpy.savez`):
 
-- ``__linclass__``: the JSON metadata as UTF-8 bytes (a uint8 array): format name
-  and version, library version, class names, loss, regularization, training
-  settings, data-set fingerprint, and the SHA-256 of every array;
-- every other entry is a named array (``model/W``, ``model/b``, ``preprocess/mean``...).
+- ``__linclass__``: the metadata as canonical JSON (sorted keys, ASCII; a uint8
+  array): format name and version, library version, class names, loss,
+  regularization, training settings, data-set fingerprint, and the SHA-256 of
+  every array;
+- ``__linclass_seal__``: JSON ``{"metadata_sha256", "hmac_sha256"}``: the
+  metadata's SHA-256, and its HMAC-SHA256 under ``$LINCLASS_MODEL_KEY`` (or
+  ``--key-file``) when the file is signed. The HMAC covers the metadata, which
+  holds the arrays' hashes, so it authenticates the whole file: a signed file
+  is refused without its key or with another one;
+- every other entry is a named numeric array (``model/W``, ``model/b``, ``preprocess/mean``...).
 
 Writing is atomic (a temporary file in the same directory, fsync, rename), so a
-crash never leaves a half-written model. Loading uses ``allow_pickle=False`` and
-checks the format marker, the array hashes and the shapes: a truncated,
-tampered or foreign file raises :class:`ModelFileError` naming the file.
+crash never leaves a half-written model. Loading uses ``allow_pickle=False``,
+checks every ``.npy`` header (numeric dtype, element count within the entry's
+size) before allocating, then the format marker, the metadata hash (and HMAC)
+and the array hashes: a truncated, tampered or foreign file raises one
+:class:`ModelFileError` naming the file. :mod:`linclass.classifier` validates
+the model's schema.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import math
 import os
 import secrets
 import zipfile
@@ -27,8 +38,12 @@ import numpy as np
 from .errors import ModelFileError
 
 FORMAT = "linclass-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _META_KEY = "__linclass__"
+_SEAL_KEY = "__linclass_seal__"
+_NUMERIC_KINDS = "biuf"
+KEY_ENV = "LINCLASS_MODEL_KEY"
+"""Environment variable holding the HMAC key that signs (and is required to load) model files."""
 
 
 def _digest(array: np.ndarray) -> str:
@@ -80,51 +95,131 @@ def write_json(path, data) -> Path:
     return write_bytes(path, json.dumps(data, indent=2, allow_nan=False).encode())
 
 
-def save_arrays(path, arrays: dict, metadata: dict, *, kind: str = "model") -> Path:
-    """Write named arrays and JSON metadata atomically; ``kind`` tells models from checkpoints."""
+def canonical_json(data) -> bytes:
+    """``data`` as canonical JSON: sorted keys, no spaces, ASCII only, finite numbers (one byte string per value)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+
+
+def model_key(key: bytes | str | None = None) -> bytes | None:
+    """The HMAC key: ``key`` if given, else ``$LINCLASS_MODEL_KEY`` (UTF-8) if set and not empty, else None."""
+    if key is None:
+        key = os.environ.get(KEY_ENV) or None
+    return key.encode() if isinstance(key, str) else key
+
+
+def _seal(meta_bytes: bytes, key: bytes | None) -> dict:
+    seal = {"metadata_sha256": hashlib.sha256(meta_bytes).hexdigest(), "hmac_sha256": None}
+    if key is not None:
+        seal["hmac_sha256"] = hmac.new(key, meta_bytes, hashlib.sha256).hexdigest()
+    return seal
+
+
+def save_arrays(path, arrays: dict, metadata: dict, *, kind: str = "model", key=None) -> Path:
+    """Write named arrays and JSON metadata atomically; ``kind`` tells models from checkpoints.
+
+    The metadata (with every array's SHA-256) is stored as canonical JSON; its
+    SHA-256 is stored next to it, with an HMAC-SHA256 under ``key`` (default
+    ``$LINCLASS_MODEL_KEY``) when there is one: the file is then *signed*.
+    """
     for name, a in arrays.items():
-        if a.dtype == object:
-            raise ModelFileError(f"array {name!r} has dtype object; only numeric arrays are saved (no pickle).")
+        if a.dtype.kind not in _NUMERIC_KINDS:
+            raise ModelFileError(f"array {name!r} has dtype {a.dtype}; only numeric arrays are saved (no pickle).")
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise ModelFileError(f"refusing to save {name!r}: it contains NaN or inf.")
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, **metadata,
+    meta = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
             "arrays": {name: _digest(a) for name, a in arrays.items()}}
-    blob = np.frombuffer(json.dumps(meta, allow_nan=False).encode(), dtype=np.uint8)
-    return atomic_write(path, lambda f: np.savez(f, **{_META_KEY: blob}, **arrays))
+    meta_bytes = canonical_json(meta)
+    entries = {_META_KEY: np.frombuffer(meta_bytes, dtype=np.uint8),
+               _SEAL_KEY: np.frombuffer(canonical_json(_seal(meta_bytes, model_key(key))), dtype=np.uint8)}
+    return atomic_write(path, lambda f: np.savez(f, **entries, **arrays))
 
 
-def load_arrays(path, *, kind: str = "model") -> tuple[dict, dict]:
-    """``(arrays, metadata)`` from a file written by :func:`save_arrays`, verified."""
+def _read_entries(path: Path, kind: str) -> dict:
+    """``{name: array}`` of an ``.npz``, each ``.npy`` header checked before its data is allocated."""
+    limit = path.stat().st_size  # np.savez stores: no member can be larger than the file
+    arrays = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy") or info.filename[:-4] in arrays:
+                raise ModelFileError(f"{path} is not a linclass {kind} file (entry {info.filename[:80]!r}); "
+                                     "pass the model.npz written by `linclass train`.")
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size > limit:
+                raise ModelFileError(f"{path}: entry {info.filename[:80]!r} is compressed or larger than the file; "
+                                     "it was not written by linclass: re-run training.")
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(f)
+                count = math.prod(shape)
+                if dtype.kind not in _NUMERIC_KINDS or count * dtype.itemsize > info.file_size:
+                    raise ModelFileError(f"{path}: entry {info.filename[:80]!r} declares {count:,} elements of "
+                                         f"{dtype}, more than it holds; the file is damaged or forged.")
+            with zf.open(info) as f:
+                arrays[info.filename[:-4]] = np.lib.format.read_array(f, allow_pickle=False)
+    return arrays
+
+
+def _json_entry(arrays: dict, name: str, path: Path, kind: str) -> tuple[bytes, dict]:
+    raw = arrays.pop(name, None)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFileError(f"{path} is not a linclass {kind} file (no {name} entry); "
+                             "train a model with `linclass train` and pass its model.npz.")
+    data = raw.tobytes()
+    value = json.loads(data.decode("ascii"))
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} is not a JSON object")
+    return data, value
+
+
+def load_arrays(path, *, kind: str = "model", key=None) -> tuple[dict, dict]:
+    """``(arrays, metadata)`` from a file written by :func:`save_arrays`, verified.
+
+    Checks the metadata's SHA-256 and, for a signed file or when a key is given
+    (``key`` or ``$LINCLASS_MODEL_KEY``), its HMAC; then each array's SHA-256.
+    Any failure is a one-line :class:`ModelFileError` naming the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such file; pass the model file written by `linclass train` "
                              "(model.npz in its --out directory).")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            names = list(npz.files)
-            if _META_KEY not in names:
-                raise ModelFileError(f"{path} is not a linclass {kind} file (no metadata entry); "
-                                     "train a model with `linclass train` and pass its model.npz.")
-            meta = json.loads(npz[_META_KEY].tobytes().decode())
-            arrays = {n: npz[n] for n in names if n != _META_KEY}
+        arrays = _read_entries(path, kind)
+        meta_bytes, meta = _json_entry(arrays, _META_KEY, path, kind)
+        _, seal = _json_entry(arrays, _SEAL_KEY, path, kind)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"{path} is truncated or corrupt ({type(err).__name__}: {err}); "
+    except Exception as err:  # noqa: BLE001 - a forged file may fail anywhere in numpy, zipfile or json
+        reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+        raise ModelFileError(f"{path} is truncated or corrupt ({reason}); "
                              "re-run training or restore the file from a backup.") from None
     if meta.get("format") != FORMAT or meta.get("kind") != kind:
-        raise ModelFileError(f"{path} is not a linclass {kind} file (format {meta.get('format')!r}, "
-                             f"kind {meta.get('kind')!r}).")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(f"{path} was written by a newer linclass (format {meta['format_version']}); "
-                             "upgrade linclass to load it.")
-    expected = meta.get("arrays", {})
-    if set(expected) != set(arrays):
-        raise ModelFileError(f"{path} has been tampered with: its arrays {sorted(arrays)} differ from "
-                             f"those recorded {sorted(expected)}.")
+        raise ModelFileError(f"{path} is not a linclass {kind} file (format {str(meta.get('format'))[:40]!r}, "
+                             f"kind {str(meta.get('kind'))[:40]!r}).")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version != FORMAT_VERSION:
+        raise ModelFileError(f"{path} has format version {str(version)[:20]}; this linclass reads version "
+                             f"{FORMAT_VERSION}: re-run training with this version (or upgrade linclass).")
+    if meta_bytes != canonical_json(meta) or seal.get("metadata_sha256") != hashlib.sha256(meta_bytes).hexdigest():
+        raise ModelFileError(f"{path} has been tampered with or damaged: its metadata does not match its "
+                             "recorded SHA-256; re-run training.")
+    key = model_key(key)
+    signature = seal.get("hmac_sha256")
+    if signature is not None or key is not None:
+        if key is None:
+            raise ModelFileError(f"{path} is signed; pass its key with --key-file or ${KEY_ENV}.")
+        if not isinstance(signature, str):
+            raise ModelFileError(f"{path} is not signed, but a key was given; refusing an unsigned file "
+                                 f"(unset ${KEY_ENV} to load it without authenticity).")
+        if not hmac.compare_digest(signature, _seal(meta_bytes, key)["hmac_sha256"]):
+            raise ModelFileError(f"{path} was not signed with this key (or has been tampered with); "
+                                 "pass the key it was written with.")
+    expected = meta.get("arrays")
+    if not isinstance(expected, dict) or set(expected) != set(arrays):
+        raise ModelFileError(f"{path} has been tampered with: its arrays differ from those recorded.")
     for name, a in arrays.items():
         if _digest(a) != expected[name]:
-            raise ModelFileError(f"{path} has been tampered with or damaged: array {name!r} does not "
+            raise ModelFileError(f"{path} has been tampered with or damaged: array {name[:80]!r} does not "
                                  "match its recorded SHA-256; re-run training.")
     return arrays, meta
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..datasets.limits import add_limit_options, limits_from_args
 from ..settings import Settings
 
 
@@ -18,6 +19,7 @@ def add_data_options(p):
     g.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed in the report)")
     g.add_argument("--subset", type=int, metavar="N", help="train on a stratified subset of N images (dev runs)")
     g.add_argument("--val-size", type=int, metavar="N", help="validation images taken from training")
+    add_limit_options(g)
 
 
 def load_from_args(args):
@@ -36,4 +38,4 @@ def load_from_args(args):
     seed = Settings.seed if args.seed is None else args.seed  # the split's seed: --seed, as training's
     return load_dataset(args.dataset, args.data, data_dir=args.data_dir, seed=seed,
                         val_size=args.val_size, image_size=size, skip_bad=args.skip_bad, subset=args.subset,
-                        mirror=args.mirror)
+                        mirror=args.mirror, limits=limits_from_args(args))

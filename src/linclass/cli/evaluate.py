@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from ..classifier import Classifier
+from ..errors import InputError
+from ..pipeline import evaluate
 from . import Output, add_command
 from .data_options import add_data_options, load_from_args
+from .model_options import add_key_option, key_from_args
 
 
 def register(subparsers, common):
@@ -14,15 +18,12 @@ def register(subparsers, common):
     p.add_argument("model", help="a model file written by `linclass train`")
     add_data_options(p)
     p.add_argument("--seed", type=int, default=None, help="split seed (default: the one used in training)")
+    add_key_option(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> Output:
-    from ..classifier import Classifier
-    from ..errors import InputError
-    from ..pipeline import evaluate
-
-    clf = Classifier.load(args.model)
+    clf = Classifier.load(args.model, key=key_from_args(args))
     settings = clf.metadata.get("settings", {})
     if args.seed is None:
         args.seed = settings.get("seed", 0)

@@ -1,8 +1,20 @@
-"""``linclass predict``: the top classes of image files, with probabilities (softmax) or scores (SVM)."""
+"""``linclass predict``: the top classes of image files, with probabilities (softmax) or scores (SVM).
+
+Images are decoded by :mod:`linclass.datasets.images`, the decoder training and
+``evaluate`` use (EXIF orientation, RGB, bicubic resize to the model's size), so
+``predict`` on a data set's test files agrees with ``evaluate`` on them.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..classifier import Classifier
+from ..datasets.images import FORMAT_NAMES, load_image_files
+from ..datasets.limits import add_limit_options, limits_from_args
+from ..errors import InputError
 from . import Output, add_command
+from .model_options import add_key_option, key_from_args
 
 
 def register(subparsers, common):
@@ -11,49 +23,27 @@ def register(subparsers, common):
         "linclass predict model.npz *.jpg --top 3 --json",
     ])
     p.add_argument("model", help="a model file written by `linclass train`")
-    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, BMP, GIF, WebP)")
+    p.add_argument("images", nargs="+", help=f"image files ({FORMAT_NAMES})")
     p.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
+    add_key_option(p)
+    add_limit_options(p.add_argument_group("limits"))
     p.set_defaults(run=run)
 
 
-def load_images(paths, image_shape):
-    """Image files → (N, H, W, C) uint8 in the model's input shape."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    from ..errors import DataError, InputError
-    if image_shape is None:
-        raise InputError("this model was trained on feature vectors, not images; it cannot classify image files.")
-    H, W, C = image_shape
-    out = np.empty((len(paths), H, W, C), dtype=np.uint8)
-    for i, path in enumerate(paths):
-        try:
-            with Image.open(path) as im:
-                im = im.convert("L" if C == 1 else "RGB")
-                if im.size != (W, H):
-                    im = im.resize((W, H), Image.BILINEAR)
-                out[i] = np.asarray(im).reshape(H, W, C)
-        except (OSError, UnidentifiedImageError) as err:
-            raise DataError(f"cannot read image {path}: {err}; pass a PNG, JPEG, BMP, GIF or WebP file.") from None
-    return out
-
-
 def run(args) -> Output:
-    import numpy as np
-
-    from ..classifier import Classifier
-    clf = Classifier.load(args.model)
-    images = load_images(args.images, clf.image_shape)
-    scores = clf.scores(images)
+    clf = Classifier.load(args.model, key=key_from_args(args))
+    if clf.image_shape is None:
+        raise InputError("this model was trained on feature vectors, not images; it cannot classify image files.")
+    images = load_image_files(args.images, clf.image_shape, limits_from_args(args))
     softmax = clf.loss == "softmax"
-    values = clf.predict_proba(images) if softmax else scores
+    values = clf.predict_proba(images) if softmax else clf.scores(images)
     k = max(1, min(args.top, len(clf.class_names)))
     results, lines = [], []
     for path, row in zip(args.images, values):
         top = np.argsort(-row, kind="stable")[:k]
         entries = [{"class": str(clf.class_names[j]), ("probability" if softmax else "score"): float(row[j])}
                    for j in top]
-        results.append({"image": path, "top": entries})
+        results.append({"path": path, "class": entries[0]["class"], "top": entries})
         shown = ", ".join(f"{e['class']} {100 * e['probability']:.1f}%" if softmax else f"{e['class']} {e['score']:.3g}"
                           for e in entries)
         lines.append(f"{path}: {shown}")

@@ -56,12 +56,13 @@ CIFAR10_VAL_SIZE = 1000
 
 
 def load_dataset(dataset: str | None = None, data: str | None = None, *, data_dir=None, seed=0,
-                 val_size=None, image_size=None, skip_bad=False, subset=None, mirror=None) -> Dataset:
+                 val_size=None, image_size=None, skip_bad=False, subset=None, mirror=None,
+                 limits=None) -> Dataset:
     """A built-in data set by name, or a folder / archive of images, split train / val / test.
 
     ``dataset`` is one of :data:`DATASETS` (default ``"digits"``: no download);
     ``data`` is a path for :func:`linclass.datasets.folder.load_image_folder`
-    (``image_size`` and ``skip_bad`` apply to it). ``cifar10`` is the official
+    (``image_size``, ``skip_bad`` and ``limits`` apply to it). ``cifar10`` is the official
     release (:func:`linclass.datasets.cifar10.load_cifar10`, downloaded once into
     ``cache_dir(data_dir)``, from ``mirror`` first when given) with
     ``val_size`` (default 1,000) validation images taken from its training set.
@@ -78,7 +79,7 @@ def load_dataset(dataset: str | None = None, data: str | None = None, *, data_di
         from .folder import load_image_folder
 
         return load_image_folder(data, image_size=image_size, val_size=val_size, seed=seed,
-                                 skip_bad=skip_bad, subset=subset, data_dir=data_dir)
+                                 skip_bad=skip_bad, subset=subset, data_dir=data_dir, limits=limits)
     name = "digits" if dataset is None else str(dataset).strip().lower()
     if name not in DATASETS:
         raise ParameterError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}, "

@@ -31,13 +31,15 @@ labels ``(N,)`` int64 in ``[0, C)``.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import multiprocessing
 import operator
 import os
 import shutil
 import uuid
 from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
 from pathlib import Path
 
@@ -48,7 +50,6 @@ from . import Dataset, cache_dir
 from .archive import (
     SPLIT_CODES,
     Source,
-    Unreadable,
     iter_payloads,
     list_files,
     listing,
@@ -56,46 +57,16 @@ from .archive import (
     resolve_layout,
     stream_tar,
 )
+from .images import IMAGE_FORMATS, bad_reason, decode_image, header_size
+from .limits import DEFAULT_LIMITS
 from .splits import DEFAULT_TEST_FRACTION, default_val_size, stratified_split, subset_train
-
-IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
-"""The image formats Pillow is allowed to decode (others are reported as bad files)."""
 
 CACHE_VERSION = 2
 _META_KEYS = {"version", "name", "class_names", "image_size", "content_hash", "notes"}
 _SAMPLE = 64          # images whose header sizes guess the common size before decoding
 
 
-def decode_image(payload, size=None) -> tuple[np.ndarray, tuple[int, int]]:
-    """``(image (H, W, 3) uint8, native (h, w))`` from a path or bytes; resized to ``size=(H, W)`` if given.
-
-    Raises whatever Pillow raises on a bad file (the caller reports it).
-    """
-    from PIL import Image, ImageOps
-
-    if isinstance(payload, Unreadable):
-        raise OSError(payload.message)
-    data = payload if isinstance(payload, bytes) else Path(payload).read_bytes()
-    with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as im:
-        im.load()
-        if "exif" in im.info:  # cheap test first: a full EXIF parse costs ~40% on small JPEGs
-            im = ImageOps.exif_transpose(im)
-        rgb = im if im.mode == "RGB" else im.convert("RGB")
-        native = (rgb.height, rgb.width)
-        if size is not None and native != tuple(size):
-            rgb = rgb.resize((size[1], size[0]), Image.Resampling.BICUBIC)
-        return np.asarray(rgb), native
-
-
-def _reason(err: Exception) -> str:
-    from PIL import UnidentifiedImageError
-
-    if isinstance(err, UnidentifiedImageError):
-        return "not a PNG / JPEG / BMP / GIF / WebP image"
-    return str(err) or type(err).__name__
-
-
-def decode_chunk(payloads, size) -> tuple[np.ndarray, np.ndarray, list]:
+def decode_chunk(payloads, size, limits=DEFAULT_LIMITS) -> tuple[np.ndarray, np.ndarray, list]:
     """Decode a chunk of K payloads: ``(images (K, H, W, 3) uint8, natives (K, 2), [(k, reason), ...])``.
 
     Runs in a worker process; a bad file leaves a zero image and an entry in the list.
@@ -105,23 +76,10 @@ def decode_chunk(payloads, size) -> tuple[np.ndarray, np.ndarray, list]:
     errors = []
     for k, payload in enumerate(payloads):
         try:
-            images[k], natives[k] = decode_image(payload, size)
+            images[k], natives[k] = decode_image(payload, size, limits=limits)
         except Exception as err:  # noqa: BLE001 - Pillow raises many types on bad files
-            errors.append((k, _reason(err)))
+            errors.append((k, bad_reason(err)))
     return images, natives, errors
-
-
-def _header_size(payload):
-    """An image's ``(h, w)`` from its header alone, or None."""
-    from PIL import Image
-
-    try:
-        data = payload if isinstance(payload, bytes) else Path(payload).read_bytes()
-        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as im:
-            turned = "exif" in im.info and im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation
-            return (im.width, im.height) if turned else (im.height, im.width)
-    except Exception:  # noqa: BLE001 - a bad file is reported by the decoding pass
-        return None
 
 
 def _most_common(sizes) -> tuple[int, int] | None:
@@ -151,7 +109,7 @@ def _chunks(items, n_items, n_workers: int):
         yield chunk
 
 
-def decode_stream(pairs, size, *, workers=1, n_items=None, on_error=None):
+def decode_stream(pairs, size, *, workers=1, n_items=None, on_error=None, limits=DEFAULT_LIMITS):
     """Decode ``(name, payload)`` pairs at ``size=(H, W)``: ``(names, X (M, H, W, 3), natives (M, 2), errors)``.
 
     ``errors`` maps positions in ``names`` to reasons (their images are zeros);
@@ -161,14 +119,15 @@ def decode_stream(pairs, size, *, workers=1, n_items=None, on_error=None):
     """
     names, images, natives, errors = [], [], [], {}
     budget, used = _memory_budget(), 0
+    if (n_items or 0) * size[0] * size[1] * 3 > budget or size[0] * size[1] > limits.max_pixels:
+        raise _too_big(size)  # known before decoding anything
 
     def collect(chunk, result):
         nonlocal used
         chunk_images, chunk_natives, bad = result
         used += chunk_images.nbytes
         if used > budget:
-            raise ParameterError(f"the images at {size[0]}x{size[1]} take more than half of this machine's "
-                                 "memory; pass a smaller image_size (--image-size), e.g. 64x64.")
+            raise _too_big(size)
         for k, reason in bad:
             errors[len(names) + k] = reason
             if on_error is not None:
@@ -179,27 +138,23 @@ def decode_stream(pairs, size, *, workers=1, n_items=None, on_error=None):
 
     if workers <= 1:
         for chunk in _chunks(pairs, n_items, 1):
-            collect(chunk, decode_chunk([p for _, p in chunk], size))
+            collect(chunk, decode_chunk([p for _, p in chunk], size, limits))
     else:
-        _decode_in_pool(pairs, size, workers, n_items, collect)
+        _decode_in_pool(pairs, size, workers, n_items, collect, limits)
     if not names:
         return names, np.zeros((0, *size, 3), np.uint8), np.zeros((0, 2), np.int64), errors
     return names, np.concatenate(images), np.concatenate(natives), errors
 
 
-def _decode_in_pool(pairs, size, workers, n_items, collect) -> None:
+def _decode_in_pool(pairs, size, workers, n_items, collect, limits) -> None:
     """Feed chunks of ``pairs`` to a process pool, at most 2 per worker in flight; ``collect`` in order."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     # forkserver: safe in programs that already run threads (plain fork can deadlock there)
     context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     pending = deque()
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         try:
             for chunk in _chunks(pairs, n_items, workers):
-                pending.append((chunk, pool.submit(decode_chunk, [p for _, p in chunk], size)))
+                pending.append((chunk, pool.submit(decode_chunk, [p for _, p in chunk], size, limits)))
                 while len(pending) > 2 * workers:  # bound the bytes in flight
                     collect(*_done(pending.popleft()))
             while pending:
@@ -210,6 +165,11 @@ def _decode_in_pool(pairs, size, workers, n_items, collect) -> None:
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _too_big(size) -> ParameterError:
+    return ParameterError(f"the images at {size[0]}x{size[1]} take more than half of this machine's memory (or "
+                          "more pixels than --max-pixels); pass a smaller image_size (--image-size), e.g. 64x64.")
 
 
 def _memory_budget() -> float:
@@ -225,13 +185,13 @@ def _done(entry):
     return chunk, future.result()
 
 
-def _with_size(pairs, image_size):
+def _with_size(pairs, image_size, limits):
     """``(size, pairs)``: ``image_size``, else the most common header size of the first files (pairs kept whole)."""
     if image_size is not None:
         return tuple(image_size), pairs
     pairs = iter(pairs)
     head = list(islice(pairs, _SAMPLE))
-    size = _most_common(s for s in map(_header_size, (p for _, p in head)) if s) or (1, 1)
+    size = _most_common(s for s in map(lambda p: header_size(p, limits), (p for _, p in head)) if s) or (1, 1)
     return size, chain(head, pairs)
 
 
@@ -242,15 +202,15 @@ def _bad_file(source, name, reason) -> DataError:
 
 # --------------------------------------------------------------------------- cache
 
-def _cache_key(source: Source, files, image_size, skip_bad) -> str:
-    settings = (CACHE_VERSION, IMAGE_FORMATS, image_size and tuple(image_size), skip_bad)
+def _cache_key(source: Source, files, image_size, skip_bad, limits) -> str:
+    settings = (CACHE_VERSION, IMAGE_FORMATS, image_size and tuple(image_size), skip_bad, limits)
     h = hashlib.sha256(repr(settings).encode())
     if source.kind == "dir":
         for name, size, mtime_ns in files:
-            h.update(f"{name}\0{size}\0{mtime_ns}\n".encode())
+            h.update(f"{name}\0{size}\0{mtime_ns}\n".encode(errors="surrogateescape"))
     else:
         st = source.path.stat()
-        h.update(f"{source.path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        h.update(f"{source.path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode(errors="surrogateescape"))
     return h.hexdigest()[:32]
 
 
@@ -310,7 +270,7 @@ def write_cache(folder: Path, X, y, split, order, meta) -> None:
 
 # --------------------------------------------------------------------------- the data set
 
-def _decode_source(source, files, *, image_size, skip_bad, workers):
+def _decode_source(source, files, *, image_size, skip_bad, workers, limits):
     """Decode a source: ``(X, y, split, order, meta)``, rows in the container's order.
 
     ``order`` lists the rows by (split, class, file name): splits made in that
@@ -327,8 +287,8 @@ def _decode_source(source, files, *, image_size, skip_bad, workers):
         workers = default_workers() if many else 1
     if source.kind == "tar":
         files = []
-        size, pairs = _with_size(stream_tar(source, files), image_size)
-        decoded = decode_stream(pairs, size, workers=workers)
+        size, pairs = _with_size(stream_tar(source, files, limits), image_size, limits)
+        decoded = decode_stream(pairs, size, workers=workers, limits=limits)
         labels, notes = resolve_layout([name for name, _, _ in sorted(files)], source)
     else:
         labels, notes = resolve_layout([name for name, _, _ in files], source)
@@ -338,23 +298,24 @@ def _decode_source(source, files, *, image_size, skip_bad, workers):
             if not skip_bad:
                 raise _bad_file(source, name, reason)
 
-        size, pairs = _with_size(iter_payloads(source, labels), image_size)
-        decoded = decode_stream(pairs, size, workers=workers, n_items=len(labels), on_error=on_error)
+        size, pairs = _with_size(iter_payloads(source, labels, limits), image_size, limits)
+        decoded = decode_stream(pairs, size, workers=workers, n_items=len(labels), on_error=on_error,
+                                limits=limits)
     class_names = _check_classes(labels, source)
     class_index = {c: i for i, c in enumerate(class_names)}
     names, X, natives, errors = decoded
     rows, bad = _select(names, labels, errors)
-    if not rows.size:
-        raise DataError(f"none of the {len(labels):,} files in {source.path} is a readable image; check the "
-                        "path and the files' formats (PNG, JPEG, BMP, GIF, WebP).")
     if bad and not skip_bad:
         first = min(bad, key=lambda n: (SPLIT_CODES[labels[n][0]], labels[n][1], n))
         raise _bad_file(source, first, bad[first])
+    if not rows.size:
+        raise DataError(f"none of the {len(labels):,} files in {source.path} is a readable image; check the "
+                        "path and the files' formats (PNG, JPEG, BMP, GIF, WebP).")
     common = _most_common(natives[rows])
     if image_size is None and common != size:
         size = common
-        names, X, natives, errors = decode_stream(iter_payloads(source, labels), size, workers=workers,
-                                                  n_items=len(labels))
+        names, X, natives, errors = decode_stream(iter_payloads(source, labels, limits), size, workers=workers,
+                                                  n_items=len(labels), limits=limits)
         rows, bad = _select(names, labels, errors)
     if rows.size < len(names) or np.any(rows != np.arange(rows.size)):
         X, natives = X[rows], natives[rows]  # rows stay in the container's order: no copy when all are kept
@@ -409,7 +370,7 @@ def _take(y, rows, size, default, seed, what):
 
 
 def load_image_folder(path, *, image_size=None, val_size=None, test_size=None, seed=0, skip_bad=False,
-                      subset=None, cache=True, data_dir=None, workers=None) -> Dataset:
+                      subset=None, cache=True, data_dir=None, workers=None, limits=None) -> Dataset:
     """A folder or archive of images (see the module docstring for layouts) as a :class:`Dataset`.
 
     Parameters
@@ -423,7 +384,10 @@ def load_image_folder(path, *, image_size=None, val_size=None, test_size=None, s
     subset : keep a stratified subset of this many training images (dev runs).
     cache : read / write the decoded images under ``cache_dir(data_dir)``.
     workers : decoding processes; default all cores (1 for < 512 files).
+    limits : :class:`~linclass.datasets.limits.Limits` on pixels per image and archive sizes
+        (default ``Limits()``); a file over a limit is a bad file, named with the option that raises it.
     """
+    limits = DEFAULT_LIMITS if limits is None else limits
     if image_size is not None:
         try:
             image_size = tuple(operator.index(v) for v in image_size)
@@ -436,14 +400,14 @@ def load_image_folder(path, *, image_size=None, val_size=None, test_size=None, s
         raise ParameterError(f"workers must be a positive int or None (all cores), got {workers!r}.")
     source = open_source(path)
     files = list_files(source) if source.kind == "dir" else None
-    key = _cache_key(source, files, image_size, bool(skip_bad))
+    key = _cache_key(source, files, image_size, bool(skip_bad), limits)
     folder = cache_dir(data_dir) / "image-folders" / key
     cached = read_cache(folder) if cache else None
     if cached is None:
         if files is None and source.kind == "zip":
             files = list_files(source)
         X, y, split, order, meta = _decode_source(source, files, image_size=image_size, skip_bad=skip_bad,
-                                                  workers=workers)
+                                                  workers=workers, limits=limits)
         notes = list(meta["notes"])
         if cache:
             try:

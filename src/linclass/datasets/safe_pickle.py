@@ -16,8 +16,9 @@ global named in the pickle                     what it is admitted as
                                                written by Python 2 with the first name)
 ``numpy.ndarray``                              a token: only ``_reconstruct`` accepts it; it
                                                cannot be called
-``numpy.dtype``                                ``dtype(spec, align, copy)`` of a bool, integer
-                                               or float type; object / structured refused
+``numpy.dtype``                                a checked spec of a bool, integer or float type
+                                               (object / structured refused); its one BUILD
+                                               may set only the byte order
 ``numpy._core.numeric._frombuffer``            protocol-5 pickles written by numpy 2, same
 ``numpy.core.numeric._frombuffer``             dtype rule
 ``_codecs.encode``                             ``encode(text, "latin1")`` only: how Python 3
@@ -28,6 +29,12 @@ Everything else (``os.system``, ``builtins.eval``, ``subprocess.Popen``,
 ``builtins.getattr``...) raises :class:`~linclass.errors.DataError` naming the
 file and the global before anything is called. The official batches hold only
 dicts, lists, ints, byte strings and one ``uint8`` array of shape (N, 3072).
+
+Bounds: every stand-in refuses ``BUILD`` except the array (once) and the dtype
+(once, byte order only), so a pickle cannot change them; unwrapping visits
+each shared object once (a pickle that references one list twice at each of
+40 levels stays linear); nesting beyond :data:`MAX_DEPTH` and integers beyond
+64 bits are refused. Every failure is one :class:`~linclass.errors.DataError`.
 """
 
 from __future__ import annotations
@@ -43,16 +50,39 @@ _reconstruct = np.ndarray.__reduce__(np.zeros(0))[0]
 """numpy's own ``_reconstruct``, found without naming its (version-dependent) module."""
 
 _NUMERIC_KINDS = "biuf"
+MAX_DEPTH = 64
+"""Deepest nesting of containers accepted (a CIFAR-10 batch nests 2 deep)."""
+_INT64 = (-(1 << 63), 1 << 63)
 
 
-class _NdarrayToken:
-    """Stands in for ``numpy.ndarray`` inside a pickle; refuses to be called."""
+class _Refusing:
+    """Base of every object the unpickler hands out: ``BUILD`` on it is refused unless the class allows it."""
+
+    def __setstate__(self, state):
+        raise pickle.UnpicklingError(f"BUILD on {self!r} is not allowed")
+
+
+class _NdarrayToken(_Refusing):
+    """Stands in for ``numpy.ndarray`` inside a pickle; refuses to be called or built."""
 
     def __repr__(self) -> str:
         return "numpy.ndarray (token)"
 
 
 _NDARRAY = _NdarrayToken()
+
+
+class _Admitted(_Refusing):
+    """A checked callable standing in for an allowed global; ``BUILD`` cannot change it."""
+
+    def __init__(self, function):
+        self._function = function
+
+    def __call__(self, *args):
+        return self._function(*args)
+
+    def __repr__(self) -> str:
+        return f"{self._function.__name__} (checked)"
 
 
 def _numeric_dtype(dt) -> np.dtype:
@@ -63,48 +93,89 @@ def _numeric_dtype(dt) -> np.dtype:
     return dt
 
 
-def _safe_dtype(spec, align=False, copy=False):
-    """``numpy.dtype(spec, align, copy)`` restricted to numeric types (``spec`` may be bytes)."""
-    if isinstance(spec, bytes):
-        spec = spec.decode("ascii")
-    if not isinstance(spec, str):
-        raise pickle.UnpicklingError(f"dtype spec must be a string, got {type(spec).__name__}")
-    return _numeric_dtype(np.dtype(spec, bool(align), bool(copy)))
+class _DtypeSpec(_Refusing):
+    """``numpy.dtype(spec, align, copy)`` as the pickle asks for it, plus numpy's one ``BUILD`` state.
+
+    Only the byte order is taken from the state (a numeric dtype has no fields,
+    sub-array or names), and only once; the checked dtype is replaced, never
+    changed, so nothing can alter a dtype already in use.
+    """
+
+    def __init__(self, spec, align=False, copy=False):
+        if isinstance(spec, bytes):
+            spec = spec.decode("ascii")
+        if not isinstance(spec, str):
+            raise pickle.UnpicklingError(f"dtype spec must be a string, got {type(spec).__name__}")
+        self.dtype = _numeric_dtype(np.dtype(spec))
+        self.built = False
+
+    def __setstate__(self, state):
+        if self.built:
+            raise pickle.UnpicklingError("a dtype was built twice")
+        bad = "dtype state is not that of a plain numeric type"
+        if not isinstance(state, tuple) or len(state) not in (8, 9):
+            raise pickle.UnpicklingError(bad)
+        order = state[1].decode("latin1") if isinstance(state[1], bytes) else state[1]  # Python 2: bytes
+        if (state[0] not in (3, 4) or order not in ("<", ">", "|", "=")
+                or any(v is not None for v in state[2:5]) or state[5:7] != (-1, -1)):
+            raise pickle.UnpicklingError(bad)
+        self.built = True
+        if order in "<>":
+            self.dtype = self.dtype.newbyteorder(order)
+
+    def __repr__(self) -> str:
+        return f"dtype {self.dtype} (checked)"
+
+
+def _dtype_of(value) -> np.dtype:
+    if isinstance(value, _DtypeSpec):
+        return value.dtype
+    raise pickle.UnpicklingError(f"expected a numpy dtype, got {type(value).__name__}")
+
+
+class _CheckedArray(_Refusing):
+    """An array being rebuilt: ``_reconstruct`` makes it empty, one ``BUILD`` fills it (dtype checked).
+
+    :func:`safe_loads` swaps every wrapper for its array once loading ends.
+    """
+
+    def __init__(self, array: np.ndarray, filled: bool):
+        self.array, self.filled = array, filled
+
+    def __setstate__(self, state):
+        if self.filled:
+            raise pickle.UnpicklingError("an array was built twice")
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise pickle.UnpicklingError("malformed ndarray state")
+        shape, dtype, fortran, data = state[-4:]
+        if not isinstance(data, (bytes, bytearray, str)):
+            raise pickle.UnpicklingError(f"ndarray data must be bytes, got {type(data).__name__}")
+        self.array.__setstate__((*state[:-3], _dtype_of(dtype), bool(fortran), data))
+        self.filled = True
+
+    def __repr__(self) -> str:
+        return "numpy array (checked)"
 
 
 def _safe_reconstruct(subtype, shape, typecode):
     """``_reconstruct`` for plain ``numpy.ndarray`` only; its dtype is checked when BUILD sets it."""
     if subtype is not _NDARRAY:
         raise pickle.UnpicklingError(f"_reconstruct may only build numpy.ndarray, got {subtype!r}")
-    if tuple(shape) != (0,):  # numpy always writes an empty start; BUILD brings the data
+    if not isinstance(shape, tuple) or shape != (0,):  # numpy writes an empty start; BUILD brings the data
         raise pickle.UnpicklingError(f"_reconstruct with shape {shape!r} instead of numpy's (0,)")
-    return _CheckedArrayState(_reconstruct(np.ndarray, shape, typecode))
-
-
-class _CheckedArrayState:
-    """Receives the array's ``BUILD`` state, checks its dtype, then fills the array.
-
-    :func:`safe_loads` swaps every wrapper for its filled array once loading ends.
-    """
-
-    def __init__(self, array: np.ndarray):
-        self.array = array
-
-    def __setstate__(self, state):
-        if not isinstance(state, tuple) or len(state) not in (4, 5):
-            raise pickle.UnpicklingError("malformed ndarray state")
-        dtype = state[-3]
-        if not isinstance(dtype, np.dtype):
-            raise pickle.UnpicklingError("ndarray state without a numpy dtype")
-        _numeric_dtype(dtype)
-        self.array.__setstate__(state)
+    if not isinstance(typecode, (bytes, str)) or len(typecode) != 1:
+        raise pickle.UnpicklingError(f"_reconstruct with typecode {typecode!r}")
+    return _CheckedArray(_reconstruct(np.ndarray, (0,), typecode), filled=False)
 
 
 def _safe_frombuffer(buf, dtype, shape, order):
-    dtype = _numeric_dtype(dtype)
-    if order not in ("C", "F"):
-        raise pickle.UnpicklingError(f"bad array order {order!r}")
-    return np.frombuffer(memoryview(buf), dtype=dtype).reshape(shape, order=order).copy()
+    dtype = _dtype_of(dtype)
+    if not isinstance(buf, (bytes, bytearray)):
+        raise pickle.UnpicklingError(f"array buffer must be bytes, got {type(buf).__name__}")
+    if order not in ("C", "F") or not isinstance(shape, tuple):
+        raise pickle.UnpicklingError(f"bad array order {order!r} or shape {shape!r}")
+    array = np.frombuffer(memoryview(buf), dtype=dtype).reshape(shape, order=order).copy(order="K")
+    return _CheckedArray(array, filled=True)
 
 
 def _safe_codecs_encode(text, encoding="utf-8", errors="strict"):
@@ -113,14 +184,15 @@ def _safe_codecs_encode(text, encoding="utf-8", errors="strict"):
     return text.encode("latin1")
 
 
+_RECONSTRUCT, _DTYPE, _FROMBUFFER = _Admitted(_safe_reconstruct), _Admitted(_DtypeSpec), _Admitted(_safe_frombuffer)
 ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _safe_reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _safe_reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy", "ndarray"): _NDARRAY,
-    ("numpy", "dtype"): _safe_dtype,
-    ("numpy.core.numeric", "_frombuffer"): _safe_frombuffer,
-    ("numpy._core.numeric", "_frombuffer"): _safe_frombuffer,
-    ("_codecs", "encode"): _safe_codecs_encode,
+    ("numpy", "dtype"): _DTYPE,
+    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("_codecs", "encode"): _Admitted(_safe_codecs_encode),
 }
 """``(module, name)`` -> the checked stand-in handed to the pickle instead of the real global."""
 
@@ -144,17 +216,38 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
-def _unwrap(obj):
-    """Replace every :class:`_CheckedArrayState` left in containers by its array."""
-    if isinstance(obj, _CheckedArrayState):
-        return obj.array
-    if isinstance(obj, dict):
-        return {_unwrap(k): _unwrap(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_unwrap(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_unwrap(v) for v in obj)
-    return obj
+def _unwrap(obj, memo: dict, depth: int = 0):
+    """``obj`` with every checked wrapper replaced by its array; each shared object is visited once.
+
+    Only plain data passes: dicts, lists, tuples, sets of str / bytes / int (within
+    int64) / float / bool / None and filled numeric arrays. Raises UnpicklingError
+    on anything else, and beyond :data:`MAX_DEPTH` levels of nesting.
+    """
+    if obj is None or isinstance(obj, (bool, float, str, bytes)):
+        return obj
+    if type(obj) is int:
+        if not _INT64[0] <= obj < _INT64[1]:
+            raise pickle.UnpicklingError("an integer does not fit in 64 bits")
+        return obj
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    if depth >= MAX_DEPTH:
+        raise pickle.UnpicklingError(f"containers nested more than {MAX_DEPTH} levels deep")
+    if isinstance(obj, _CheckedArray):
+        if not obj.filled:
+            raise pickle.UnpicklingError("an array was never filled")
+        out = obj.array
+    elif type(obj) is dict:
+        out = {_unwrap(k, memo, depth + 1): _unwrap(v, memo, depth + 1) for k, v in obj.items()}
+    elif type(obj) is list:
+        out = [_unwrap(v, memo, depth + 1) for v in obj]
+    elif type(obj) in (tuple, set, frozenset, bytearray):
+        out = obj if type(obj) is bytearray else type(obj)(_unwrap(v, memo, depth + 1) for v in obj)
+    else:
+        raise pickle.UnpicklingError(f"{obj!r} is not plain data")
+    memo[key] = out
+    return out
 
 
 def safe_loads(data: bytes, *, source: str = "<bytes>", encoding: str = "bytes"):
@@ -162,22 +255,23 @@ def safe_loads(data: bytes, *, source: str = "<bytes>", encoding: str = "bytes")
 
     ``encoding="bytes"`` reads Python-2 byte strings as ``bytes`` (keys like
     ``b"data"``), as the official CIFAR-10 page recommends. Raises
-    :class:`DataError` naming ``source`` and the cause on any refused global or
-    malformed pickle; nothing named in the pickle outside the allow-list is ever
-    imported or called.
+    :class:`DataError` naming ``source`` and the cause on any refused global,
+    malformed pickle, unknown opcode, nesting beyond :data:`MAX_DEPTH`, integer
+    beyond 64 bits or non-numeric array; nothing named in the pickle outside the
+    allow-list is ever imported or called. Time is linear in the pickle's size.
     """
     try:
         obj = RestrictedUnpickler(io.BytesIO(data), encoding=encoding).load()
+        return _unwrap(obj, {})
     except _RefusedGlobal as exc:
         raise DataError(
             f"{source} asks to run {exc.qualname}, which a data batch never needs; refused and "
             "nothing was executed. The file is tampered with or not a CIFAR-10 batch: delete it "
             "and download the archive again from the official site."
         ) from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, MemoryError, OverflowError, UnicodeDecodeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of a hostile pickle is a bad file
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         raise DataError(
-            f"{source} is not a valid CIFAR-10 batch pickle ({type(exc).__name__}: {exc}); "
+            f"{source} is not a valid CIFAR-10 batch pickle ({reason}); "
             "the archive is corrupt or truncated: delete it and download it again."
         ) from None
-    return _unwrap(obj)
