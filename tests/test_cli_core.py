@@ -33,7 +33,7 @@ def test_explain_svm_json_matches_the_lecture(capsys):
 def test_explain_softmax_cat_column(capsys):
     assert main(["explain", "--loss", "softmax"]) == 0
     out = capsys.readouterr().out
-    for text in ("24.53", "164.02", "0.18", "0.13", "0.87", "0.00", "−log(0.13) = 2.04"):
+    for text in ("24.53", "164.02", "0.18", "0.13", "0.87", "0.00", "−ln(0.13) = 2.04"):
         assert text in out, text
     data = run_json(capsys, "explain", "--loss", "softmax")
     np.testing.assert_allclose(data["probabilities"][0], [0.13, 0.87, 0.001], atol=0.005)

@@ -185,6 +185,40 @@ def test_momentum_state_travels_with_the_page(server, defaults):
     np.testing.assert_allclose(fresh["W"], np.array(first["W"]) - 0.05 * g2, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("loss", DEMO_LOSSES)
+def test_the_margin_delta(server, defaults, loss):
+    """Δ = 2 against the loops with every ``+ 1`` made ``+ 2`` (a Δ = 2 problem is Δ = 1 at half the scale)."""
+    body = problem(defaults, loss=loss)
+    assert post(server, "/api/evaluate", {**body, "delta": 1.0}) == post(server, "/api/evaluate", body)
+    two = post(server, "/api/evaluate", {**body, "delta": 2.0})
+    if loss == "softmax":  # softmax has no margin: Δ changes nothing
+        expected = per_point_loop(scores_loop(body["X"], body["W"], body["b"]), body["y"], loss)
+    else:
+        half_W, half_b = (np.array(body["W"]) / 2).tolist(), (np.array(body["b"]) / 2).tolist()
+        expected = 2 * np.array(per_point_loop(scores_loop(body["X"], half_W, half_b), body["y"], loss))
+    np.testing.assert_allclose(two["losses"], expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", DEMO_OPTIMIZERS)
+def test_the_slope_along_the_step(server, defaults, optimizer):
+    """``slope_along_step`` is the directional derivative along the update, by finite differences."""
+    body = {**problem(defaults, loss="softmax"), "optimizer": optimizer, "step_size": 0.1, "opt_state": None}
+    first = post(server, "/api/step", body)  # a first step gives momentum and Adam a state
+    body.update(W=first["W"], b=first["b"], opt_state=first["opt_state"])
+    result = post(server, "/api/step", body)
+    d = {k: np.array(result[k]) - np.array(body[k]) for k in ("W", "b")}
+    norm = math.sqrt(sum(float(np.sum(v ** 2)) for v in d.values()))
+    t = 1e-5
+    moved = {**body, **{k: (np.array(body[k]) + t * d[k] / norm).tolist() for k in ("W", "b")}}
+    back = {**body, **{k: (np.array(body[k]) - t * d[k] / norm).tolist() for k in ("W", "b")}}
+    numeric = (total_loop(moved) - total_loop(back)) / (2 * t)
+    assert result["slope_along_step"] == pytest.approx(numeric, rel=1e-5)
+    assert result["slope_along_step"] < 0
+    assert result["steepest_slope"] <= result["slope_along_step"] + 1e-12  # no direction is steeper than −∇L
+    if optimizer == "sgd":  # plain gradient descent is the steepest descent
+        assert result["slope_along_step"] == pytest.approx(result["steepest_slope"], rel=1e-10)
+
+
 @pytest.mark.parametrize("what", ["data", "params"])
 def test_random_is_reproducible_from_its_seed(server, what):
     a = post(server, "/api/random", {"what": what, "seed": 5})
@@ -240,7 +274,10 @@ BAD = {
     "unknown loss": ("POST", "/api/evaluate", raw({**GOOD, "loss": "hinge"}), None, 400),
     "loss not a string": ("POST", "/api/evaluate", raw({**GOOD, "loss": ["svm"]}), None, 400),
     "missing field": ("POST", "/api/evaluate", raw({k: v for k, v in GOOD.items() if k != "b"}), None, 400),
-    "unknown field": ("POST", "/api/evaluate", raw({**GOOD, "delta": 2}), None, 400),
+    "unknown field": ("POST", "/api/evaluate", raw({**GOOD, "margin": 2}), None, 400),
+    "negative delta": ("POST", "/api/evaluate", raw({**GOOD, "delta": -1}), None, 400),
+    "delta too large": ("POST", "/api/evaluate", raw({**GOOD, "delta": 1e3}), None, 400),
+    "delta a string": ("POST", "/api/step", raw({**STEP, "delta": "2"}), None, 400),
     "negative reg": ("POST", "/api/evaluate", raw({**GOOD, "reg_strength": -0.1}), None, 400),
     "unknown optimizer": ("POST", "/api/step", raw({**STEP, "optimizer": "lbfgs"}), None, 400),
     "zero step size": ("POST", "/api/step", raw({**STEP, "step_size": 0}), None, 400),

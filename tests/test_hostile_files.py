@@ -213,6 +213,13 @@ def test_predict_pixel_limit_is_the_option(tmp_path, digits_model, capsys):
     assert main(["predict", str(digits_model), str(path), "--max-pixels", "2000"]) == 0
 
 
+def test_a_fifo_as_data_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "data.zip"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="not a regular file"):
+        load_image_folder(fifo, cache=False)
+
+
 def test_predict_reads_neither_fifos_nor_unlisted_formats(tmp_path, digits_model, capsys):
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)

@@ -15,6 +15,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 from linclass.datasets import DATASETS, Dataset, load_dataset
+from linclass.datasets import load as datasets_load
 from linclass.datasets.small import load_digits_dataset, load_toy_dataset
 from linclass.errors import ParameterError
 
@@ -120,8 +121,7 @@ def test_cifar10_takes_a_stratified_1000_image_validation_split_from_training(mo
         calls.append((data_dir, mirror))
         return X_train, y_train, X_test, y_test, names
 
-    import linclass.datasets
-    monkeypatch.setattr(linclass.datasets, "load_cifar10", fake_load_cifar10)
+    monkeypatch.setattr(datasets_load, "load_cifar10", fake_load_cifar10)
     ds = load_dataset("cifar10", data_dir="/somewhere", mirror="http://mirror.example/c.tgz", seed=0)
     assert calls == [("/somewhere", "http://mirror.example/c.tgz")]
     assert np.bincount(ds.y_val).tolist() == [100] * 10

@@ -6,12 +6,11 @@ optimizers, a training loop, data sets, image features, scikit-learn
 estimators, a command line and a browser demo.
 """
 
+from ._version import __version__
 from .errors import DataError, DivergenceError, InputError, LabelError, LinclassError, ModelFileError, ParameterError
 from .losses import softmax_loss, svm_loss
 from .model import LinearModel
 from .objective import Objective
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DataError", "DivergenceError", "InputError", "LabelError", "LinclassError",

@@ -1,10 +1,20 @@
-"""Input validation shared by the math modules: one place, one set of messages."""
+"""Every validator of the package: one place, one set of messages.
+
+Data (arrays, labels, images, parameter dicts), hyperparameters (a number in a
+range, an integer >= k, one of a set of choices) and seeds. Each raises a
+:class:`~linclass.errors.LinclassError` subclass whose message names the cause and the fix.
+"""
 
 from __future__ import annotations
 
+import difflib
+import math
+import numbers
+from collections.abc import Mapping
+
 import numpy as np
 
-from .errors import InputError, LabelError, ModelFileError
+from .errors import InputError, LabelError, ModelFileError, ParameterError
 
 
 def as_float_array(a, name: str, ndim: int) -> np.ndarray:
@@ -60,6 +70,141 @@ def sklearn_checked(validate, *args, error=InputError, **kwargs):
                     "in y (N,).") from err
 
 
+# --------------------------------------------------------------------------- hyperparameters
+
+
+def _bounds(low, high, low_open, high_open) -> str:
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f"{'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def number(value, name: str, *, low=None, high=None, low_open=False, high_open=False, hint="") -> float:
+    """``value`` as a finite float within the bounds (open or closed ends), else a :class:`ParameterError`.
+
+    ``hint`` ends the message (e.g. ``"; typical values are 1e-4 ... 1e-1"``).
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        bound = _bounds(low, high, low_open, high_open)
+        raise ParameterError(f"{name} must be a finite number{' ' + bound if bound else ''}, got {value!r}{hint}.")
+    return float(value)
+
+
+def integer(value, name: str, minimum: int = 1, *, hint="") -> int:
+    """``value`` as an int ≥ ``minimum`` (bools and floats refused), else a :class:`ParameterError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}{hint}.")
+    return int(value)
+
+
+def choice(value, name: str, choices, *, hint=""):
+    """``value`` if it is one of ``choices``, else a :class:`ParameterError` listing them ("did you mean").
+
+    >>> choice("adma", "optimizer", ["sgd", "adam"])
+    Traceback (most recent call last):
+    ...
+    linclass.errors.ParameterError: unknown optimizer 'adma'; choose one of sgd, adam (did you mean 'adam'?).
+    """
+    options = list(choices)
+    try:
+        known = value in options
+    except TypeError:  # unhashable or incomparable values are simply unknown
+        known = False
+    if known:
+        return value
+    close = difflib.get_close_matches(value, [str(c) for c in options], n=1) if isinstance(value, str) else []
+    suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ParameterError(f"unknown {name} {value!r}; choose one of {', '.join(str(c) for c in options)}"
+                         f"{suggestion}{hint}.")
+
+
+def log_range(bounds, name: str) -> tuple[float, float]:
+    """``(low, high)`` with ``0 < low <= high < inf``: the bounds of a log-uniform draw."""
+    try:
+        low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be two numbers (low, high), got {bounds!r}.") from None
+    if not (0 < low <= high and math.isfinite(high)):
+        raise ParameterError(f"{name} must satisfy 0 < low <= high for a log-uniform draw, got {low:g}:{high:g}.")
+    return low, high
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+def seed(value, name: str = "seed") -> int:
+    """An int seed from an int ≥ 0, a ``numpy.random.Generator`` (one draw) or None (fresh OS entropy,
+    as scikit-learn's ``random_state=None``)."""
+    if value is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(value, np.random.Generator):
+        return int(value.integers(2**32))
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ParameterError(f"{name} must be None or an integer >= 0 (or a numpy.random.Generator), got "
+                             f"{value!r}; pass an int to make runs repeatable.")
+    return int(value)
+
+
+def derived_seed(base: int, *key: int) -> int:
+    """One int seed from ``(base, *key)``: independent of the order in which keys are asked for."""
+    return int(np.random.SeedSequence([int(base), *(int(k) for k in key)]).generate_state(1)[0])
+
+
+def child_seeds(base: int, *key: int, n: int = 2) -> list[int]:
+    """``n`` independent int seeds spawned from ``(base, *key)``."""
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence([base, *key]).spawn(n)]
+
+
+# --------------------------------------------------------------------------- images and parameter dicts
+
+
+def images(X, min_size: tuple[int, int] = (1, 1), *, who: str = "features") -> np.ndarray:
+    """``X`` as a ``(N, H, W, 3)`` uint8 array, at least ``min_size`` = (H, W) pixels."""
+    X = np.asarray(X)
+    if X.ndim != 4 or X.shape[-1] != 3:
+        raise InputError(f"{who} expects a batch of RGB images of shape (N, H, W, 3), got shape "
+                         f"{X.shape}; add the batch axis (X[None]) or convert grayscale to RGB.")
+    if X.dtype != np.uint8:
+        raise InputError(f"{who} expects uint8 pixels in [0, 255], got dtype {X.dtype}; "
+                         "convert with (X * 255).round().astype(np.uint8) if they are floats in [0, 1].")
+    if X.shape[0] == 0:
+        raise InputError(f"{who} got an empty batch (shape {X.shape}); pass at least one image.")
+    h, w = X.shape[1:3]
+    if h < min_size[0] or w < min_size[1]:
+        raise InputError(f"{who} needs images of at least {min_size[0]}x{min_size[1]} pixels (H x W) "
+                         f"with these settings, got {h}x{w}; use larger images or smaller "
+                         "cell / block / patch settings.")
+    return X
+
+
+def param_dict(params) -> dict:
+    """A non-empty mapping of float numpy arrays (the model's parameters)."""
+    if not isinstance(params, Mapping) or not params:
+        raise InputError("params must be a non-empty dict of float arrays, e.g. LinearModel.params "
+                         f"({{'W': (D, C), 'b': (C,)}}), got {type(params).__name__}.")
+    for k, p in params.items():
+        if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+            raise InputError(f"parameter {k!r} must be a float numpy array, got "
+                             f"{getattr(p, 'dtype', type(p).__name__)}; convert it, e.g. "
+                             "np.asarray(p, dtype=np.float32).")
+    return params
+
+
+def same_keys(grads, like, what: str = "grads") -> None:
+    """``grads`` is a mapping with exactly the keys of ``like``."""
+    if not isinstance(grads, Mapping) or grads.keys() != like.keys():
+        got = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
+        raise InputError(f"{what} must have the keys of the parameters {sorted(like)}, got {got}.")
+
 MAX_CLASS_NAME = 200
 MAX_IMAGE_SIDE = 1 << 14
 
@@ -103,3 +248,12 @@ def model_schema(meta: dict, arrays: dict, losses, path) -> None:
                       f"{W.shape[0]} features")
     if meta.get("features") is not None and not isinstance(meta["features"], dict):
         raise bad("features must be a JSON object")
+
+
+def probability_vector(p, name: str) -> np.ndarray:
+    """``p`` as a 1-D float64 distribution: finite, ≥ 0, summing to 1 (to 1e-6)."""
+    arr = as_float_array(np.atleast_1d(np.asarray(p, dtype=np.float64)), name, 1).astype(np.float64)
+    if arr.size < 2 or (arr < 0).any() or abs(arr.sum() - 1) > 1e-6:
+        raise InputError(f"{name} must be at least 2 probabilities >= 0 that sum to 1, got "
+                         f"{', '.join(f'{v:g}' for v in arr)} (sum {arr.sum():g}); e.g. 0.5,0.3,0.2.")
+    return arr

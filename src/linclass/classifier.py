@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import __version__, persist
+from . import persist
 from ._checks import model_schema
+from ._version import __version__
 from .errors import ModelFileError
 from .losses import LOSSES, softmax
 from .model import LinearModel

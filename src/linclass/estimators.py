@@ -30,8 +30,6 @@ in front of the estimator in a pipeline.
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from typing import NamedTuple
 
@@ -40,6 +38,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 
+from . import _checks
 from ._checks import sklearn_checked
 from .errors import InputError, LabelError, ParameterError
 from .knn import KNearestNeighbor
@@ -69,29 +68,13 @@ class _Spec(NamedTuple):
 
 # --------------------------------------------------------------------------- checks
 
-def _check_number(value, name: str, *, low=0.0, low_open=False, high=None, hint="") -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
-        raise ParameterError(f"{name} must be a finite number {bound}, got {value!r}{hint}.")
-    return float(value)
-
-
-def _check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
     """``(reg, λ)`` for :class:`~linclass.objective.Objective` so that ``λ R(W) = alpha · penalty(W)``.
 
     >>> regularizer("elasticnet", 0.1, 0.25)        # 0.1 · (0.25 Σ|W| + 0.75 Σ W²)
     (ElasticNet(beta=3.0), 0.025)
     """
-    alpha = _check_number(alpha, "alpha", hint="; alpha is the regularization strength λ, e.g. 1e-4")
+    alpha = _checks.number(alpha, "alpha", low=0, hint="; alpha is the regularization strength λ, e.g. 1e-4")
     if penalty not in PENALTIES and penalty != "none":
         raise ParameterError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None, got {penalty!r}.")
     if penalty in (None, "none") or alpha == 0:
@@ -100,7 +83,7 @@ def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
         return L2(), alpha
     if penalty == "l1":
         return L1(), alpha
-    l1_ratio = _check_number(l1_ratio, "l1_ratio", high=1.0, hint="; 0 is pure L2, 1 pure L1")
+    l1_ratio = _checks.number(l1_ratio, "l1_ratio", low=0, high=1.0, hint="; 0 is pure L2, 1 pure L1")
     if l1_ratio == 0:
         return L2(), alpha
     if l1_ratio == 1:
@@ -108,20 +91,6 @@ def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
     return ElasticNet(beta=(1 - l1_ratio) / l1_ratio), alpha * l1_ratio
 
 
-def _seed_int(random_state) -> int:
-    """An int seed from ``random_state`` (None: fresh entropy from the OS, as scikit-learn's None)."""
-    if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, numbers.Integral) \
-            or random_state < 0:
-        raise ParameterError(f"random_state must be None or an integer >= 0, got {random_state!r}; "
-                             "pass an int to make fits repeatable.")
-    return int(random_state)
-
-
-def _child_seeds(seed: int, *key: int, n: int = 2) -> list[int]:
-    """``n`` independent int seeds from ``(seed, *key)``."""
-    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence([seed, *key]).spawn(n)]
 
 
 # --------------------------------------------------------------------------- the estimators
@@ -168,22 +137,22 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if self.optimizer not in OPTIMIZERS:
             raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
         if not callable(self.learning_rate):
-            _check_number(self.learning_rate, "learning_rate", low_open=True,
+            _checks.number(self.learning_rate, "learning_rate", low=0, low_open=True,
                           hint="; typical values are 1e-4 ... 1e-1 (or pass a schedule step -> lr)")
-        _check_int(self.batch_size, "batch_size")
-        _check_int(self.max_iter, "max_iter")
-        _check_number(self.tol, "tol", low_open=True, hint="; e.g. 1e-4")
-        _check_int(self.n_iter_no_change, "n_iter_no_change")
-        _check_number(self.validation_fraction, "validation_fraction", low_open=True, high=0.5,
+        _checks.integer(self.batch_size, "batch_size")
+        _checks.integer(self.max_iter, "max_iter")
+        _checks.number(self.tol, "tol", low=0, low_open=True, hint="; e.g. 1e-4")
+        _checks.integer(self.n_iter_no_change, "n_iter_no_change")
+        _checks.number(self.validation_fraction, "validation_fraction", low=0, low_open=True, high=0.5,
                       hint="; the share of the training data held out for early stopping, e.g. 0.1")
-        _check_number(self.init_scale, "init_scale", hint="; the lecture's 1e-3")
+        _checks.number(self.init_scale, "init_scale", low=0, hint="; the lecture's 1e-3")
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
             dtype = None
         if dtype not in DTYPES:
             raise ParameterError(f"dtype must be float64 or float32, got {self.dtype!r}.")
-        _seed_int(0 if self.random_state is None else self.random_state)
+        _checks.seed(self.random_state, "random_state")
         return _Spec(objective, self.optimizer, dtype)
 
     def _loss(self) -> str:
@@ -241,8 +210,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if classes.size < 2:
             raise LabelError(f"y has only one class ({classes[0]!r}); a classifier needs at least 2 "
                              "classes: pass examples of two or more classes.")
-        seed = _seed_int(self.random_state)
-        init_seed, train_seed = _child_seeds(seed, 0)
+        seed = _checks.seed(self.random_state, "random_state")
+        init_seed, train_seed = _checks.child_seeds(seed, 0)
         params = self._start(X.shape[1], classes.size, spec.dtype, init_seed)
         self.classes_ = classes
         if METHODS[spec.optimizer].full_batch:
@@ -322,10 +291,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             raise LabelError(f"y has label(s) {unknown[:5].tolist()} not in classes {known.tolist()}; "
                              "pass every label in classes on the first call.")
         if first:
-            self.classes_, self._seed, self._calls = known, _seed_int(self.random_state), 0
+            self.classes_, self._seed, self._calls = known, _checks.seed(self.random_state, "random_state"), 0
             self._opt_state, self._schedule_steps, self.loss_curve_, self.n_iter_ = None, None, [], 0
         y_idx = np.searchsorted(self.classes_, y)
-        init_seed, train_seed = _child_seeds(self._seed, self._calls)
+        init_seed, train_seed = _checks.child_seeds(self._seed, self._calls)
         params = ({"W": self.coef_.T.astype(spec.dtype), "b": self.intercept_.astype(spec.dtype)}
                   if hasattr(self, "coef_") else
                   LinearModel.init(X.shape[1], self.classes_.size, scale=self.init_scale, seed=init_seed,

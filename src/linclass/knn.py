@@ -20,12 +20,12 @@ Conventions: M query examples (rows of ``A`` / ``X_test``), N training examples
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from . import _checks
 from ._checks import as_float_array, as_labels, sklearn_checked
+from .datasets.splits import fold_indices
 from .errors import InputError, LabelError, ParameterError
 
 METRICS = ("l2", "l1")
@@ -36,22 +36,13 @@ BLOCK_BYTES = 64 * 2**20
 # --------------------------------------------------------------------------- checks
 
 def _check_metric(metric) -> str:
-    if metric not in METRICS:
-        raise ParameterError(f"metric must be one of {METRICS}, got {metric!r}; "
-                             "use 'l2' (Euclidean) or 'l1' (Manhattan).")
-    return metric
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+    return _checks.choice(metric, "metric", METRICS, hint="; use 'l2' (Euclidean) or 'l1' (Manhattan)")
 
 
 def _chunk_rows(chunk_size, n_train: int, n_features: int) -> int:
     """Query rows per block: ``chunk_size``, or as many as fit ``BLOCK_BYTES`` of float64."""
     if chunk_size is not None:
-        return _check_positive_int(chunk_size, "chunk_size")
+        return _checks.integer(chunk_size, "chunk_size")
     per_row = 8 * (3 * n_train + n_features)     # distances, selection masks, the upcast row
     return max(1, BLOCK_BYTES // per_row)
 
@@ -137,7 +128,7 @@ def nearest(dists, k: int) -> np.ndarray:
     """
     dists = np.asarray(dists)
     M, N = dists.shape
-    k = _check_positive_int(k, "k")
+    k = _checks.integer(k, "k")
     if k > N:
         raise ParameterError(f"k={k} is more than the {N} training example(s); choose k ≤ {N}.")
     if k == N:
@@ -178,7 +169,7 @@ def knn_votes(X_train, y_train, X_test, k: int = 1, metric: str = "l2", *, n_cla
     """Votes (M, C) of the k nearest training examples for each test row, block by block."""
     X_train, X_test = _pair(X_train, X_test)
     y, C = _train_labels(y_train, X_train.shape[0], n_classes)
-    k = _check_positive_int(k, "k")
+    k = _checks.integer(k, "k")
     if k > X_train.shape[0]:
         raise ParameterError(f"k={k} is more than the {X_train.shape[0]} training example(s); "
                              f"choose k ≤ {X_train.shape[0]} or add training data.")
@@ -201,29 +192,6 @@ def knn_predict(X_train, y_train, X_test, k: int = 1, metric: str = "l2", *, n_c
 
 # --------------------------------------------------------------------------- cross-validation
 
-def fold_indices(y, folds: int = 5, seed=0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``folds`` stratified, seeded ``(train_idx, val_idx)`` pairs covering every example once as validation.
-
-    scikit-learn's :class:`~sklearn.model_selection.StratifiedKFold` with shuffling
-    (stratified: each class is spread evenly, whatever order the data is stored in).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    from .datasets.splits import _int_seed
-
-    folds = _check_positive_int(folds, "folds")
-    y = np.asarray(y)
-    if folds < 2 or folds > y.shape[0]:
-        raise ParameterError(f"folds={folds} must be in [2, {y.shape[0]}] for {y.shape[0]} examples.")
-    smallest_class = np.unique(y, return_counts=True)[1].min()
-    if folds > smallest_class:
-        raise ParameterError(f"folds={folds} is more than the {smallest_class} example(s) of the smallest "
-                             f"class; use folds ≤ {smallest_class} or more data per class.")
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=_int_seed(seed))
-    return [(tr.astype(np.int64), va.astype(np.int64))
-            for tr, va in splitter.split(np.zeros((y.shape[0], 1)), y)]
-
-
 def cross_validate_k(X, y, ks, folds: int = 5, metric: str = "l2", seed=0, *,
                      chunk_size=None) -> dict[int, list[float]]:
     """Validation accuracy of every k on every fold: ``{k: [accuracy of fold 1, ..., fold F]}``.
@@ -234,7 +202,7 @@ def cross_validate_k(X, y, ks, folds: int = 5, metric: str = "l2", seed=0, *,
     """
     X = as_float_array(X, "X", 2)
     y, C = _train_labels(y, X.shape[0], None)
-    ks = [_check_positive_int(k, "each k") for k in ks]
+    ks = [_checks.integer(k, "each k") for k in ks]
     if not ks:
         raise ParameterError("ks is empty; pass at least one k, e.g. 1,3,5,8,10.")
     splits = fold_indices(y, folds, seed)
@@ -289,10 +257,10 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         from sklearn.utils.multiclass import check_classification_targets
         from sklearn.utils.validation import validate_data
 
-        _check_positive_int(self.k, "k")
+        _checks.integer(self.k, "k")
         _check_metric(self.metric)
         if self.chunk_size is not None:
-            _check_positive_int(self.chunk_size, "chunk_size")
+            _checks.integer(self.chunk_size, "chunk_size")
         X, y = sklearn_checked(validate_data, self, X, y, dtype=(np.float64, np.float32))
         sklearn_checked(check_classification_targets, y, error=LabelError)
         if self.k > X.shape[0]:

@@ -139,17 +139,17 @@ def softmax_loss(scores, y, *, reduction: str = "mean"):
     return _reduce(losses, dscores, reduction)
 
 
-def _margin_kinks(scores, y):
-    """``s_j − s_{y_i} + Δ`` (Δ = 1) for every class: the arguments of the multiclass hinges."""
+def _margin_kinks(scores, y, delta):
+    """``s_j − s_{y_i} + Δ`` for every class: the arguments of the multiclass hinges."""
     rows = np.arange(scores.shape[0])
-    return scores - scores[rows, y][:, None] + 1
+    return scores - scores[rows, y][:, None] + delta
 
 
-def _ova_kinks(scores, y):
+def _ova_kinks(scores, y, delta):
     """``Δ − s_j`` for the correct class, ``Δ + s_j`` for the others: the one-vs-all hinges."""
     signs = -np.ones_like(scores)
     signs[np.arange(scores.shape[0]), y] = 1
-    return 1 - signs * scores
+    return delta - signs * scores
 
 
 @dataclass(frozen=True)
@@ -164,9 +164,10 @@ class Loss:
     smooth: bool
     """The gradient is continuous (L-BFGS can find the exact minimum)."""
     margin: bool
-    """A margin (SVM) loss: scores are not probabilities (:class:`~linclass.estimators.LinearSVM` takes it)."""
+    """A margin (SVM) loss with a margin Δ (keyword ``delta``): scores are not probabilities
+    (:class:`~linclass.estimators.LinearSVM` takes it)."""
     kinks: Callable | None = None
-    """``(scores (N, C), y) -> (N, C)``: the arguments of every ``max(0, ·)``; a step that changes the sign
+    """``(scores (N, C), y, Δ) -> (N, C)``: the arguments of every ``max(0, ·)``; a step that changes the sign
     of one crosses a kink (where the numerical gradient is not the derivative). None: no kinks."""
 
     def __call__(self, scores, y, **options):

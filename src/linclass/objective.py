@@ -39,17 +39,21 @@ class Objective:
     loss: str = "softmax"
     reg: object = None
     reg_strength: float = 0.0
+    delta: float = 1.0
+    """The margin Δ of the hinge losses (softmax has none)."""
 
     def __post_init__(self):
         losses.get_loss(self.loss)  # fail early on an unknown name
         if not (np.isfinite(self.reg_strength) and self.reg_strength >= 0):
             raise ParameterError(f"reg_strength (λ) must be a finite number >= 0, got {self.reg_strength}.")
+        if not (np.isfinite(self.delta) and self.delta >= 0):
+            raise ParameterError(f"delta (the margin Δ) must be a finite number >= 0, got {self.delta}.")
 
     def __call__(self, params, X, y) -> Value:
         """Value and gradient at ``params`` on the batch ``(X (N, D), y (N,))``."""
         W, b = params["W"], params["b"]
         scores = X @ W + b  # (N, C)
-        data_loss, dscores = losses.get_loss(self.loss)(scores, y)
+        data_loss, dscores = self.data_loss(scores, y)
         dscores = dscores.astype(W.dtype, copy=False)
         dW = (dscores.T @ X).T  # (D, C); as (C, N)·(N, D) BLAS runs it ~10× faster than Xᵀ·dscores
         db = dscores.sum(axis=0)  # (C,)
@@ -57,6 +61,11 @@ class Objective:
         if dreg is not None:
             dW += dreg.astype(W.dtype, copy=False)
         return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db}, scores)
+
+    def data_loss(self, scores, y, *, reduction: str = "mean"):
+        """The loss function on ``scores`` (N, C): ``(loss, dscores)``, with the margin Δ for hinge losses."""
+        margin = {"delta": self.delta} if losses.get_loss(self.loss).margin else {}
+        return losses.get_loss(self.loss)(scores, y, reduction=reduction, **margin)
 
     def penalty(self, W) -> tuple[float, np.ndarray | None]:
         """``λ R(W)`` and its gradient ``λ ∇R(W)`` (0 and None without regularization)."""
@@ -95,7 +104,7 @@ class Objective:
         loss = losses.get_loss(self.loss)
         if loss.kinks is not None:
             scores = X @ W + b  # (N, C)
-            parts.append(loss.kinks(scores, as_labels(y, scores.shape[0], scores.shape[1])).ravel())
+            parts.append(loss.kinks(scores, as_labels(y, scores.shape[0], scores.shape[1]), self.delta).ravel())
         if self.reg is not None and self.reg_strength > 0 and self.reg.kinks:
             parts.append(W.ravel())
         return np.concatenate(parts) if parts else np.zeros(0)

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _checks
+from .datasets.splits import fold_indices
 from .errors import DivergenceError, InputError, ParameterError
 
 # --------------------------------------------------------------------------- settings
@@ -61,29 +63,17 @@ def log_uniform(n: int, ranges: dict, seed=0, choices: dict | None = None) -> li
     >>> [sorted(s) for s in log_uniform(2, {"learning_rate": (1e-4, 1e-1)}, choices={"batch_size": [32, 64]})]
     [['batch_size', 'learning_rate'], ['batch_size', 'learning_rate']]
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ParameterError(f"the number of random settings must be an integer >= 1, got {n!r}.")
+    n = _checks.integer(n, "the number of random settings")
     rng = np.random.default_rng(seed)
     columns = {}
     for name, bounds in ranges.items():
-        low, high = _range(name, bounds)
+        low, high = _checks.log_range(bounds, f"the range of {name}")
         columns[name] = 10 ** rng.uniform(math.log10(low), math.log10(high), n)
     for name, vals in (choices or {}).items():
         if not vals:
             raise ParameterError(f"the choices for {name} are empty; give at least one value.")
         columns[name] = [vals[i] for i in rng.integers(0, len(vals), n)]
     return [{name: _plain(col[i]) for name, col in columns.items()} for i in range(n)]
-
-
-def _range(name, bounds) -> tuple[float, float]:
-    try:
-        low, high = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        raise ParameterError(f"the range of {name} must be two numbers (low, high), got {bounds!r}.") from None
-    if not (0 < low <= high and math.isfinite(high)):
-        raise ParameterError(f"the range of {name} must satisfy 0 < low <= high for a log-uniform draw, "
-                             f"got {low:g}:{high:g}.")
-    return low, high
 
 
 def _plain(v):
@@ -93,7 +83,7 @@ def _plain(v):
 
 def trial_seed(seed: int, index: int) -> int:
     """The ``random_state`` of trial ``index``: independent of ``n_jobs``, the backend and the order."""
-    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
+    return _checks.derived_seed(seed, index)
 
 
 # --------------------------------------------------------------------------- results
@@ -305,15 +295,12 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
 
     if not settings:
         raise ParameterError("no settings to search; give at least one learning rate and one strength.")
-    if backend not in BACKENDS:
-        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}.")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-        raise ParameterError(f"n_jobs must be an integer >= 1, got {n_jobs!r}.")
+    _checks.choice(backend, "backend", BACKENDS)
+    _checks.integer(n_jobs, "n_jobs")
     _check_settings(estimator, settings)
     X, y = np.asarray(X), np.asarray(y)
     folds = None
     if cv is not None:
-        from .knn import fold_indices
         folds = fold_indices(y, cv, seed)
     elif X_val is None or y_val is None or len(y_val) == 0:
         raise InputError("no validation data: pass X_val and y_val (a validation split), or cv=K for "

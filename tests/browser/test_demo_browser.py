@@ -1,6 +1,7 @@
 """The demo page in a real headless Chromium: steps lower the loss, softmax and dragging update the table."""
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 
@@ -21,12 +22,12 @@ pytestmark = [
 SETTLED = "() => document.body.dataset.pending === '0' && document.querySelector('#total-loss').textContent !== '…'"
 
 
-def svm_total_loop(X, y, W, b, reg):
+def svm_total_loop(X, y, W, b, reg, delta=1.0):
     """Weston–Watkins SVM + λ Σ W² with plain loops; ``W`` (3 classes, 2 features) as the page shows it."""
     total = 0.0
     for x, label in zip(X, y):
         s = [W[k][0] * x[0] + W[k][1] * x[1] + b[k] for k in range(3)]
-        total += sum(max(0.0, s[j] - s[label] + 1) for j in range(3) if j != label)
+        total += sum(max(0.0, s[j] - s[label] + delta) for j in range(3) if j != label)
     return total / len(X) + reg * sum(w * w for row in W for w in row)
 
 
@@ -169,4 +170,44 @@ def test_points_parameters_and_buttons_all_work(page, demo_url):
     page.wait_for_function(f"() => document.querySelectorAll('#points-table tbody tr').length === {n}")
     settle(page)
     assert page.text_content("#total-loss") == initial_total
+    assert problems == []
+
+
+def test_margin_slider_step_slope_and_a_fresh_curve_per_loss(page, demo_url):
+    problems = []
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    with urllib.request.urlopen(demo_url + "api/defaults", timeout=10) as response:
+        defaults = json.load(response)
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    page.goto(demo_url)
+    settle(page)
+    assert page.text_content("#delta-value") == "1.0"
+
+    page.fill("#delta", "2")
+    page.wait_for_function("() => document.querySelector('#delta-value').textContent === '2.0'")
+    settle(page)
+    expected = svm_total_loop(defaults["X"], defaults["y"], defaults["W"], defaults["b"],
+                              defaults["reg_strength"], delta=2.0)
+    assert float(page.text_content("#total-loss")) == pytest.approx(expected, abs=1e-4)
+
+    for _ in range(3):
+        page.click("#step")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '3'")
+    settle(page)
+    slope, steepest = re.fullmatch(r"(\S+) \(steepest (\S+)\)", page.text_content("#step-slope")).groups()
+    assert float(slope) < 0 and float(slope) == pytest.approx(float(steepest), abs=1e-4)  # SGD: steepest descent
+    assert page.evaluate("() => S.history.length") == 4  # step 0 and three steps
+
+    page.check("#loss-softmax")
+    page.wait_for_function("() => document.querySelector('#loss-formula').textContent.includes('softmax')")
+    settle(page)
+    assert page.evaluate("() => S.history.length") == 0  # the curve starts afresh for the new loss
+    assert page.text_content("#step-count") == "0" and page.text_content("#step-slope") == "…"
+    assert page.is_disabled("#delta")  # softmax has no margin
+    page.click("#step")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '1'")
+    settle(page)
+    history = page.evaluate("() => S.history")
+    assert len(history) == 2 and history[1] < history[0]
     assert problems == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import ParameterError
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def register(subparsers, common):
@@ -34,6 +34,9 @@ def run(args) -> Output:
     url = server.url
     print(f"linclass demo: serving {url}  (Ctrl-C to stop)", file=sys.stderr if args.json else sys.stdout,
           flush=True)
+    if not server.loopback_only:
+        print(f"linclass demo: warning: {args.host} is reachable from other machines and the demo has no "
+              "authentication; use --host 127.0.0.1 unless you mean it.", file=sys.stderr, flush=True)
     if not args.no_browser:
         import webbrowser
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..classifier import Classifier
 from ..errors import InputError
 from ..pipeline import evaluate
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .model_options import add_key_option, key_from_args
 

@@ -1,9 +1,29 @@
-"""``linclass explain``: the slides' loss computations, term by term."""
+"""``linclass explain``: the lecture, worked with numbers.
+
+The slides' loss computations term by term (default), the questions
+(``--questions``), the numerical-gradient walk (``--gradient``), entropy and KL
+(``--entropy``), an image's features (``--features IMAGE``) and the
+learning-rate lab (``--lr``).
+"""
 
 from __future__ import annotations
 
+import importlib
+import math
+import re
+
 from ..errors import InputError
-from . import Output, add_command
+from ..report import explain, explain_entropy, explain_gradient, explain_questions
+from ._common import Output, add_command
+
+
+def _heavy(name: str):
+    """``linclass.report.<name>``, imported on use: it loads matplotlib (and scikit-learn), and every
+    ``linclass`` start builds this command's parser."""
+    return importlib.import_module(f"..report.{name}", __package__)
+
+NUMBER_LIST = re.compile(r"^-[\d.eE+\-]*\d[\d.eE+\-,;\s]*$")
+"""A value like ``-3.45,1.2;0,2``: argparse must read it as a value, not as an option."""
 
 
 def parse_matrix(text: str) -> list[list[float]]:
@@ -24,27 +44,48 @@ def parse_labels(text: str) -> list[int]:
         raise InputError(f"--labels must be integers separated by ',' (class indices), got {text!r}.") from None
 
 
+def parse_vector(text: str, flag: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"{flag} must be numbers separated by ',', e.g. 0.5,0.3,0.2; got {text!r}.") from None
+
+
 def register(subparsers, common):
-    p = add_command(subparsers, common, "explain", "Explain a loss computation step by step, as on the slides.", [
+    p = add_command(subparsers, common, "explain", "Explain the lecture step by step, with its numbers.", [
         "linclass explain                       the slides' SVM example (cat, car, frog)",
-        "linclass explain --loss softmax        exp → normalize → −log for the same scores",
-        'linclass explain --scores "3.2,5.1,-1.7;1.3,4.9,2.0;2.2,2.5,-3.1" --labels 0,1,2 --classes cat,car,frog',
+        "linclass explain --loss softmax --log-base 10   exp → normalize → −log10 for the same scores",
+        'linclass explain --scores "-3.45,-8.87,0.09;2.9,4.48,8.02" --labels 0,2',
         "linclass explain --questions          the lecture's questions, answered numerically",
+        "linclass explain --gradient           the numerical-gradient walk, the slides' and a live one",
+        "linclass explain --entropy --log-base 10   the weather example: H(Q), H(Q,P), KL",
+        "linclass explain --features cat.jpg   hue histogram and HOG of an image, as pictures",
+        "linclass explain --lr                 the learning-rate lab: four rates, one plot",
     ])
-    p.add_argument("--loss", choices=["svm", "softmax"], default="svm", help="which loss (default: svm)")
-    p.add_argument("--scores", help='score matrix, one row per example: "s11,s12,...;s21,s22,..."')
+    p._negative_number_matcher = NUMBER_LIST  # argparse's hook: "--scores -3.45,..." is a value
+    p.add_argument("--loss", choices=["svm", "softmax"], help="which loss (default: svm; --gradient: softmax)")
+    p.add_argument("--scores", help='score matrix, one row per example: "s11,s12,...;s21,s22,..." '
+                   "(a leading minus is fine: --scores -3.45,1,2)")
     p.add_argument("--labels", help="correct class of each example, e.g. 0,1,2")
     p.add_argument("--classes", help="class names, e.g. cat,car,frog")
     p.add_argument("--delta", type=float, default=1.0, help="SVM margin Δ (default 1)")
-    p.add_argument("--questions", action="store_true", help="answer the lecture's questions on the slides' example")
+    p.add_argument("--log-base", choices=list(explain.LOG_BASES), default="e",
+                   help="logarithm for softmax and --entropy: e (default), 2 or 10")
+    topic = p.add_mutually_exclusive_group()
+    topic.add_argument("--questions", action="store_true", help="answer the lecture's questions (on --scores if given)")
+    topic.add_argument("--gradient", action="store_true", help="the numerical-gradient walk, one step, error vs h")
+    topic.add_argument("--entropy", action="store_true", help="entropy, cross-entropy and KL divergence")
+    topic.add_argument("--features", metavar="IMAGE", help="write and show IMAGE's hue histogram and HOG")
+    topic.add_argument("--lr", action="store_true", help="the learning-rate lab: four regimes")
+    p.add_argument("--h", type=float, default=1e-4, help="--gradient's step h (default 1e-4)")
+    p.add_argument("--true", help="--entropy's true distribution Q (default 0.5,0.3,0.2)")
+    p.add_argument("--predicted", help="--entropy's predicted distribution P (default 0.4,0.3,0.3)")
+    p.add_argument("--out", help="folder for the pictures of --features and --lr (default runs/...)")
     p.set_defaults(run=run)
 
 
-def run(args) -> Output:
-    from ..report import explain
-
-    if args.questions:
-        return Output(*explain.questions())
+def _scores(args):
+    """``(scores, labels, classes)`` from the flags; None for the slides' example."""
     scores = labels = None
     if args.scores is not None:
         scores = parse_matrix(args.scores)
@@ -57,4 +98,24 @@ def run(args) -> Output:
     classes = args.classes.split(",") if args.classes else None
     if classes is not None and scores is not None and len(classes) != len(scores[0]):
         raise InputError(f"--classes names {len(classes)} classes but the scores have {len(scores[0])} columns.")
-    return Output(*explain.explain(args.loss, scores, labels, classes, delta=args.delta))
+    return scores, labels, classes
+
+
+def run(args) -> Output:
+    if args.gradient:
+        if not (math.isfinite(args.h) and 0 < args.h <= 1):
+            raise InputError(f"--h must be a step in (0, 1], e.g. 1e-4; got {args.h}.")
+        return Output(*explain_gradient.explain_gradient(args.h, args.loss or "softmax"))
+    if args.entropy:
+        Q = parse_vector(args.true, "--true") if args.true else None
+        P = parse_vector(args.predicted, "--predicted") if args.predicted else None
+        return Output(*explain_entropy.explain_entropy(Q, P, args.log_base))
+    if args.features:
+        return Output(*_heavy("explain_features").explain_features(args.features, args.out))
+    if args.lr:
+        return Output(*_heavy("explain_lr").explain_lr(args.out))
+    scores, labels, classes = _scores(args)
+    if args.questions:
+        return Output(*explain_questions.questions(scores, labels, classes, loss=args.loss))
+    return Output(*explain.explain(args.loss or "svm", scores, labels, classes, delta=args.delta,
+                                   base=args.log_base))

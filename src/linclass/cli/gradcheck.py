@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Output, add_command
+from ._common import Output, add_command
 
 
 def register(subparsers, common):

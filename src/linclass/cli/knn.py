@@ -6,7 +6,7 @@ import datetime as _dt
 import time
 from pathlib import Path
 
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
 DEFAULT_KS = "1,3,5,8,10,12,15,20,50,100"

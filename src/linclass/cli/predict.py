@@ -13,7 +13,7 @@ from ..classifier import Classifier
 from ..datasets.images import FORMAT_NAMES, load_image_files
 from ..datasets.limits import add_limit_options, limits_from_args
 from ..errors import InputError
-from . import Output, add_command
+from ._common import Output, add_command
 from .model_options import add_key_option, key_from_args
 
 

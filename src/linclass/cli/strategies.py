@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..pipeline import evaluate, fit_classifier
 from ..settings import Settings, data_kind, resolve
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
 LECTURE = {"random search": "15.5%", "random local search": "21.4%", "minibatch gradient descent": "—"}

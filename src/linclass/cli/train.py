@@ -18,7 +18,7 @@ from ..preprocess import PREPROCESSING
 from ..regularizers import REGULARIZERS
 from ..report import html, plots
 from ..settings import FIELDS, data_kind, resolve
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..preprocess import PREPROCESSING
 from ..settings import data_kind, resolve
-from . import Output, add_command
+from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
 DEFAULT_LR = "1e-4,1e-3,1e-2,1e-1"

@@ -65,6 +65,8 @@ def open_source(path) -> Source:
         return Source(p, "dir")
     if not p.exists():
         raise DataError(f"no such folder or archive: {p}; check the path (--data PATH).")
+    if not p.is_file():  # a FIFO or device would block or never end
+        raise DataError(f"{p} is not a regular file or folder; pass a folder of class folders or an archive.")
     lower = p.name.lower()
     if lower.endswith(".zip") or (not lower.endswith(_TAR_SUFFIXES) and zipfile.is_zipfile(p)):
         return Source(p, "zip")

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, ParameterError
-from . import cache_dir
+from .base import cache_dir
 from .safe_pickle import safe_loads
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

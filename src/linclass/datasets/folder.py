@@ -46,7 +46,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, ParameterError
-from . import Dataset, cache_dir
 from .archive import (
     SPLIT_CODES,
     Source,
@@ -57,6 +56,7 @@ from .archive import (
     resolve_layout,
     stream_tar,
 )
+from .base import Dataset, cache_dir
 from .images import IMAGE_FORMATS, bad_reason, decode_image, header_size
 from .limits import DEFAULT_LIMITS
 from .splits import DEFAULT_TEST_FRACTION, default_val_size, stratified_split, subset_train

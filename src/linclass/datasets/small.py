@@ -11,7 +11,7 @@ import hashlib
 import numpy as np
 
 from ..errors import ParameterError
-from . import Dataset
+from .base import Dataset
 from .splits import DEFAULT_TEST_FRACTION, split_three
 
 TOY_CLASS_NAMES = ["red", "green", "blue"]

@@ -1,4 +1,4 @@
-"""Seeded, stratified splits: train / validation / test and small dev subsets.
+"""Seeded, stratified splits: train / validation / test, small dev subsets, and cross-validation folds.
 
 Every split here keeps each class's share (stratified) and depends only on the
 labels and the seed, never on the order of the examples: data sets stored by
@@ -17,6 +17,7 @@ import hashlib
 
 import numpy as np
 
+from .. import _checks
 from ..errors import ParameterError
 
 DEFAULT_TEST_FRACTION = 0.2
@@ -78,7 +79,7 @@ def stratified_split(y, test_size, seed=0) -> tuple[np.ndarray, np.ndarray]:
                                  f"choose a size that leaves at least {classes.size} on each side.")
     from sklearn.model_selection import train_test_split
 
-    train_idx, test_idx = train_test_split(index, test_size=n_test, stratify=y, random_state=_int_seed(seed))
+    train_idx, test_idx = train_test_split(index, test_size=n_test, stratify=y, random_state=_checks.seed(seed))
     return train_idx.astype(np.int64), test_idx.astype(np.int64)
 
 
@@ -126,10 +127,22 @@ def subset_train(dataset, n, seed=0):
                                notes=[*dataset.notes, note])
 
 
-def _int_seed(seed) -> int:
-    """An int for scikit-learn's ``random_state`` from an int seed or a ``numpy.random.Generator``."""
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(2**32))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ParameterError(f"seed must be an int or a numpy.random.Generator, got {seed!r}.")
-    return int(seed)
+def fold_indices(y, folds: int = 5, seed=0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` stratified, seeded ``(train_idx, val_idx)`` pairs covering every example once as validation.
+
+    scikit-learn's :class:`~sklearn.model_selection.StratifiedKFold` with shuffling
+    (stratified: each class is spread evenly, whatever order the data is stored in).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = _checks.integer(folds, "folds")
+    y = np.asarray(y)
+    if folds < 2 or folds > y.shape[0]:
+        raise ParameterError(f"folds={folds} must be in [2, {y.shape[0]}] for {y.shape[0]} examples.")
+    smallest_class = np.unique(y, return_counts=True)[1].min()
+    if folds > smallest_class:
+        raise ParameterError(f"folds={folds} is more than the {smallest_class} example(s) of the smallest "
+                             f"class; use folds ≤ {smallest_class} or more data per class.")
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=_checks.seed(seed))
+    return [(tr.astype(np.int64), va.astype(np.int64))
+            for tr, va in splitter.split(np.zeros((y.shape[0], 1)), y)]

@@ -11,12 +11,15 @@ Endpoints (bodies are JSON objects):
 
 - ``GET /api/defaults`` → the default data, parameters and settings, the loss and
   optimizer names, and the request limits.
-- ``POST /api/evaluate`` ``{X (N, 2), y (N,), W (3, 2), b (3,), loss, reg_strength}``
+- ``POST /api/evaluate`` ``{X (N, 2), y (N,), W (3, 2), b (3,), loss, reg_strength[, delta]}``
   → ``{scores (N, 3), losses (N,) the L_i, data_loss, reg_loss, loss, grads: {W (3, 2), b (3,)}}``
-  where ``loss = 1/N Σ L_i + λ Σ W²`` (:class:`linclass.objective.Objective` with L2).
+  where ``loss = 1/N Σ L_i + λ Σ W²`` (:class:`linclass.objective.Objective` with L2); ``delta``
+  is the hinge losses' margin Δ (default 1; softmax ignores it).
 - ``POST /api/step`` the same fields plus ``{optimizer, step_size, opt_state}``
-  → ``{W, b, opt_state, evaluation}``: one update of :mod:`linclass.optim` from the
-  gradient at the sent parameters, and the evaluation at the new ones. The
+  → ``{W, b, opt_state, evaluation, slope_along_step, steepest_slope}``: one update of
+  :mod:`linclass.optim` from the gradient g at the sent parameters, the evaluation at the
+  new ones, the directional derivative of the loss along the step, ``g · d / ‖d‖`` with
+  ``d`` the change of (W, b) (0 for no change), and the steepest one, ``−‖g‖``. The
   server keeps nothing: ``opt_state`` (momentum, Adam moments, step count) goes
   back to the page, which sends it with the next step (``null`` starts fresh).
 - ``POST /api/random`` ``{what: "data" | "params", seed}`` → random ``{X, y}`` or ``{W, b}``.
@@ -33,9 +36,9 @@ import math
 
 import numpy as np
 
-from .. import losses
 from ..errors import LinclassError
 from ..objective import Objective
+from ..optim import apply_updates, get_optimizer
 from ..regularizers import L2
 
 N_FEATURES = 2
@@ -46,6 +49,7 @@ MAX_ABS = 1e6
 """Largest magnitude accepted for any number (keeps scores, squares and moments finite)."""
 MAX_REG_STRENGTH = 100.0
 MAX_STEP_SIZE = 10.0
+MAX_DELTA = 10.0
 MAX_SEED = 2**32 - 1
 
 DEMO_LOSSES = ("svm", "ova-svm", "structured-svm", "softmax")
@@ -64,12 +68,14 @@ DEFAULTS = {
     "b": [0.05, 0.45, -0.55],
     "loss": "svm",
     "reg_strength": 0.1,
+    "delta": 1.0,
     "optimizer": "sgd",
     "step_size": 0.1,
 }
 """The page's starting point (``W`` in the page's (C, D) layout)."""
 
 _PROBLEM_FIELDS = {"X", "y", "W", "b", "loss", "reg_strength"}
+_OPTIONAL_FIELDS = {"delta"}
 _STEP_FIELDS = _PROBLEM_FIELDS | {"optimizer", "step_size", "opt_state"}
 
 
@@ -165,18 +171,23 @@ def parse_problem(body: dict) -> dict:
         "b": _vector(body["b"], "b", N_CLASSES),
         "loss": _name(body["loss"], "loss", DEMO_LOSSES),
         "reg_strength": _number(body["reg_strength"], "reg_strength", 0.0, MAX_REG_STRENGTH),
+        "delta": _number(body.get("delta", 1.0), "delta", 0.0, MAX_DELTA),
     }
 
 
 # ---------------------------------------------------------------- the math
 
+def _objective(problem: dict) -> Objective:
+    return Objective(loss=problem["loss"], reg=L2(), reg_strength=problem["reg_strength"], delta=problem["delta"])
+
+
 def evaluate(problem: dict) -> dict:
     """Scores, per-point losses, the objective's three parts and its gradient, as JSON-ready lists."""
     X, y, W, b = problem["X"], problem["y"], problem["W"], problem["b"]
-    objective = Objective(loss=problem["loss"], reg=L2(), reg_strength=problem["reg_strength"])
+    objective = _objective(problem)
     value = objective({"W": W, "b": b}, X, y)
-    scores = X @ W + b  # (N, C)
-    per_point, _ = losses.get_loss(problem["loss"])(scores, y, reduction="none")  # (N,)
+    per_point, _ = objective.data_loss(value.scores, y, reduction="none")  # (N,)
+    scores = value.scores
     out = {
         "scores": scores, "losses": per_point,
         "data_loss": value.data_loss, "reg_loss": value.reg_loss, "loss": value.loss,
@@ -276,19 +287,17 @@ def dump_state(state, optimizer: str) -> dict:
 
 def handle_defaults() -> dict:
     return {**DEFAULTS, "losses": list(DEMO_LOSSES), "optimizers": list(DEMO_OPTIMIZERS),
-            "limits": {"max_points": MAX_POINTS, "max_abs": MAX_ABS,
+            "limits": {"max_points": MAX_POINTS, "max_abs": MAX_ABS, "max_delta": MAX_DELTA,
                        "max_reg_strength": MAX_REG_STRENGTH, "max_step_size": MAX_STEP_SIZE}}
 
 
 def handle_evaluate(body) -> dict:
-    return evaluate(parse_problem(_object(body, _PROBLEM_FIELDS, _PROBLEM_FIELDS)))
+    return evaluate(parse_problem(_object(body, _PROBLEM_FIELDS | _OPTIONAL_FIELDS, _PROBLEM_FIELDS)))
 
 
 def handle_step(body) -> dict:
     """One optimizer update from the gradient at the sent parameters; then the evaluation there."""
-    from ..optim import apply_updates, get_optimizer
-
-    body = _object(body, _STEP_FIELDS, _STEP_FIELDS)
+    body = _object(body, _STEP_FIELDS | _OPTIONAL_FIELDS, _STEP_FIELDS)
     problem = parse_problem(body)
     name = _name(body["optimizer"], "optimizer", DEMO_OPTIMIZERS)
     step_size = _number(body["step_size"], "step_size", 0.0, MAX_STEP_SIZE)
@@ -297,15 +306,25 @@ def handle_step(body) -> dict:
     opt = get_optimizer(name, learning_rate=step_size)
     params = {"W": problem["W"], "b": problem["b"]}
     state = parse_state(body["opt_state"], name, opt.init(params))
-    objective = Objective(loss=problem["loss"], reg=L2(), reg_strength=problem["reg_strength"])
-    grads = objective(params, problem["X"], problem["y"]).grads
+    grads = _objective(problem)(params, problem["X"], problem["y"]).grads
     with np.errstate(all="ignore"):  # a non-finite result is refused below, with a message
         updates, state = opt.update(grads, state, params)
-        params = apply_updates(params, updates)
-    new = {**problem, "W": np.asarray(params["W"], dtype=np.float64),
-           "b": np.asarray(params["b"], dtype=np.float64)}
+        new_params = apply_updates(params, updates)
+    new = {**problem, "W": np.asarray(new_params["W"], dtype=np.float64),
+           "b": np.asarray(new_params["b"], dtype=np.float64)}
+    slope, steepest = directional_slopes(grads, params, new)
     return {"W": _finite_json(new["W"].T, "the updated W"), "b": _finite_json(new["b"], "the updated b"),
-            "opt_state": dump_state(state, name), "evaluation": evaluate(new)}
+            "opt_state": dump_state(state, name), "evaluation": evaluate(new),
+            "slope_along_step": slope, "steepest_slope": steepest}
+
+
+def directional_slopes(grads: dict, old: dict, new: dict) -> tuple[float, float]:
+    """``(g · d / ‖d‖, −‖g‖)`` over W and b: the loss's slope along the step ``d = new − old``, and the steepest."""
+    g = np.concatenate([np.ravel(grads[k]) for k in ("W", "b")]).astype(np.float64)
+    d = np.concatenate([np.ravel(new[k]) - np.ravel(old[k]) for k in ("W", "b")]).astype(np.float64)
+    norm = float(np.linalg.norm(d))
+    slope = float(g @ d) / norm if norm > 0 else 0.0
+    return _finite_json(slope, "the slope along the step"), _finite_json(-float(np.linalg.norm(g)), "the gradient")
 
 
 def handle_random(body) -> dict:

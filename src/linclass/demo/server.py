@@ -1,9 +1,10 @@
 """The demo's small web server: the page's static files and the JSON API, standard library only.
 
-:func:`make_server` returns a ``ThreadingHTTPServer`` bound to loopback by
-default; ``server.serve_forever()`` runs it and ``server.shutdown()`` (from
-another thread) then ``server.server_close()`` stops it. The server keeps no
-state between requests.
+:func:`make_server` returns an HTTP server with a backlog of :data:`BACKLOG`
+connections and :data:`WORKERS` worker threads, bound to loopback by default
+(``linclass demo`` warns when it is not); ``server.serve_forever()`` runs it and
+``server.shutdown()`` (from another thread) then ``server.server_close()``
+stops it. The server keeps no state between requests.
 
 Every answer to bad input is a 4xx with a JSON body ``{"error": message}``:
 411 (no Content-Length), 413 (body over :data:`MAX_BODY` bytes), 415 (not
@@ -14,10 +15,13 @@ logged and answered with a 500 and a generic message.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import queue
 import socket
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 
 from ..errors import LinclassError
@@ -25,6 +29,10 @@ from . import api
 
 log = logging.getLogger("linclass.demo")
 
+BACKLOG = 128
+"""Connections the listening socket queues before refusing (the standard library's default is 5)."""
+WORKERS = 16
+"""Worker threads answering requests; further connections wait in a queue."""
 MAX_BODY = 1 << 20
 """Largest request body accepted, in bytes (2,000 points take about 100 KB)."""
 _DRAIN_LIMIT = 16 << 20
@@ -176,16 +184,53 @@ class DemoHandler(BaseHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-class DemoServer(ThreadingHTTPServer):
-    """A threading HTTP server that holds the static files; worker threads never block exit."""
+class DemoServer(HTTPServer):
+    """An HTTP server that holds the static files and answers with a fixed pool of worker threads.
 
-    daemon_threads = True
+    The listening socket queues up to :data:`BACKLOG` connections; accepted ones
+    wait in a queue for one of ``workers`` daemon threads (they never block exit),
+    so many clients cost queue entries, not threads.
+    """
+
     allow_reuse_address = True
+    request_queue_size = BACKLOG
 
-    def __init__(self, address):
+    def __init__(self, address, workers: int = WORKERS):
         self.static_files = load_static()
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        super().__init__(address, DemoHandler)
+        self._jobs = queue.SimpleQueue()
+        self._workers = [threading.Thread(target=self._work, name=f"linclass-demo-{i}", daemon=True)
+                         for i in range(workers)]
+        super().__init__(address, DemoHandler)  # closes the socket itself if binding fails
+        for thread in self._workers:
+            thread.start()
+
+    def process_request(self, request, client_address):
+        self._jobs.put((request, client_address))
+
+    def _work(self):
+        while (job := self._jobs.get()) is not None:
+            request, client_address = job
+            try:
+                self.finish_request(request, client_address)
+            except Exception:  # noqa: BLE001 - one broken connection never stops a worker
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    def server_close(self):
+        super().server_close()
+        for thread in self._workers:
+            if thread.is_alive():
+                self._jobs.put(None)
+
+    def handle_error(self, request, client_address):
+        log.debug("connection from %s failed", client_address, exc_info=True)
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether the server is reachable from this machine only."""
+        return ipaddress.ip_address(self.server_address[0].split("%", 1)[0]).is_loopback
 
     @property
     def url(self) -> str:
@@ -194,6 +239,6 @@ class DemoServer(ThreadingHTTPServer):
         return f"http://{host}:{port}/"
 
 
-def make_server(host: str = "127.0.0.1", port: int = 0) -> DemoServer:
+def make_server(host: str = "127.0.0.1", port: int = 0, *, workers: int = WORKERS) -> DemoServer:
     """A demo server bound to ``(host, port)`` (port 0: a free one; see ``server.url``), not yet serving."""
-    return DemoServer((host, port))
+    return DemoServer((host, port), workers)

@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
+from .. import _checks
 from ..errors import InputError, ModelFileError, ParameterError
 
 GRAY_WEIGHTS = {
@@ -22,40 +24,6 @@ GRAY_WEIGHTS = {
 """Luma weights of R, G, B. ``bt601`` is ITU-R BT.601 (the lecture's grayscale;
 note 0.114, not the 0.144 typo of the course's ``features.py``); ``bt709`` is
 what ``skimage.color.rgb2gray`` uses."""
-
-
-def check_images(X, min_size: tuple[int, int] = (1, 1), *, who: str = "features") -> np.ndarray:
-    """``X`` as a ``(N, H, W, 3)`` uint8 array, at least ``min_size`` = (H, W) pixels.
-
-    Raises :class:`InputError` naming the problem and the fix.
-    """
-    X = np.asarray(X)
-    if X.ndim != 4 or X.shape[-1] != 3:
-        raise InputError(f"{who} expects a batch of RGB images of shape (N, H, W, 3), got shape "
-                         f"{X.shape}; add the batch axis (X[None]) or convert grayscale to RGB.")
-    if X.dtype != np.uint8:
-        raise InputError(f"{who} expects uint8 pixels in [0, 255], got dtype {X.dtype}; "
-                         "convert with (X * 255).round().astype(np.uint8) if they are floats in [0, 1].")
-    if X.shape[0] == 0:
-        raise InputError(f"{who} got an empty batch (shape {X.shape}); pass at least one image.")
-    h, w = X.shape[1:3]
-    if h < min_size[0] or w < min_size[1]:
-        raise InputError(f"{who} needs images of at least {min_size[0]}x{min_size[1]} pixels (H x W) "
-                         f"with these settings, got {h}x{w}; use larger images or smaller "
-                         "cell / block / patch settings.")
-    return X
-
-
-def check_choice(value, name: str, choices) -> str:
-    if value not in choices:
-        raise ParameterError(f"{name}={value!r} is not supported; use one of {list(choices)}.")
-    return value
-
-
-def check_int(value, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
 
 
 def to_gray(images: np.ndarray, weights: str = "bt601", dtype=np.float32) -> np.ndarray:
@@ -85,8 +53,19 @@ class ImageTransformer(TransformerMixin, BaseEstimator):
     def _min_size(self) -> tuple[int, int]:
         return (1, 1)
 
+    _int_params: tuple = ()
+    """``__init__`` parameters that must be integers >= 1 (``chunk_size`` too, unless None)."""
+    _choice_params: dict = {}
+    """``__init__`` parameter → its allowed values."""
+
     def _check_params(self):
-        """Validate hyperparameters (raise ParameterError); called by fit."""
+        """Validate hyperparameters (raise ParameterError); called by fit and when a model file is read."""
+        for name in self._int_params:
+            _checks.integer(getattr(self, name), name)
+        for name, choices in self._choice_params.items():
+            _checks.choice(getattr(self, name), name, choices)
+        if getattr(self, "chunk_size", None) is not None:
+            _checks.integer(self.chunk_size, "chunk_size")
 
     _pixels_per_chunk = 1 << 16
     """Default chunk: small enough that a chunk's temporaries stay in the CPU cache."""
@@ -94,11 +73,11 @@ class ImageTransformer(TransformerMixin, BaseEstimator):
     def _chunk_images(self, pixels_per_image: int) -> int:
         """Images per chunk: ``chunk_size``, or by default about ``_pixels_per_chunk`` pixels."""
         if self.chunk_size is not None:
-            return check_int(self.chunk_size, "chunk_size")
+            return _checks.integer(self.chunk_size, "chunk_size")
         return max(1, self._pixels_per_chunk // pixels_per_image)
 
     def _check(self, X) -> np.ndarray:
-        return check_images(X, self._min_size(), who=type(self).__name__)
+        return _checks.images(X, self._min_size(), who=type(self).__name__)
 
     def fit(self, X, y=None):
         """Remember the input image shape; extractors without learned state need nothing else."""
@@ -114,7 +93,6 @@ class ImageTransformer(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Features ``(N, D)`` float32 of images ``(N, H, W, 3)`` uint8, ``chunk_size`` images at a time."""
         if not hasattr(self, "image_shape_"):
-            from sklearn.exceptions import NotFittedError
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first.")
         X = self._check(X)
         if tuple(X.shape[1:]) != self.image_shape_:

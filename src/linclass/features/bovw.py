@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _checks
 from ..errors import ModelFileError, ParameterError
-from ._common import ImageTransformer, check_choice, check_int
+from ._common import ImageTransformer
 
 ENCODINGS = ("triangle", "soft")
 POOLINGS = ("quadrants", "sum")
@@ -159,24 +160,13 @@ class BagOfVisualWords(ImageTransformer):
         self.chunk_size = chunk_size
 
     # --- settings -------------------------------------------------------------
+    _int_params = ("n_words", "patch", "stride", "n_patches", "kmeans_iter", "n_jobs")
+    _choice_params = {"encoding": ENCODINGS, "pooling": POOLINGS, "kmeans": KMEANS, "whiten": (True, False)}
+
     def _check_params(self):
-        check_int(self.n_words, "n_words")
-        check_int(self.patch, "patch")
-        check_int(self.stride, "stride")
-        check_int(self.n_patches, "n_patches")
-        check_int(self.kmeans_iter, "kmeans_iter")
-        check_int(self.n_jobs, "n_jobs")
-        check_choice(self.encoding, "encoding", ENCODINGS)
-        check_choice(self.pooling, "pooling", POOLINGS)
-        check_choice(self.kmeans, "kmeans", KMEANS)
-        if not isinstance(self.whiten, (bool, np.bool_)):
-            raise ParameterError(f"whiten must be True or False, got {self.whiten!r}.")
-        if not (np.isfinite(self.zca_eps) and self.zca_eps > 0):
-            raise ParameterError(f"zca_eps must be a positive number, got {self.zca_eps!r}; 0.1 is usual.")
-        if not np.isfinite(self.alpha):
-            raise ParameterError(f"alpha must be a finite number, got {self.alpha!r}; 0.25 is usual.")
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size")
+        super()._check_params()
+        _checks.number(self.zca_eps, "zca_eps", low=0, low_open=True, hint="; 0.1 is usual")
+        _checks.number(self.alpha, "alpha", hint="; 0.25 is usual")
 
     def _min_size(self):
         return (self.patch, self.patch)

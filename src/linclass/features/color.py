@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import ImageTransformer, check_choice, check_int
+from ._common import ImageTransformer
 
 CHANNELS = {"hue": (0,), "saturation": (1,), "value": (2,), "hs": (0, 1), "hsv": (0, 1, 2)}
 """Which HSV channels are histogrammed; several channels give one joint histogram."""
@@ -92,11 +92,8 @@ class ColorHistogram(ImageTransformer):
         self.channel = channel
         self.chunk_size = chunk_size
 
-    def _check_params(self):
-        check_int(self.bins, "bins")
-        check_choice(self.channel, "channel", CHANNELS)
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size")
+    _int_params = ("bins",)
+    _choice_params = {"channel": CHANNELS}
 
     def _n_out(self, image_shape):
         return self.bins ** len(CHANNELS[self.channel])

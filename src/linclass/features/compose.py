@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from .. import _checks
 from ..errors import InputError, ModelFileError, ParameterError
-from ._common import ImageTransformer, check_images
+from ._common import ImageTransformer
 from .bovw import BagOfVisualWords
 from .color import ColorHistogram
 from .hog import HOG
@@ -76,7 +77,7 @@ def make_features(spec: str, **options):
 
 def augment_flip(X, y):
     """``(X2, y2)``: the images followed by their horizontal mirror images, labels repeated (2N)."""
-    X = check_images(X, who="augment_flip")
+    X = _checks.images(X, who="augment_flip")
     y = np.asarray(y)
     if y.shape[:1] != X.shape[:1]:
         raise InputError(f"augment_flip got {X.shape[0]} images but {y.shape[0] if y.ndim else 0} labels; "

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ._common import GRAY_WEIGHTS, ImageTransformer, check_choice, check_int, chunks, to_gray
+from ._common import GRAY_WEIGHTS, ImageTransformer, chunks, to_gray
 
 BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys", None)
 EPS = 1e-5
@@ -208,14 +208,8 @@ class HOG(ImageTransformer):
         self.gray = gray
         self.chunk_size = chunk_size
 
-    def _check_params(self):
-        check_int(self.cell, "cell")
-        check_int(self.orientations, "orientations")
-        check_int(self.block, "block")
-        if self.chunk_size is not None:
-            check_int(self.chunk_size, "chunk_size")
-        check_choice(self.block_norm, "block_norm", BLOCK_NORMS)
-        check_choice(self.gray, "gray", GRAY_WEIGHTS)
+    _int_params = ("cell", "orientations", "block")
+    _choice_params = {"block_norm": BLOCK_NORMS, "gray": GRAY_WEIGHTS}
 
     def _min_size(self):
         return (self.cell * self.block, self.cell * self.block)

@@ -36,15 +36,14 @@ dtype: float32 parameters stay float32.
 from __future__ import annotations
 
 import inspect
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from .. import _checks
+from ..errors import ParameterError
 from .schedules import LearningRate, as_schedule
 
 Params = dict  # {name: float ndarray}
@@ -82,81 +81,48 @@ class Optimizer:
 
 def apply_updates(params: Params, updates: Params) -> Params:
     """A new dict ``θ_k + Δθ_k`` for each parameter ``k``, in the parameter's dtype."""
-    _check_keys(updates, params, "updates")
+    _checks.same_keys(updates, params, "updates")
     return {k: (p + updates[k]).astype(p.dtype, copy=False) for k, p in params.items()}
 
 
 # ----------------------------------------------------------------------------- checks
 
 
-def _check_params(params) -> Params:
-    if not isinstance(params, Mapping) or not params:
-        raise InputError("params must be a non-empty dict of float arrays, e.g. LinearModel.params "
-                         f"({{'W': (D, C), 'b': (C,)}}), got {type(params).__name__}.")
-    for k, p in params.items():
-        if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
-            raise InputError(f"parameter {k!r} must be a float numpy array, got "
-                             f"{getattr(p, 'dtype', type(p).__name__)}; convert it, e.g. "
-                             "np.asarray(p, dtype=np.float32).")
-    return params
-
-
-def _check_keys(grads, like, what: str = "grads") -> None:
-    if not isinstance(grads, Mapping) or grads.keys() != like.keys():
-        got = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
-        raise InputError(f"{what} must have the keys of the parameters {sorted(like)}, got {got}.")
-
-
 def _cast(grads, like) -> Params:
     """``grads`` as arrays of the dtypes (and keys) of ``like``."""
-    _check_keys(grads, like)
+    _checks.same_keys(grads, like)
     return {k: np.asarray(grads[k], dtype=like[k].dtype) for k in like}
 
 
 def _lr(schedule, count: int) -> float:
-    lr = float(schedule(count))
-    if not (math.isfinite(lr) and lr >= 0):
-        raise ParameterError(f"the learning-rate schedule gave {lr} at step {count}; "
-                             "it must return finite rates >= 0.")
-    return lr
+    return _checks.number(float(schedule(count)), f"the learning-rate schedule's rate at step {count}", low=0,
+                          hint="; a schedule must return finite rates >= 0")
 
 
-def _check_unit(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not 0 <= value < 1:
-        raise ParameterError(f"{name} must be in [0, 1), got {value}; typical values are 0.9 ... 0.999.")
-    return value
+def _unit(value, name: str) -> float:
+    return _checks.number(value, name, low=0, high=1, high_open=True, hint="; typical values are 0.9 ... 0.999")
 
 
-def _check_eps(value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ParameterError(f"eps must be a small finite number > 0 (it keeps the division finite), "
-                             f"got {value}; use e.g. 1e-8.")
-    return value
+def _eps(value) -> float:
+    return _checks.number(value, "eps", low=0, low_open=True, hint="; use a small number such as 1e-8 "
+                          "(it keeps the division finite)")
 
 
 def _zeros_like(params) -> Params:
-    return {k: np.zeros_like(p) for k, p in _check_params(params).items()}
+    return {k: np.zeros_like(p) for k, p in _checks.param_dict(params).items()}
 
 
 # ----------------------------------------------------------------------------- update rules
 
 
 def _sgd_init(params) -> SgdState:
-    _check_params(params)
+    _checks.param_dict(params)
     return SgdState(count=0)
 
 
 def _sgd_update(grads, state, params=None, *, learning_rate):
     if params is None:
-        _check_keys(grads, grads)
+        _checks.same_keys(grads, grads)
         params = {k: np.empty(0, np.result_type(np.asarray(v).dtype, np.float32))
                   for k, v in grads.items()}  # only their dtypes are used
     g = _cast(grads, params)
@@ -240,7 +206,7 @@ def momentum(learning_rate: LearningRate = 1e-2, mu: float = 0.9) -> Optimizer:
     (-0.1, -0.19)
     """
     schedule = as_schedule(learning_rate)
-    mu = _check_unit(mu, "mu")
+    mu = _unit(mu, "mu")
     return Optimizer("momentum", _momentum_init,
                      partial(_momentum_update, learning_rate=schedule, mu=mu, nesterov=False),
                      {"learning_rate": schedule, "mu": mu})
@@ -256,7 +222,7 @@ def nesterov(learning_rate: LearningRate = 1e-2, mu: float = 0.9) -> Optimizer:
     -0.19
     """
     schedule = as_schedule(learning_rate)
-    mu = _check_unit(mu, "mu")
+    mu = _unit(mu, "mu")
     return Optimizer("nesterov", _momentum_init,
                      partial(_momentum_update, learning_rate=schedule, mu=mu, nesterov=True),
                      {"learning_rate": schedule, "mu": mu})
@@ -273,7 +239,7 @@ def adagrad(learning_rate: LearningRate = 1e-2, eps: float = 1e-8) -> Optimizer:
     [-0.1, 0.1]
     """
     schedule = as_schedule(learning_rate)
-    eps = _check_eps(eps)
+    eps = _eps(eps)
     return Optimizer("adagrad", _cache_init,
                      partial(_cache_update, learning_rate=schedule, decay=None, eps=eps),
                      {"learning_rate": schedule, "eps": eps})
@@ -290,8 +256,8 @@ def rmsprop(learning_rate: LearningRate = 1e-2, decay: float = 0.99, eps: float 
     -1.0
     """
     schedule = as_schedule(learning_rate)
-    decay = _check_unit(decay, "decay")
-    eps = _check_eps(eps)
+    decay = _unit(decay, "decay")
+    eps = _eps(eps)
     return Optimizer("rmsprop", _cache_init,
                      partial(_cache_update, learning_rate=schedule, decay=decay, eps=eps),
                      {"learning_rate": schedule, "decay": decay, "eps": eps})
@@ -317,8 +283,8 @@ def adam(learning_rate: LearningRate = 1e-3, b1: float = 0.9, b2: float = 0.999,
     True
     """
     schedule = as_schedule(learning_rate)
-    b1, b2 = _check_unit(b1, "b1"), _check_unit(b2, "b2")
-    eps = _check_eps(eps)
+    b1, b2 = _unit(b1, "b1"), _unit(b2, "b2")
+    eps = _eps(eps)
     return Optimizer("adam", _adam_init,
                      partial(_adam_update, learning_rate=schedule, b1=b1, b2=b2, eps=eps),
                      {"learning_rate": schedule, "b1": b1, "b2": b2, "eps": eps})

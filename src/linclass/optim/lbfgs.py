@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _checks
 from ..errors import ParameterError
 from ..losses import LOSSES, get_loss
 from ..objective import Objective
@@ -75,14 +76,8 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = 1e-10,
     if parts:
         warnings.warn(f"L-BFGS on a non-smooth objective ({' and '.join(parts)}): the result is "
                       "approximate and may stop early.", RuntimeWarning, stacklevel=2)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ParameterError(f"max_iter must be an integer >= 1, got {max_iter!r}.")
-    try:
-        tol_ok = math.isfinite(float(tol)) and float(tol) > 0
-    except (TypeError, ValueError):
-        tol_ok = False
-    if not tol_ok:
-        raise ParameterError(f"tol must be a finite number > 0, got {tol!r}; e.g. 1e-10.")
+    max_iter = _checks.integer(max_iter, "max_iter")
+    tol = _checks.number(tol, "tol", low=0, low_open=True, hint="; e.g. 1e-10")
 
     keys = list(params)
     shapes = [np.shape(params[k]) for k in keys]

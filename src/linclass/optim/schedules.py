@@ -25,48 +25,24 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Union
 
+from .. import _checks
 from ..errors import ParameterError
 
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
 
 
-def _check_step(step) -> int:
-    if step < 0:
-        raise ParameterError(f"a schedule's step must be >= 0, got {step}; count updates from 0.")
-    return step
+def _step(step) -> int:
+    return _checks.integer(step, "a schedule's step", 0, hint="; count updates from 0")
 
 
-def _check_lr(lr, name: str = "learning_rate") -> float:
-    try:
-        lr = float(lr)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number or a schedule (a callable step -> lr), "
-                             f"got {lr!r}.") from None
-    if not (math.isfinite(lr) and lr > 0):
-        raise ParameterError(f"{name} must be a finite number > 0, got {lr}; "
-                             "typical values are 1e-4 ... 1e-1.")
-    return lr
+def _rate(lr, name: str = "learning_rate") -> float:
+    return _checks.number(lr, name, low=0, low_open=True,
+                          hint="; pass a number (typical values are 1e-4 ... 1e-1) or a schedule (step -> lr)")
 
 
-def _check_count(value, name: str, minimum: int) -> int:
-    try:
-        ok = not isinstance(value, bool) and int(value) == value and value >= minimum
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_factor(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not 0 < value <= 1:
-        raise ParameterError(f"{name} must be in (0, 1] (the rate only decays), got {value}.")
-    return value
+def _factor(value, name: str) -> float:
+    return _checks.number(value, name, low=0, low_open=True, high=1, hint=" (the rate only decays)")
 
 
 @dataclass(frozen=True)
@@ -76,10 +52,10 @@ class Constant:
     lr: float
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _check_lr(self.lr, "lr"))
+        object.__setattr__(self, "lr", _rate(self.lr, "lr"))
 
     def __call__(self, step: int) -> float:
-        _check_step(step)
+        _step(step)
         return self.lr  # the same rate at every step
 
 
@@ -96,12 +72,12 @@ class StepDecay:
     factor: float = 0.5
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _check_lr(self.lr, "lr"))
-        object.__setattr__(self, "every", _check_count(self.every, "every", 1))
-        object.__setattr__(self, "factor", _check_factor(self.factor, "factor"))
+        object.__setattr__(self, "lr", _rate(self.lr, "lr"))
+        object.__setattr__(self, "every", _checks.integer(self.every, "every", 1))
+        object.__setattr__(self, "factor", _factor(self.factor, "factor"))
 
     def __call__(self, step: int) -> float:
-        _check_step(step)
+        _step(step)
         return self.lr * self.factor ** (step // self.every)  # one more factor per finished block
 
 
@@ -123,12 +99,12 @@ class Exponential:
     every: int = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _check_lr(self.lr, "lr"))
-        object.__setattr__(self, "rate", _check_factor(self.rate, "rate"))
-        object.__setattr__(self, "every", _check_count(self.every, "every", 1))
+        object.__setattr__(self, "lr", _rate(self.lr, "lr"))
+        object.__setattr__(self, "rate", _factor(self.rate, "rate"))
+        object.__setattr__(self, "every", _checks.integer(self.every, "every", 1))
 
     def __call__(self, step: int) -> float:
-        _check_step(step)
+        _step(step)
         return self.lr * self.rate ** (step / self.every)  # smooth decay, `rate` per `every` steps
 
 
@@ -145,15 +121,15 @@ class Cosine:
     final_lr: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _check_lr(self.lr, "lr"))
-        object.__setattr__(self, "total_steps", _check_count(self.total_steps, "total_steps", 1))
+        object.__setattr__(self, "lr", _rate(self.lr, "lr"))
+        object.__setattr__(self, "total_steps", _checks.integer(self.total_steps, "total_steps", 1))
         final_lr = float(self.final_lr)
         if not 0 <= final_lr <= self.lr:
             raise ParameterError(f"final_lr must be in [0, lr={self.lr}], got {final_lr}.")
         object.__setattr__(self, "final_lr", final_lr)
 
     def __call__(self, step: int) -> float:
-        _check_step(step)
+        _step(step)
         if step >= self.total_steps:  # 1) after the decay: hold the final rate
             return self.final_lr
         coeff = 0.5 * (1.0 + math.cos(math.pi * step / self.total_steps))  # 2) cosine from 1 to 0
@@ -174,10 +150,10 @@ class Warmup:
 
     def __post_init__(self):
         object.__setattr__(self, "base", as_schedule(self.base))
-        object.__setattr__(self, "warmup_steps", _check_count(self.warmup_steps, "warmup_steps", 0))
+        object.__setattr__(self, "warmup_steps", _checks.integer(self.warmup_steps, "warmup_steps", 0))
 
     def __call__(self, step: int) -> float:
-        _check_step(step)
+        _step(step)
         if step < self.warmup_steps:  # 1) linear warm-up towards the base schedule's first rate
             return float(self.base(0)) * (step + 1) / (self.warmup_steps + 1)
         return float(self.base(step - self.warmup_steps))  # 2) then the base schedule, restarted
@@ -194,7 +170,7 @@ def as_schedule(lr: LearningRate) -> Schedule:
     """``lr`` as a schedule: a number becomes :func:`constant`; a callable is returned as is."""
     if callable(lr):
         return lr
-    return Constant(_check_lr(lr))
+    return Constant(_rate(lr))
 
 
 def _parse_options(text: str, allowed: dict) -> dict:
@@ -238,7 +214,7 @@ def parse_schedule(spec: str, lr: float, total_steps: int) -> Schedule:
     >>> parse_schedule("step:every=50", 0.1, 1000)
     StepDecay(lr=0.1, every=50, factor=0.5)
     """
-    total_steps = _check_count(total_steps, "total_steps", 1)
+    total_steps = _checks.integer(total_steps, "total_steps", 1)
     head, _, option_text = str(spec).strip().partition(":")
     name, plus, suffix = head.partition("+")
     if name not in SCHEDULES or (plus and suffix != "warmup"):

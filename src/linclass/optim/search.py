@@ -31,9 +31,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import losses
+from .. import _checks, losses
 from .._checks import as_float_array, as_labels
-from ..errors import InputError, ParameterError
+from ..errors import InputError
 from ..objective import Objective
 
 
@@ -52,20 +52,8 @@ class SearchResult(NamedTuple):
     initial_loss: float
 
 
-def _check_positive(value, name: str, hint: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ParameterError(f"{name} must be a finite number > 0, got {value}; {hint}")
-    return value
-
-
-def _check_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParameterError(f"{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
+def _scale(value, name: str) -> float:
+    return _checks.number(value, name, low=0, low_open=True, hint="; the lecture uses 1e-4 on raw pixels")
 
 
 def _data(X, y, n_classes: int):
@@ -119,9 +107,9 @@ def random_search(objective, X, y, *, n_features: int, n_classes: int, budget: i
     if X.shape[1] != n_features:
         raise InputError(f"X has {X.shape[1]} features but n_features={n_features}; "
                          "pass n_features=X.shape[1].")
-    budget = _check_int(budget, "budget")
-    per_product = _check_int(candidates_per_product, "candidates_per_product")
-    scale = _check_positive(scale, "scale", "the lecture uses 1e-4 on raw pixels.")
+    budget = _checks.integer(budget, "budget")
+    per_product = _checks.integer(candidates_per_product, "candidates_per_product")
+    scale = _scale(scale, "scale")
     rng = np.random.default_rng(seed)
     b = np.zeros(n_classes, dtype=dtype)
     evaluate = _evaluator(objective, X, y, b, per_product)
@@ -162,9 +150,9 @@ def random_local_search(objective, X, y, params, *, budget: int = 1000, step_siz
     if np.ndim(W) != 2 or W.shape[0] != X.shape[1] or np.shape(b) != (W.shape[1],):
         raise InputError(f"params must be W (D={X.shape[1]}, C) and b (C,) for X with {X.shape[1]} "
                          f"features, got W {np.shape(W)} and b {np.shape(b)}.")
-    budget = _check_int(budget, "budget")
-    per_product = _check_int(candidates_per_product, "candidates_per_product")
-    step_size = _check_positive(step_size, "step_size", "the lecture uses 1e-4 on raw pixels.")
+    budget = _checks.integer(budget, "budget")
+    per_product = _checks.integer(candidates_per_product, "candidates_per_product")
+    step_size = _scale(step_size, "step_size")
     rng = np.random.default_rng(seed)
     evaluate = _evaluator(objective, X, y, b, per_product)
     best_loss = float(evaluate(W[None])[0])

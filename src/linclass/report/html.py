@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from .._version import __version__
 from ..errors import InputError
 from ..persist import write_bytes
 
@@ -140,7 +141,6 @@ def _image_src(report_dir: Path, filename, embed: bool) -> str:
 def render_report(*, title: str, settings: dict, metrics: dict, images=(), tables=(),
                   report_dir=".", embed: bool = False) -> str:
     """The report page as a string (see :func:`write_report`)."""
-    from .. import __version__
 
     report_dir = Path(report_dir)
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',

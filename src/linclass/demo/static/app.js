@@ -16,9 +16,9 @@ const ARROW_SCALE = 0.15;  // a weight vector W_k is drawn as 0.15 · W_k in dat
 const PARAM_STEP = 0.1;    // what the ± buttons add
 const Y_I = "y<sub>i</sub>";
 const FORMULAS = { // static markup, shown with innerHTML
-  "svm": `<b>Weston–Watkins SVM</b>: L<sub>i</sub> = Σ<sub>j≠${Y_I}</sub> max(0, s<sub>j</sub> − s<sub>${Y_I}</sub> + 1)`,
-  "ova-svm": `<b>one-vs-all SVM</b>: L<sub>i</sub> = Σ<sub>j≠${Y_I}</sub> max(0, 1 + s<sub>j</sub>) + max(0, 1 − s<sub>${Y_I}</sub>)`,
-  "structured-svm": `<b>structured SVM</b> (Crammer–Singer): L<sub>i</sub> = max(0, max<sub>j≠${Y_I}</sub> s<sub>j</sub> − s<sub>${Y_I}</sub> + 1)`,
+  "svm": `<b>Weston–Watkins SVM</b>: L<sub>i</sub> = Σ<sub>j≠${Y_I}</sub> max(0, s<sub>j</sub> − s<sub>${Y_I}</sub> + Δ)`,
+  "ova-svm": `<b>one-vs-all SVM</b>: L<sub>i</sub> = Σ<sub>j≠${Y_I}</sub> max(0, Δ + s<sub>j</sub>) + max(0, Δ − s<sub>${Y_I}</sub>)`,
+  "structured-svm": `<b>structured SVM</b> (Crammer–Singer): L<sub>i</sub> = max(0, max<sub>j≠${Y_I}</sub> s<sub>j</sub> − s<sub>${Y_I}</sub> + Δ)`,
   "softmax": `<b>softmax</b>: L<sub>i</sub> = −log( e<sup>s<sub>${Y_I}</sub></sup> / Σ<sub>j</sub> e<sup>s<sub>j</sub></sup> )`,
 };
 
@@ -30,8 +30,8 @@ const plot = $("#loss-plot");
 let defaults = null;
 const S = {
   X: [], y: [], W: [], b: [],
-  loss: "svm", regExp: -1, stepExp: -1, optimizer: "sgd", optState: null,
-  evaluation: null, history: [], steps: 0, running: false,
+  loss: "svm", regExp: -1, stepExp: -1, delta: 1, optimizer: "sgd", optState: null,
+  evaluation: null, evaluatedVersion: -1, history: [], steps: 0, running: false,
   version: 0,           // bumped on every change of data, parameters or settings
   drag: null,           // index of the point being dragged
   pending: 0,           // requests in flight (exposed as body[data-pending] for tests)
@@ -59,7 +59,7 @@ const regStrength = () => (S.regExp <= -5 ? 0 : 10 ** S.regExp);
 const stepSize = () => 10 ** S.stepExp;
 
 function problem() {
-  return { X: S.X, y: S.y, W: S.W, b: S.b, loss: S.loss, reg_strength: regStrength() };
+  return { X: S.X, y: S.y, W: S.W, b: S.b, loss: S.loss, reg_strength: regStrength(), delta: S.delta };
 }
 
 function changed() {
@@ -102,7 +102,8 @@ function queueStep() {
 }
 
 async function doStep() {
-  if (S.history.length === 0 && S.evaluation) S.history.push(S.evaluation.loss); // the curve starts at step 0
+  // the curve starts at step 0, from an evaluation of the current settings only
+  if (S.history.length === 0 && S.evaluation && S.evaluatedVersion === S.version) S.history.push(S.evaluation.loss);
   const sent = S.version;
   const result = await api("/api/step", {
     ...problem(), optimizer: S.optimizer, step_size: stepSize(), opt_state: S.optState,
@@ -112,6 +113,7 @@ async function doStep() {
   S.b = result.b;
   S.optState = result.opt_state;
   S.steps += 1;
+  showSlope(result.slope_along_step, result.steepest_slope);
   changed();
   renderParams();
   if (stale) {
@@ -146,8 +148,13 @@ function fmt(v, digits = 3) {
   return (Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v).toFixed(digits);
 }
 
+function showSlope(slope, steepest) {
+  $("#step-slope").textContent = slope === null ? "…" : `${fmt(slope, 4)} (steepest ${fmt(steepest, 4)})`;
+}
+
 function showEvaluation(ev) {
   S.evaluation = ev;
+  S.evaluatedVersion = S.version;
   $("#data-loss").textContent = fmt(ev.data_loss, 4);
   $("#reg-loss").textContent = fmt(ev.reg_loss, 4);
   $("#total-loss").textContent = fmt(ev.loss, 4);
@@ -535,6 +542,8 @@ canvas.addEventListener("contextmenu", (event) => {
 // ------------------------------------------------------------------ controls
 
 function showSliders() {
+  $("#delta-value").textContent = S.delta.toFixed(1);
+  $("#delta").disabled = S.loss === "softmax"; // softmax has no margin
   const reg = regStrength();
   $("#reg-value").textContent = reg === 0 ? "0" : reg.toPrecision(2);
   $("#step-size-value").textContent = stepSize().toPrecision(2);
@@ -549,6 +558,7 @@ function resetHistory() {
   S.history = [];
   S.steps = 0;
   S.optState = null;
+  showSlope(null);
 }
 
 function load(state) {
@@ -565,6 +575,8 @@ function reset() {
   S.loss = defaults.loss;
   S.optimizer = defaults.optimizer;
   S.regExp = Math.log10(defaults.reg_strength);
+  S.delta = defaults.delta;
+  $("#delta").value = String(S.delta);
   S.stepExp = Math.log10(defaults.step_size);
   $("#reg").value = String(S.regExp);
   $("#step-size").value = String(S.stepExp);
@@ -583,7 +595,9 @@ function randomSeed() {
 document.querySelectorAll("input[name=loss]").forEach((radio) => {
   radio.addEventListener("change", () => {
     S.loss = radio.value;
+    resetHistory(); // a curve of one loss does not continue as another: start afresh
     showLossChoice();
+    showSliders();
     changed();
     requestEvaluate();
   });
@@ -591,6 +605,14 @@ document.querySelectorAll("input[name=loss]").forEach((radio) => {
 
 $("#reg").addEventListener("input", (event) => {
   S.regExp = Number(event.target.value);
+  showSliders();
+  changed();
+  requestEvaluate();
+});
+
+$("#delta").addEventListener("input", (event) => {
+  S.delta = Number(event.target.value);
+  resetHistory(); // another Δ is another loss
   showSliders();
   changed();
   requestEvaluate();

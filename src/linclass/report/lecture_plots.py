@@ -1,0 +1,92 @@
+"""Pictures for ``linclass explain``: an image's hue histogram and HOG, and the learning-rate lab.
+
+Same conventions as :mod:`linclass.report.plots` (matplotlib's object API, an
+atomic write, the path returned).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.collections import LineCollection
+
+from .plots import _figure
+
+
+def hue_histogram(image, hist, path) -> Path:
+    """The image beside its hue histogram, each bar drawn in its hue."""
+    bins = len(hist)
+    with _figure(path, (8, 3.2)) as fig:
+        left, right = fig.subplots(1, 2, width_ratios=[1, 2])
+        left.imshow(image)
+        left.set_axis_off()
+        centers = (np.arange(bins) + 0.5) / bins
+        right.bar(np.arange(bins), hist, color=colormaps["hsv"](centers), edgecolor="black", linewidth=0.5)
+        right.set_xticks(np.arange(bins), [f"{round(360 * c)}°" for c in centers], fontsize=7)
+        right.set_xlabel("hue (bin centre)")
+        right.set_ylabel("fraction of pixels")
+        right.set_title(f"hue histogram: {bins} numbers")
+    return Path(path)
+
+
+def hog_picture(gray, cells, cell: int, path) -> Path:
+    """The grayscale image beside its HOG: in each cell, one line per orientation bin, as long as the bin."""
+    nr, nc, n = cells.shape
+    angles = (np.arange(n) + 0.5) * np.pi / n  # bin centres; the edge runs across the gradient
+    segments, widths = [], []
+    peak = cells.max() or 1.0
+    for r in range(nr):
+        for c in range(nc):
+            cy, cx = (r + 0.5) * cell, (c + 0.5) * cell
+            for o in range(n):
+                length = 0.5 * cell * cells[r, c, o] / peak
+                dy, dx = -np.cos(angles[o]) * length, np.sin(angles[o]) * length
+                segments.append([(cx - dx, cy - dy), (cx + dx, cy + dy)])
+                widths.append(0.4 + 1.6 * cells[r, c, o] / peak)
+    H, W = gray.shape
+    with _figure(path, (8, 4.2 * H / max(W, 1) + 0.6)) as fig:
+        left, right = fig.subplots(1, 2)
+        left.imshow(gray, cmap="gray")
+        left.set_title(f"{H}×{W} grayscale")
+        right.set_facecolor("black")
+        right.add_collection(LineCollection(segments, colors="white", linewidths=widths))
+        right.set_xlim(0, nc * cell)
+        right.set_ylim(nr * cell, 0)
+        right.set_aspect("equal")
+        right.set_title(f"HOG: {nr}×{nc} cells × {n} bins = {nr * nc * n:,} numbers")
+        for ax in (left, right):
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return Path(path)
+
+
+def lr_lab(runs: dict, curvature, path) -> Path:
+    """The learning-rate lab: each run's path on the bowl's contours, and its loss against step.
+
+    ``runs`` maps a label to ``(path (T+1, 2), losses (T+1,))``; the loss is ``½ Σ_k a_k w_k²``.
+    """
+    a = np.asarray(curvature, dtype=np.float64)
+    with _figure(path, (11, 4.2)) as fig:
+        left, right = fig.subplots(1, 2)
+        reach = max(float(np.abs(p[0]).max()) for p, _ in runs.values()) * 1.3
+        grid = np.linspace(-reach, reach, 200)
+        g1, g2 = np.meshgrid(grid, grid)
+        left.contour(g1, g2, 0.5 * (a[0] * g1 ** 2 + a[1] * g2 ** 2), levels=12, colors="0.8", linewidths=0.7)
+        for label, (p, losses) in runs.items():
+            shown = p[np.all(np.abs(p) <= reach, axis=1)]
+            (line,) = left.plot(shown[:, 0], shown[:, 1], marker=".", markersize=3, linewidth=0.8, label=label)
+            right.plot(np.arange(len(losses)), losses, color=line.get_color(), label=label)
+        left.set_xlim(-reach, reach)
+        left.set_ylim(-reach, reach)
+        left.set_aspect("equal")
+        left.set_xlabel("w₁")
+        left.set_ylabel("w₂")
+        left.set_title("paths on the loss contours")
+        right.set_yscale("log")
+        right.set_xlabel("step")
+        right.set_ylabel("loss (log scale)")
+        right.set_title("loss against step")
+        right.legend(fontsize=8)
+    return Path(path)
