@@ -1,6 +1,7 @@
 """Settings are resolved once: the documented defaults apply, given values win, each source is recorded."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +90,19 @@ def test_images_run_uses_the_cosine_schedule_and_reports_sources(capsys, tmp_pat
         assert data["settings"]["schedule"] == "cosine" and data["sources"]["schedule"] == "default"
         assert data["settings"]["epochs"] == 2 and data["sources"]["epochs"] == "given"
     assert "cosine   (default)" in (out / "report.html").read_text()
+
+
+CIFAR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+@pytest.mark.cifar
+@pytest.mark.slow
+def test_the_course_svm_run_lands_within_a_point_of_37_percent(capsys, tmp_path):
+    """CS231n's notebook: mean subtraction only, SVM, lr 1e-7, λ 2.5e4 (reg·ΣW², no ½), 1,500 SGD steps of 200."""
+    if not CIFAR.exists():
+        pytest.skip(f"CIFAR-10 JPEG copy not found at {CIFAR}")
+    code = main(["train", "--data", str(CIFAR), "--loss", "svm", "--preprocess", "center", "--optimizer", "sgd",
+                 "--lr", "1e-7", "--reg-strength", "2.5e4", "--iterations", "1500", "--batch-size", "200",
+                 "--out", str(tmp_path), "--no-progress", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and abs(data["test_accuracy"] - 0.37) <= 0.01
