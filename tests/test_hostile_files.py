@@ -108,6 +108,24 @@ def test_zip_bombs_are_refused_in_bounded_memory(tmp_path, case):
     assert_one_line(err, "bomb.zip", option)
 
 
+def test_tar_gz_member_declaring_1GiB_is_refused_in_bounded_memory(tmp_path):
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for c in ("cat", "dog"):
+            data = png(np.zeros((4, 4, 3)))
+            info = tarfile.TarInfo(f"{c}/0.png")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        huge = tarfile.TarInfo("cat/1.png")
+        huge.size = GIB
+        tf.fileobj.write(huge.tobuf())  # the header alone: the data never comes
+    assert path.stat().st_size < 4096
+    rc, err, peak = run_child(["train", "--data", str(path), "--out", str(tmp_path / "run"),
+                               "--data-dir", str(tmp_path / "cache")], tmp_path)
+    assert rc == 2 and peak < GIB, (rc, peak)
+    assert_one_line(err, "bomb.tar.gz")  # refused on its declared size, then found truncated
+
+
 def test_archive_total_is_capped_on_declared_sizes(tmp_path):
     path = small_zip(tmp_path / "s.zip", n_per_class=3)
     declared = sum(i.file_size for i in zipfile.ZipFile(path).infolist())
@@ -202,7 +220,7 @@ def test_predict_refuses_a_pixel_bomb_in_bounded_memory(tmp_path, digits_model):
     assert len(bomb.read_bytes()) < 100
     rc, err, peak = run_child(["predict", str(digits_model), str(bomb)], tmp_path)
     assert rc == 2 and peak < GIB, (rc, peak)
-    assert_one_line(err, "bomb.png", "--max-pixels")
+    assert_one_line(err, "bomb.png", "67,108,864 pixels", "--max-pixels")
 
 
 def test_predict_pixel_limit_is_the_option(tmp_path, digits_model, capsys):
@@ -382,6 +400,13 @@ def test_signed_model_needs_its_key(tmp_path, capsys, monkeypatch):
     assert_one_line(capsys.readouterr().err, "signed", "--key-file")
     assert main(["evaluate", model, "--key-file", str(other)]) == 2
     assert_one_line(capsys.readouterr().err, "not signed with this key")
+    # --key-file signs at training as the environment does
+    out2 = tmp_path / "run2"
+    assert main(["train", "--epochs", "1", "--out", str(out2), "--no-progress", "--key-file", str(other)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out2 / "model.npz")]) == 2
+    assert main(["evaluate", str(out2 / "model.npz"), "--key-file", str(other)]) == 0
+    capsys.readouterr()
     # re-sealing forged metadata with a fresh SHA-256 does not help without the key
     meta = meta_of(out / "model.npz")
     meta["class_names"][0], meta["class_names"][1] = meta["class_names"][1], meta["class_names"][0]

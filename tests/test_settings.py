@@ -26,7 +26,8 @@ DOCUMENTED = [
     ("cifar10", ["--features", "bovw"], dict(optimizer="lbfgs", reg_strength=1e-3, iterations=300,
                                              preprocess="standardize")),
     ("my-photos", ["--features", "hog+hist"], dict(optimizer="momentum", lr=1e-3, reg_strength=1e-2,
-                                                   schedule="cosine", preprocess="standardize")),
+                                                   schedule="constant", preprocess="standardize")),
+    ("my-photos", ["--features", "hog"], dict(optimizer="momentum", schedule="cosine")),
 ]
 
 

@@ -46,7 +46,8 @@ class Classifier:
         """Softmax of the scores (meaningful as probabilities for a softmax-trained model)."""
         return softmax(self.scores(X))
 
-    def save(self, path):
+    def save(self, path, *, key=None):
+        """Write the model file, signed with ``key`` (or ``$LINCLASS_MODEL_KEY`` if set): :mod:`linclass.persist`."""
         arrays = {"model/W": self.model.W, "model/b": self.model.b,
                   **persist.with_prefix("preprocess", self.preprocessor.to_arrays())}
         features = None
@@ -58,7 +59,7 @@ class Classifier:
         meta = {"library_version": __version__, "class_names": list(self.class_names), "loss": self.loss,
                 "image_shape": list(self.image_shape) if self.image_shape else None, "features": features,
                 **self.metadata}
-        return persist.save_arrays(path, arrays, meta)
+        return persist.save_arrays(path, arrays, meta, key=key)
 
     @classmethod
     def load(cls, path, *, key=None) -> "Classifier":

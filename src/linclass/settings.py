@@ -82,9 +82,12 @@ LOSS_DEFAULTS = {
     ("images", "svm"): dict(lr=3e-5, reg_strength=0.1),
     ("images", "squared-svm"): dict(lr=3e-6, reg_strength=0.1),
 }
-FEATURE_DEFAULTS = {  # thousands of standardized features: the exact optimum (bag of visual words)
+FEATURE_DEFAULTS = {
+    # thousands of standardized features: the exact optimum (bag of visual words)
     ("bovw", "softmax"): dict(optimizer="lbfgs", reg_strength=1e-3, iterations=300),
     ("bovw", "squared-svm"): dict(optimizer="lbfgs", reg_strength=1e-3, iterations=300),
+    # CIFAR-10 validation accuracy 51.8% with a constant rate vs 51.3% with cosine decay (BENCHMARKS.md)
+    ("hog+hist", "softmax"): dict(schedule="constant"),
 }
 
 FIELDS = tuple(f.name for f in fields(Settings))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..datasets import load_dataset
 from ..datasets.limits import add_limit_options, limits_from_args
+from ..errors import InputError
 from ..settings import Settings
 
 
@@ -23,9 +25,6 @@ def add_data_options(p):
 
 
 def load_from_args(args):
-    from ..datasets import load_dataset
-    from ..errors import InputError
-
     size = None
     if args.image_size:
         try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import webbrowser
 
+from ..demo import make_server
 from ..errors import ParameterError
 from ._common import Output, add_command
 
@@ -22,8 +24,6 @@ def register(subparsers, common):
 
 
 def run(args) -> Output:
-    from ..demo import make_server
-
     if not 0 <= args.port <= 65535:
         raise ParameterError(f"--port must be in [0, 65535], got {args.port}; use 0 for a free port.")
     try:
@@ -38,7 +38,6 @@ def run(args) -> Output:
         print(f"linclass demo: warning: {args.host} is reachable from other machines and the demo has no "
               "authentication; use --host 127.0.0.1 unless you mean it.", file=sys.stderr, flush=True)
     if not args.no_browser:
-        import webbrowser
         try:
             webbrowser.open(url)
         except Exception:  # no browser is no reason to stop serving  # noqa: BLE001

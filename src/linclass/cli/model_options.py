@@ -1,4 +1,4 @@
-"""The ``--key-file`` option of commands that read a model file (HMAC-SHA256 authenticity)."""
+"""The ``--key-file`` option of commands that write or read a model file (HMAC-SHA256 authenticity)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from ..errors import ParameterError
 from ..persist import KEY_ENV
 
 
-def add_key_option(p) -> None:
-    p.add_argument("--key-file", metavar="PATH",
-                   help=f"the secret key of a signed model (default: ${KEY_ENV} if set)")
+def add_key_option(p, sign: bool = False) -> None:
+    what = "sign the model with this secret key (HMAC-SHA256)" if sign else "the secret key of a signed model"
+    p.add_argument("--key-file", metavar="PATH", help=f"{what}; default: ${KEY_ENV} if set")
 
 
 def key_from_args(args) -> bytes | None:

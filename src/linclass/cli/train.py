@@ -20,6 +20,7 @@ from ..report import html, plots
 from ..settings import FIELDS, data_kind, resolve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
+from .model_options import add_key_option, key_from_args
 
 
 def register(subparsers, common):
@@ -31,6 +32,7 @@ def register(subparsers, common):
         "linclass train --optimizer random-search --budget 1000",
     ])
     add_data_options(p)
+    add_key_option(p, sign=True)
     # Every default is None: the defaults live in linclass.settings (by data kind, loss and features) and
     # resolve() records which values were given.
     g = p.add_argument_group("model and optimization (defaults: by data set, loss and features; "
@@ -72,6 +74,7 @@ def settings_from_args(args, dataset_name: str):
 
 
 def run(args) -> Output:
+    key = key_from_args(args)  # a bad key file fails before training
     dataset = load_from_args(args)
     settings, sources = settings_from_args(args, dataset.name)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -81,7 +84,7 @@ def run(args) -> Output:
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
                                   progress=progress, data_dir=args.data_dir)
-    model_path = clf.save(out / "model.npz")
+    model_path = clf.save(out / "model.npz", key=key)
     train_metrics = outcome.optimality["accuracy"]
     val = evaluate(clf, dataset.X_val, dataset.y_val) if len(dataset.X_val) else None
     test = evaluate(clf, dataset.X_test, dataset.y_test) if len(dataset.X_test) else None

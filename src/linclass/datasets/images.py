@@ -74,8 +74,11 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
         with warnings.catch_warnings():  # the pixel count is checked here, against our own limit
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
-    except Image.DecompressionBombError:
-        raise _too_many_pixels(None, limits) from None
+    except Image.DecompressionBombError:  # beyond Pillow's own hard limit, which no option raises
+        hard = 2 * Image.MAX_IMAGE_PIXELS
+        raise ImageError(f"it declares more than {min(hard, limits.max_pixels):,} pixels (a decompression bomb?); "
+                         f"raise the limit with {OPTION['max_pixels']} (up to Pillow's own {hard:,}) if the image "
+                         "is genuine") from None
     except UnidentifiedImageError:
         raise ImageError(f"not a {FORMAT_NAMES.replace(', ', ' / ')} image") from None
     if im.width * im.height > limits.max_pixels:
@@ -85,9 +88,8 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
 
 
 def _too_many_pixels(size, limits: Limits) -> ImageError:
-    declared = f"declares {size[0]:,}x{size[1]:,} pixels" if size else "declares too many pixels"
-    return ImageError(f"it {declared}, more than the limit of {limits.max_pixels:,} (a decompression "
-                      f"bomb?); raise the limit with {OPTION['max_pixels']} if the image is genuine")
+    return ImageError(f"it declares {size[0]:,}x{size[1]:,} pixels, more than the limit of {limits.max_pixels:,} "
+                      f"(a decompression bomb?); raise the limit with {OPTION['max_pixels']} if the image is genuine")
 
 
 def header_size(payload, limits: Limits = DEFAULT_LIMITS) -> tuple[int, int] | None:
