@@ -81,6 +81,9 @@ LOSS_DEFAULTS = {
     ("digits", "svm"): dict(lr=0.02), ("digits", "squared-svm"): dict(lr=0.005),
     ("images", "svm"): dict(lr=3e-5, reg_strength=0.1),
     ("images", "squared-svm"): dict(lr=3e-6, reg_strength=0.1),
+    # the other hinge losses start from the SVM's settings (not tuned on their own)
+    **{(kind, loss): dict(lr=lr, **extra) for loss in ("ova-svm", "structured-svm")
+       for kind, lr, extra in (("digits", 0.02, {}), ("images", 3e-5, {"reg_strength": 0.1}))},
 }
 FEATURE_DEFAULTS = {
     # thousands of standardized features: the exact optimum (bag of visual words)
