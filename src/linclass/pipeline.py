@@ -41,6 +41,8 @@ class Outcome:
     best_epoch: int | None = None
     stopped_early: bool = False
     iterations: int = 0
+    kept: str = "last"
+    """Which weights the classifier has: ``"best"`` (of ``best_epoch``) or ``"last"``."""
 
 
 def _features(settings: Settings, X_train, y_train):
@@ -80,7 +82,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     objective = Objective(settings.loss, get_regularizer(settings.reg), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
-    history, evaluations, best_epoch, stopped, iterations = None, None, None, False, 0
+    history, evaluations, best_epoch, stopped, iterations, kept = None, None, None, False, 0, "last"
     method = optim.get_method(settings.optimizer)
     if not method.full_batch:
         total = settings.iterations or settings.epochs * steps_per_epoch(X.shape[0], settings.batch_size)
@@ -88,11 +90,14 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
         optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
         config = TrainConfig(batch_size=settings.batch_size, epochs=settings.epochs, iterations=settings.iterations,
                              replacement=settings.replacement, seed=settings.seed,
-                             early_stopping=settings.early_stopping, patience=settings.patience,
+                             early_stopping=settings.early_stopping, patience=settings.patience, keep=settings.keep,
                              checkpoint=str(checkpoint) if checkpoint else None, progress=progress)
+        # the checkpoint records the settings and the data, so that --resume refuses another run's checkpoint
+        run = {"settings": asdict(settings), "data": {"dataset": dataset.name, "data_fingerprint": dataset.fingerprint,
+                                                      "train_examples": int(X.shape[0])}}
         result = train(objective, optimizer, X, y_train, params=params, X_val=X_val, y_val=y_val,
-                       config=config, resume=resume)
-        params, history = result.params, result.history
+                       config=config, resume=resume, run=run)
+        params, history, kept = result.params, result.history, result.kept
         best_epoch, stopped, iterations = result.best_epoch, result.stopped_early, result.iterations
     else:
         result = _FULL_BATCH[method.name](objective, X, y_train, params, settings)
@@ -110,7 +115,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
                       "optimality": optimality})
     seconds = time.perf_counter() - start
     history.seconds = seconds
-    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations)
+    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations, kept)
 
 
 _FULL_BATCH = {  # the full-batch methods of the registry (optim.METHODS), each with its settings

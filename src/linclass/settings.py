@@ -38,6 +38,9 @@ class Settings:
     replacement: bool = False
     early_stopping: bool = False
     patience: int = 5
+    keep: str | None = None
+    """The weights a minibatch run returns: ``best`` (highest validation accuracy) or ``last``;
+    None: best with early stopping, else last."""
     preprocess: str = "center"
     """``none``, ``center`` (subtract the training mean) or ``standardize`` (and divide by the std)."""
     features: str = "raw"

@@ -21,16 +21,11 @@ from ..settings import FIELDS, data_kind, resolve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .model_options import add_key_option, key_from_args
+from .outdir import output_dir
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "train", "Train a linear classifier, evaluate it, write a report.", [
-        "linclass train                                   softmax on scikit-learn's digits (offline)",
-        "linclass train --loss svm --optimizer adam --lr 1e-3",
-        "linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax",
-        "linclass train --dataset cifar10 --features hog+hist",
-        "linclass train --optimizer random-search --budget 1000",
-    ])
+    p = add_command(subparsers, common, "train")
     add_data_options(p)
     add_key_option(p, sign=True)
     # Every default is None: the defaults live in linclass.settings (by data kind, loss and features) and
@@ -64,6 +59,8 @@ def register(subparsers, common):
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/<dataset>-<loss>-<time>)")
     o.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    o.add_argument("--keep", choices=["best", "last"], help="the weights to save: best (the epoch of the highest "
+                   "validation accuracy) or last (default: best with --early-stopping, else last)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -78,8 +75,11 @@ def run(args) -> Output:
     dataset = load_from_args(args)
     settings, sources = settings_from_args(args, dataset.name)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}")
-    out.mkdir(parents=True, exist_ok=True)
+    with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}") as out:
+        return _train(args, dataset, settings, sources, out, key)
+
+
+def _train(args, dataset, settings, sources, out: Path, key) -> Output:
     progress = False if args.no_progress or args.json else None
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
@@ -94,7 +94,7 @@ def run(args) -> Output:
         "final_loss": outcome.history.loss[-1], "grad_norm": outcome.optimality["grad_norm"],
         "distance_bound": outcome.optimality["distance_bound"], "objective": outcome.optimality["loss"],
         "seconds": outcome.seconds, "iterations": outcome.iterations, "evaluations": outcome.evaluations,
-        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
+        "kept": outcome.kept, "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
         "model_path": str(model_path), "report_path": str(out / "report.html"),
         "settings": asdict(settings), "sources": sources, "notes": list(dataset.notes),
         "test": test,
@@ -111,9 +111,49 @@ def run(args) -> Output:
              f"test {_pct(metrics['test_accuracy'])}",
              f"  final loss {metrics['final_loss']:.4f}   ‖∇L‖ at the end {metrics['grad_norm']:.3g}"
              + (f"   ‖W − W*‖ ≤ {metrics['distance_bound']:.3g}" if metrics["distance_bound"] is not None else ""),
+             f"  weights kept: {_kept_text(outcome)}",
              *(f"  note: {n}" for n in dataset.notes),
              f"model:  {model_path}", f"report: {out / 'report.html'}"]
     return Output("\n".join(lines), {k: v for k, v in metrics.items() if k != "test"} | {"test": test})
+
+
+def _kept_text(outcome) -> str:
+    """``"best (epoch 7 of 60, highest validation accuracy)"`` or ``"last (epoch 60)"``."""
+    epochs = len(outcome.history.train_accuracy)
+    if outcome.kept == "best":
+        return f"best (epoch {outcome.best_epoch} of {epochs}, highest validation accuracy)"
+    return f"last (epoch {epochs})" if epochs > 1 else "last"
+
+
+def applied_settings(settings) -> dict:
+    """The settings that took part in the run (those of another optimizer, features or penalty left out)."""
+    shown = asdict(settings)
+    method = METHODS[settings.optimizer]
+    minibatch = not method.full_batch
+    drop = set()
+    if not minibatch:
+        drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
+    if not method.gradient:
+        drop.add("iterations")
+    else:
+        drop.add("budget")
+    if settings.optimizer != "random-local-search":
+        drop.add("step_size")
+    if minibatch and settings.iterations is not None:
+        drop.add("epochs")  # a budget in steps replaces the epochs
+    if minibatch and settings.iterations is None:
+        drop.add("iterations")
+    if not settings.early_stopping:
+        drop.add("patience")
+    if not minibatch or settings.keep is None:
+        drop.add("keep")
+    if settings.features != "bovw":
+        drop |= {"n_words", "encoding"}
+    if settings.augment in (None, "none"):
+        drop.add("augment")
+    if settings.reg == "none":
+        drop.add("reg_strength")
+    return {k: v for k, v in shown.items() if k not in drop}
 
 
 def _pct(v):
@@ -140,8 +180,10 @@ def _write_history(path, history):
 def _write_report(out, clf, dataset, settings, sources, metrics, history, test):
     images = [("Training loss per step", plots.loss_curve(history.loss, out / "loss.png").name)]
     if len(history.train_accuracy) > 1:
+        kept_epoch = metrics["best_epoch"] if metrics["kept"] == "best" else len(history.train_accuracy)
         images.append(("Accuracy per epoch", plots.accuracy_curves(
-            history.train_accuracy, history.val_accuracy or None, out / "accuracy.png").name))
+            history.train_accuracy, history.val_accuracy or None, out / "accuracy.png",
+            kept_epoch=kept_epoch, kept=metrics["kept"]).name))
     if dataset.image_shape is not None and clf.features is None:
         images.append(("Learned weights as class templates", plots.weight_templates(
             clf.model.W, dataset.image_shape, clf.class_names, out / "templates.png").name))
@@ -161,5 +203,5 @@ def _write_report(out, clf, dataset, settings, sources, metrics, history, test):
     if dataset.notes:
         tables.append(("Notes", ["note"], [[n] for n in dataset.notes]))
     html.write_report(out / "report.html", title=f"linclass: {settings.loss} on {dataset.name}",
-                      settings={k: f"{v}   ({sources[k]})" for k, v in asdict(settings).items()},
+                      settings={k: f"{v}   ({sources[k]})" for k, v in applied_settings(settings).items()},
                       metrics=shown, images=images, tables=tables)
