@@ -17,7 +17,7 @@ from linclass.cli import main
 from linclass.errors import DataError, LabelError, ParameterError
 from linclass.gradcheck import numerical_gradient
 from linclass.optim import lbfgs
-from linclass.optim.chunked import SoftmaxL2
+from linclass.optim.chunked import SoftmaxL2, feature_stats
 from linclass.probe import fit, open_split, parse_reg_path, synthetic
 from linclass.regularizers import L2
 
@@ -281,3 +281,26 @@ def test_warnings_reach_the_json(tmp_path, capsys):
         assert main(["probe", str(tmp_path / "train"), "--max-iter", "1", "--reg-strength", "1e-6",
                      "--out", str(tmp_path / "o"), "--json"]) == 0
     assert any("max_iter=1" in w for w in json.loads(capsys.readouterr().out)["warnings"])
+
+
+def test_rescaled_lbfgs_reaches_the_raw_optimum_in_fewer_iterations(data):
+    X, y = data[0][:300], data[1][:300]
+    X = X * np.geomspace(0.2, 20, D) + 5.0  # badly scaled features with a large mean
+    lam = 1e-3
+    start = {"W": np.zeros((D, C)), "b": np.zeros(C)}
+    plain = lbfgs(Objective("softmax", L2(), lam), X, y, start, max_iter=20_000)
+    scaled = lbfgs(Objective("softmax", L2(), lam), X, y, start, rescale=True)
+    ref = reference_optimum(X, y, lam)
+    assert scaled.loss == pytest.approx(ref, rel=1e-6) and plain.loss == pytest.approx(ref, rel=1e-6)
+    assert scaled.n_iter < plain.n_iter / 2
+    g = Objective("softmax", L2(), lam)(scaled.params, X, y).grads
+    assert scaled.grad_norm == pytest.approx(np.sqrt(sum(np.sum(v ** 2) for v in g.values())), rel=1e-6)
+
+
+def test_feature_stats_keep_their_digits_under_a_large_mean():
+    rng = np.random.default_rng(8)
+    X = 1e6 + rng.standard_normal((5000, 3)) * [1e-2, 1.0, 0.0]
+    mean, std = feature_stats(X, chunk_rows=333)
+    np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std[:2], X.std(axis=0)[:2], rtol=1e-6)
+    assert std[2] == 1.0  # a constant feature is left as it is

@@ -8,7 +8,6 @@ argument parsing and the files it writes.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 
@@ -18,11 +17,9 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from . import optim
 from .classifier import Classifier
 from .datasets import cache_dir
-from .errors import ParameterError
-from .features import augment_flip, cached_features, make_features
+from .design import fit_design
 from .model import LinearModel
 from .objective import Objective
-from .preprocess import Preprocessor, flatten
 from .regularizers import get_regularizer
 from .settings import Settings
 from .train import History, TrainConfig, accuracy, steps_per_epoch, train
@@ -45,20 +42,6 @@ class Outcome:
     """Which weights the classifier has: ``"best"`` (of ``best_epoch``) or ``"last"``."""
 
 
-def _features(settings: Settings, X_train, y_train):
-    """Fitted feature extractor (None for raw pixels) and the (possibly augmented) training set."""
-    if settings.augment not in (None, "none", "flip"):
-        raise ParameterError(f"unknown augmentation {settings.augment!r}; use flip or none.")
-    if settings.augment == "flip":
-        X_train, y_train = augment_flip(X_train, y_train)
-    if settings.features == "raw":
-        return None, X_train, y_train
-    options = {}
-    if settings.features == "bovw":
-        options = {"n_words": settings.n_words, "encoding": settings.encoding, "n_jobs": os.cpu_count()}
-    return make_features(settings.features, **options), X_train, y_train
-
-
 def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False, progress=None, data_dir=None):
     """Train on ``dataset`` (a :class:`linclass.datasets.Dataset`) with ``settings``.
 
@@ -66,19 +49,11 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     """
     start = time.perf_counter()
     dtype = np.dtype(settings.dtype)
-    extractor, X_raw, y_train = _features(settings, dataset.X_train, dataset.y_train)
-    if extractor is not None:  # fitted once per data and settings, then read from the feature cache
-        others = {"val": dataset.X_val} if len(dataset.X_val) else {}
-        extractor, F_train, F_others = cached_features(extractor, X_raw, others,
-                                                       cache_dir=cache_dir(data_dir) / "features")
-        F_val = F_others.get("val")
-    else:
-        F_train, F_val = flatten(X_raw), flatten(dataset.X_val) if len(dataset.X_val) else None
-    pre = Preprocessor.fit(F_train, settings.preprocess)
-    X = pre.transform(F_train).astype(dtype, copy=False)
-    X_val = pre.transform(F_val).astype(dtype, copy=False) if F_val is not None else None
+    design, X, y_train, others = fit_design(dataset.X_train, dataset.y_train, settings,
+                                            others={"val": dataset.X_val}, cache_dir=cache_dir(data_dir) / "features")
+    extractor, pre = design.features, design.preprocessor
+    X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
-    del F_train, F_val
     objective = Objective(settings.loss, get_regularizer(settings.reg), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params

@@ -76,7 +76,7 @@ FLAGS = {
     "jobs": Flag(int, 1, 1024, "2"),
     "threads_per_job": Flag(int, 1, 1024, "1"),
     # probe
-    "tol": Flag(float, 0, 1, "1e-6", low_open=True, high_open=True),
+    "tol": Flag(float, 0, 1, "1e-4", low_open=True, high_open=True),
     "max_iter": Flag(int, 1, 10**6, "1000"),
     "chunk_rows": Flag(int, 1, MANY, "16384"),
     # demo

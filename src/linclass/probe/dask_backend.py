@@ -48,9 +48,9 @@ def _read(X, start, stop):
 
 
 def _block_terms(block, y, weights, dtype):
-    Vt, c = weights
-    loss, gVt, gc = chunk_terms(block, y, Vt, c, dtype)
-    return loss, gVt.astype(np.float64), gc  # summed in float64 from here on
+    V, c = weights
+    loss, gV, gc = chunk_terms(block, y, V, c, dtype)
+    return loss, gV.astype(np.float64), gc  # summed in float64 from here on
 
 
 def _add(*parts):
@@ -90,16 +90,16 @@ class DaskSoftmaxL2(SoftmaxL2):
         wait(xs)
         return list(zip(xs, ys))
 
-    def with_dtype(self, dtype) -> "DaskSoftmaxL2":
+    def _build(self, dtype) -> "DaskSoftmaxL2":
         return DaskSoftmaxL2(self.client, self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype,
                              shift=self.shift, scale=self.scale, chunk_rows=self.chunk_rows, blocks=self.blocks)
 
     def data_terms(self, W, b):
         V, c = self.effective(np.asarray(W, np.float64), np.asarray(b, np.float64))
-        weights = (np.ascontiguousarray(V.T, dtype=self.dtype), c.astype(self.dtype)[:, None])
+        weights = (V.astype(self.dtype), c.astype(self.dtype)[:, None])
         [shared] = self.client.scatter([weights], broadcast=True, hash=False)
         parts = [self.client.submit(_block_terms, x, y, shared, self.dtype, pure=False) for x, y in self.blocks]
         while len(parts) > 1:  # a tree of sums on the workers: one (C, D) array comes back
             parts = [self.client.submit(_add, *parts[i:i + FAN_IN], pure=False) for i in range(0, len(parts), FAN_IN)]
-        total, gVt, gc = parts[0].result()
-        return float(total), np.asarray(gVt, np.float64).T, np.asarray(gc, np.float64)
+        total, gV, gc = parts[0].result()
+        return float(total), np.asarray(gV, np.float64), np.asarray(gc, np.float64)

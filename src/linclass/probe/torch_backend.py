@@ -62,7 +62,7 @@ class TorchSoftmaxL2(SoftmaxL2):
             if self.X.shape[0] * self.X.shape[1] * self.dtype.itemsize <= self.resident_fraction * free:
                 self.resident = [self._upload(a, b) for a, b in self.work]
 
-    def with_dtype(self, dtype) -> "TorchSoftmaxL2":
+    def _build(self, dtype) -> "TorchSoftmaxL2":
         return TorchSoftmaxL2(self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype, shift=self.shift,
                               scale=self.scale, device=self.device)
 
