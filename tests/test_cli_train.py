@@ -104,11 +104,14 @@ def test_divergent_learning_rate_stops_in_the_first_epoch_without_nan_files(caps
     assert not (tmp_path / "model.npz").exists()
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "random-search", "random-local-search", "adam"])
-def test_every_optimizer_trains_from_the_command_line(capsys, tmp_path, optimizer):
+# digits, 10 classes: chance is 0.10; the gradient methods and L-BFGS reach ~0.94-0.97, while 50 random
+# guesses of W (the lecture's random search, 15.5% on CIFAR-10 with 1,000) only get clearly above chance
+@pytest.mark.parametrize("optimizer, least", [("lbfgs", 0.95), ("random-search", 0.15),
+                                              ("random-local-search", 0.15), ("adam", 0.9)])
+def test_every_optimizer_trains_from_the_command_line(capsys, tmp_path, optimizer, least):
     extra = ["--budget", "50"] if "search" in optimizer else []
     data = _json(capsys, "train", "--optimizer", optimizer, "--out", str(tmp_path), *extra)
-    assert data["test_accuracy"] > 0.1 and Path(data["model_path"]).is_file()
+    assert data["test_accuracy"] > least and Path(data["model_path"]).is_file()
     if "search" in optimizer:
         assert data["evaluations"] == 50
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 from pathlib import Path
 
+import numpy as np
+
+from ..classifier import Classifier
 from ..datasets import cache_dir
 from ..design import fit_design
+from ..errors import InputError, ParameterError
+from ..estimators import LinearSVM, SoftmaxClassifier
 from ..features import SPECS
+from ..model import LinearModel
+from ..persist import write_json
 from ..preprocess import PREPROCESSING
+from ..report.plots import search_heatmap
 from ..settings import data_kind, resolve
+from ..tune import grid, log_uniform, search
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
@@ -57,7 +65,6 @@ def register(subparsers, common):
 
 
 def _numbers(text: str, option: str) -> list[float]:
-    from ..errors import ParameterError
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -68,7 +75,6 @@ def _numbers(text: str, option: str) -> list[float]:
 
 
 def _span(text: str, option: str) -> tuple[float, float]:
-    from ..errors import ParameterError
     try:
         low, high = (float(v) for v in text.split(":"))
     except ValueError:
@@ -93,9 +99,6 @@ def _literal(text: str):
 
 def settings_from_args(args) -> list[dict]:
     """The search's settings: a grid, or ``--random N`` log-uniform draws (seeded by ``--seed``)."""
-    from ..errors import ParameterError
-    from ..tune import grid, log_uniform
-
     extra_lists, extra_ranges = {}, {}
     for item in args.param:
         name, sep, values = item.partition("=")
@@ -120,8 +123,6 @@ def settings_from_args(args) -> list[dict]:
 def make_estimator(args, settings):
     """The estimator of every trial: ``settings`` (:func:`linclass.settings.resolve`) give the optimizer,
     schedule, batch size, epochs and dtype."""
-    from ..estimators import LinearSVM, SoftmaxClassifier
-
     common = dict(penalty=None if args.penalty == "none" else args.penalty, optimizer=settings.optimizer,
                   schedule=settings.schedule, batch_size=settings.batch_size, max_iter=settings.epochs,
                   dtype=settings.dtype)
@@ -131,13 +132,6 @@ def make_estimator(args, settings):
 
 
 def run(args) -> Output:
-    import numpy as np
-
-    from ..classifier import Classifier
-    from ..errors import InputError, ParameterError
-    from ..model import LinearModel
-    from ..tune import search
-
     settings = settings_from_args(args)
     if args.scheduler and args.backend != "dask":
         raise ParameterError("--scheduler is the address of a Dask cluster; add --backend dask.")
@@ -177,15 +171,12 @@ def run(args) -> Output:
         data["model_path"] = str(clf.save(out / "model.npz"))
         if len(dataset.X_test):
             data["test_accuracy"] = float(np.mean(clf.predict(dataset.X_test) == dataset.y_test))
-    from ..persist import atomic_write
-    atomic_write(out / "search.json", lambda f: f.write(json.dumps(data, indent=2, allow_nan=False).encode()))
+    write_json(out / "search.json", data)
     data["results_path"] = str(out / "search.json")
     return Output(_text(result, data), data)
 
 
 def _heatmap(result, path, args):
-    from ..report.plots import search_heatmap
-
     lrs, regs, acc = result.heatmap("learning_rate", "alpha")
     what = f"{args.cv}-fold CV accuracy" if args.cv else "Validation accuracy"
     return search_heatmap(lrs, regs, acc, path, title=f"{what}, {args.loss} ({len(result.trials)} trials)")

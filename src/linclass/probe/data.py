@@ -21,6 +21,7 @@ import mmap
 import os
 import re
 import struct
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from ..errors import DataError
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 _SHARD = re.compile(r"^X-(\d{5,})\.npy$")
+_MAPPING = threading.Lock()  # two chunk threads must not map one file twice (the pages of one would never be released)
 
 
 def _npy_header(f, where: str) -> tuple[tuple, bool, np.dtype]:
@@ -65,12 +67,13 @@ class Part:
 
     @property
     def array(self) -> np.ndarray:
-        """The read-only (n, D) view of the mapped file (mapped on first use)."""
-        if self._array is None:
-            with open(self.path, "rb") as f:
-                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            count = int(np.prod(self.shape))
-            self._array = np.frombuffer(self._map, self.dtype, count, self.offset).reshape(self.shape)
+        """The read-only (n, D) view of the mapped file (mapped on first use, once, whichever thread asks)."""
+        with _MAPPING:
+            if self._array is None:
+                with open(self.path, "rb") as f:
+                    self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                count = int(np.prod(self.shape))
+                self._array = np.frombuffer(self._map, self.dtype, count, self.offset).reshape(self.shape)
         return self._array
 
     def release(self, start: int, stop: int) -> None:
