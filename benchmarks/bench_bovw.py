@@ -72,8 +72,9 @@ def main(argv=None):
 
     from linclass import Objective
     from linclass.datasets.folder import load_image_folder
-    from linclass.features import BagOfVisualWords, Standardize, augment_flip, make_features
+    from linclass.features import BagOfVisualWords, augment_flip, make_features
     from linclass.optim import lbfgs
+    from linclass.preprocess import Preprocessor
     from linclass.regularizers import L2
 
     reg = args.reg
@@ -105,9 +106,9 @@ def main(argv=None):
     F_test = extractor.transform(X_test)
     t = lap(f"features test ({len(X_test):,})", t)
     del X_train
-    scaler = Standardize().fit(F_train)
-    F_train -= scaler.mean_
-    F_train /= scaler.scale_                                  # in place: no second copy of the features
+    scaler = Preprocessor.fit(F_train, "standardize")
+    F_train -= scaler.mean
+    F_train /= scaler.std                                     # in place: no second copy of the features
     F_test = scaler.transform(F_test)
     t = lap("standardize", t)
     D, C = F_train.shape[1], int(y_train.max()) + 1

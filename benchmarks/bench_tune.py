@@ -40,7 +40,7 @@ def main():
     t = time.perf_counter()
     ds = load_dataset(None, args.data, subset=args.subset, val_size=1000, seed=0)
     F = flatten(ds.X_train)
-    pre = Preprocessor.fit(F, standardize=True)
+    pre = Preprocessor.fit(F, "standardize")
     X, X_val = pre.transform(F), pre.transform(ds.X_val)
     print(f"data: {X.shape[0]} train / {X_val.shape[0]} val images, {X.shape[1]} features, "
           f"loaded in {time.perf_counter() - t:.1f} s")

@@ -22,7 +22,7 @@ def _images(n, seed=0):
 def test_raw_pixels_standardized_match_a_numpy_reference():
     X_train, y_train = _images(40)
     X_test, _ = _images(7, seed=1)
-    design, X, y, others = fit_design(X_train, y_train, Settings(standardize=True), others={"test": X_test})
+    design, X, y, others = fit_design(X_train, y_train, Settings(preprocess="standardize"), others={"test": X_test})
     F = X_train.reshape(40, -1).astype(np.float64)
     mean, std = F.mean(axis=0), F.std(axis=0)
     ref_test = (X_test.reshape(7, -1) - mean) / std
@@ -46,7 +46,7 @@ def test_features_flip_and_dtype_follow_the_settings():
 
 def test_the_classifier_predicts_through_the_same_path():
     X_train, y_train = _images(30)
-    design, X, _, _ = fit_design(X_train, y_train, Settings(features="hist", standardize=True))
+    design, X, _, _ = fit_design(X_train, y_train, Settings(features="hist", preprocess="standardize"))
     clf = Classifier(model=None, preprocessor=design.preprocessor, class_names=["a", "b", "c"], loss="softmax",
                      features=design.features)
     np.testing.assert_array_equal(clf.design_matrix(X_train), X)

@@ -162,3 +162,21 @@ def test_bad_input_raises_a_clear_error(name, scores, y, error, words):
 def test_unknown_loss_lists_the_choices():
     with pytest.raises(LinclassError, match="choose one of svm"):
         losses.get_loss("hinge")
+
+
+@pytest.mark.parametrize("name", list(losses.LOSSES))
+def test_the_smooth_trait_matches_the_gradient_at_a_kink(name):
+    """Across a margin of 0 (s_1 − s_0 + 1 = 0, and 1 ± s for one-vs-all) the gradient jumps unless smooth."""
+    eps = 1e-6
+    jumps = []
+    for at in (-1.0, 1.0):  # ova-svm has kinks at s_j = ±1; the multiclass hinges at s_1 = s_0 − 1 = −1
+        below = np.array([[0.0, at - eps, -5.0]])
+        above = np.array([[0.0, at + eps, -5.0]])
+        _, d_below = losses.get_loss(name)(below, [0])
+        _, d_above = losses.get_loss(name)(above, [0])
+        jumps.append(np.abs(d_above - d_below).max())
+    if losses.get_loss(name).smooth:
+        assert max(jumps) < 1e-4
+    else:
+        assert max(jumps) > 0.5
+    assert (losses.get_loss(name).kinks is None) == (name == "softmax")

@@ -49,18 +49,15 @@ def make_extractor(features: str = "raw", *, n_words: int = 1600, encoding: str 
 
 
 def _fit_preprocessor(F_train, settings) -> Preprocessor:
-    mode = getattr(settings, "preprocess", None)
-    if mode is None:  # settings that only say whether to standardize (the mean is always subtracted)
-        return Preprocessor.fit(F_train, standardize=settings.standardize)
-    return Preprocessor.fit(F_train, mode)
+    return Preprocessor.fit(F_train, settings.preprocess)
 
 
 def fit_design(X_train, y_train, settings, *, others: dict | None = None, cache_dir=None):
     """Fit the data path on ``(X_train, y_train)`` with ``settings`` and build the design matrices.
 
-    ``settings`` needs ``features``, ``n_words``, ``encoding``, ``augment``, ``preprocess`` (or
-    ``standardize``) and ``dtype`` (a :class:`linclass.settings.Settings` has them). ``others`` maps a split's name to
-    its images (validation, test); empty ones are left out. Features are fitted once per data and
+    ``settings`` needs ``features``, ``n_words``, ``encoding``, ``augment``, ``preprocess`` and ``dtype``
+    (a :class:`linclass.settings.Settings` has them). ``others`` maps a split's name to its images
+    (validation, test); empty ones are left out. Features are fitted once per data and
     settings and kept in ``cache_dir`` when it is given. Returns ``(design, X, y, {name: X})``:
     ``y`` is ``y_train``, doubled with ``augment="flip"`` (the mirrored images are appended).
     """

@@ -46,19 +46,19 @@ from ._checks import sklearn_checked
 from .datasets.splits import stratified_split
 from .errors import InputError, LabelError, ParameterError, TrainingWarning
 from .knn import KNearestNeighbor
-from .losses import SMOOTH_LOSSES, softmax
+from .losses import LOSSES, softmax
 from .model import LinearModel
 from .objective import Objective
-from .optim import get_optimizer, lbfgs, parse_schedule
+from .optim import METHODS, get_optimizer, lbfgs, parse_schedule
 from .regularizers import L1, L2, ElasticNet
 from .train import TrainConfig, steps_per_epoch, train
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"]
 
-GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-OPTIMIZERS = ("auto",) + GRADIENT_OPTIMIZERS + ("lbfgs",)
+OPTIMIZERS = ["auto", *(name for name, method in METHODS.items() if method.gradient)]
+"""The optimizers the estimators take: "auto" and every gradient method of the registry (not the random searches)."""
+SVM_LOSSES = [name for name, loss in LOSSES.items() if loss.margin]
 PENALTIES = ("l2", "l1", "elasticnet", None)
-SVM_LOSSES = ("squared-ova-svm", "svm", "squared-svm", "ova-svm", "structured-svm")
 GRADIENT_DEFAULTS = {"max_iter": 100, "tol": 1e-3}
 """``max_iter=None`` / ``tol=None`` with a gradient optimizer: epochs, and the loss plateau of
 scikit-learn's ``SGDClassifier``. With L-BFGS each class has its own (``_lbfgs_defaults``)."""
@@ -104,7 +104,7 @@ def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
 
 def _has_partial_fit(estimator) -> bool:
     """``partial_fit`` exists for gradient optimizers and "auto" (L-BFGS needs the full batch)."""
-    if estimator.optimizer == "lbfgs":
+    if estimator.optimizer in METHODS and METHODS[estimator.optimizer].full_batch:
         raise AttributeError("partial_fit needs a gradient optimizer (L-BFGS works on the full batch); "
                              "use optimizer='sgd' (or momentum, adam...), or call fit.")
     return True
@@ -149,7 +149,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
         optimizer = self.optimizer
         if optimizer == "auto":
-            smooth = objective.loss in SMOOTH_LOSSES and (reg is None or reg.name == "l2")
+            smooth = LOSSES[objective.loss].smooth and (reg is None or reg.name == "l2")
             optimizer = "lbfgs" if full_batch and smooth and not self.early_stopping else "sgd"
         if not callable(self.learning_rate):
             _checks.number(self.learning_rate, "learning_rate", low=0, low_open=True,
@@ -228,7 +228,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         scale = 0.0 if spec.optimizer == "lbfgs" else self.init_scale
         params = self._start(X.shape[1], classes.size, spec.dtype, init_seed, scale)
         self.classes_ = classes
-        if spec.optimizer == "lbfgs":
+        if METHODS[spec.optimizer].full_batch:
             self._fit_lbfgs(spec, X, y_idx, params)
         else:
             self._fit_gradient(spec, X, y_idx, params, train_seed)

@@ -13,7 +13,9 @@ per-example gradients ``dL_i/ds_i`` (N, C).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import Callable
 
 import numpy as np
 
@@ -140,25 +142,55 @@ def softmax_loss(scores, y, *, reduction: str = "mean"):
     return _reduce(losses, dscores, reduction)
 
 
-LOSSES = {
-    "svm": svm_loss,
-    "squared-svm": partial(svm_loss, squared=True),
-    "softmax": softmax_loss,
-    "ova-svm": ova_svm_loss,
-    "squared-ova-svm": partial(ova_svm_loss, squared=True),
-    "structured-svm": structured_svm_loss,
-}
-"""Every loss by its command-line name; each is ``(scores, y, *, reduction) -> (loss, dscores)``."""
-
-SMOOTH_LOSSES = ("softmax", "squared-svm", "squared-ova-svm")
-"""Losses with a continuous gradient (those L-BFGS can solve exactly)."""
-
-HINGE_LOSSES = ("svm", "squared-svm", "ova-svm", "squared-ova-svm", "structured-svm")
+def _margin_kinks(scores, y, delta):
+    """``s_j − s_{y_i} + Δ`` for every class: the arguments of the multiclass hinges."""
+    rows = np.arange(scores.shape[0])
+    return scores - scores[rows, y][:, None] + delta
 
 
-def get_loss(name: str):
-    """The loss function called ``name`` (see :data:`LOSSES`)."""
+def _ova_kinks(scores, y, delta):
+    """``Δ − s_j`` for the correct class, ``Δ + s_j`` for the others: the one-vs-all hinges."""
+    signs = -np.ones_like(scores)
+    signs[np.arange(scores.shape[0]), y] = 1
+    return delta - signs * scores
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss of the registry :data:`LOSSES`: the function and the traits the rest of the code reads.
+
+    Called as the function: ``loss(scores, y, *, reduction) -> (loss, dscores)``.
+    """
+
+    name: str
+    fn: Callable
+    smooth: bool
+    """The gradient is continuous (L-BFGS can find the exact minimum)."""
+    margin: bool
+    """A margin (SVM) loss with a margin Δ (keyword ``delta``): scores are not probabilities
+    (:class:`~linclass.estimators.LinearSVM` takes it)."""
+    kinks: Callable | None = None
+    """``(scores (N, C), y, Δ) -> (N, C)``: the arguments of every ``max(0, ·)``; a step that changes the sign
+    of one crosses a kink (where the numerical gradient is not the derivative). None: no kinks."""
+
+    def __call__(self, scores, y, **options):
+        return self.fn(scores, y, **options)
+
+
+LOSSES = {loss.name: loss for loss in (
+    Loss("svm", svm_loss, smooth=False, margin=True, kinks=_margin_kinks),
+    Loss("squared-svm", partial(svm_loss, squared=True), smooth=True, margin=True, kinks=_margin_kinks),
+    Loss("softmax", softmax_loss, smooth=True, margin=False),
+    Loss("ova-svm", ova_svm_loss, smooth=False, margin=True, kinks=_ova_kinks),
+    Loss("squared-ova-svm", partial(ova_svm_loss, squared=True), smooth=True, margin=True, kinks=_ova_kinks),
+    Loss("structured-svm", structured_svm_loss, smooth=False, margin=True, kinks=_margin_kinks),
+)}
+"""Every loss by its command-line name, with its traits (see :class:`Loss`)."""
+
+
+def get_loss(name: str) -> Loss:
+    """The loss called ``name`` (see :data:`LOSSES`)."""
     try:
         return LOSSES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ParameterError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}.") from None

@@ -64,7 +64,7 @@ class Objective:
 
     def data_loss(self, scores, y, *, reduction: str = "mean"):
         """The loss function on ``scores`` (N, C): ``(loss, dscores)``, with the margin Δ for hinge losses."""
-        margin = {"delta": self.delta} if self.loss in losses.HINGE_LOSSES else {}
+        margin = {"delta": self.delta} if losses.get_loss(self.loss).margin else {}
         return losses.get_loss(self.loss)(scores, y, reduction=reduction, **margin)
 
     def penalty(self, W) -> tuple[float, np.ndarray | None]:
@@ -80,15 +80,16 @@ class Objective:
         ``grad_norm`` is ``‖∇L‖`` over all parameters. With L2 (``λ Σ W²``, λ > 0)
         the objective is ``2λ``-strongly convex in ``W``; strong monotonicity of the
         gradient gives ``2λ ‖W − W*‖² ≤ ⟨∇L(θ), θ − θ*⟩``, so when the bias gradient
-        is negligible ``‖W − W*‖ ≤ ‖∇_W L‖ / 2λ`` (``distance_bound``; None without L2).
+        is negligible ``‖W − W*‖ ≤ ‖∇_W L‖ / 2λ`` (``distance_bound``; None unless the
+        regularizer is strongly convex: its ``convexity`` trait, 2 for L2).
         The bias is unregularized, so no such bound exists for ``b``. ``accuracy`` is
         the fraction of ``y`` predicted right, from the same scores.
         """
         value = self(params, X, y)
         grad_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in value.grads.values())))
         bound = None
-        if self.reg is not None and self.reg.name == "l2" and self.reg_strength > 0:
-            bound = float(np.linalg.norm(value.grads["W"]) / (2 * self.reg_strength))
+        if self.reg is not None and self.reg.convexity is not None and self.reg_strength > 0:
+            bound = float(np.linalg.norm(value.grads["W"]) / (self.reg.convexity * self.reg_strength))
         accuracy = float(np.mean(value.scores.argmax(axis=1) == np.asarray(y)))
         return {"loss": value.loss, "grad_norm": grad_norm, "distance_bound": bound, "accuracy": accuracy}
 
@@ -100,16 +101,10 @@ class Objective:
         """
         W, b = params["W"], params["b"]
         parts = []
-        if self.loss in losses.HINGE_LOSSES:
+        loss = losses.get_loss(self.loss)
+        if loss.kinks is not None:
             scores = X @ W + b  # (N, C)
-            y = as_labels(y, scores.shape[0], scores.shape[1])
-            rows = np.arange(scores.shape[0])
-            if self.loss in ("ova-svm", "squared-ova-svm"):  # Δ − s_j for the correct class, Δ + s_j for the others
-                signs = -np.ones_like(scores)
-                signs[rows, y] = 1
-                parts.append((self.delta - signs * scores).ravel())
-            else:  # s_j − s_{y_i} + Δ
-                parts.append((scores - scores[rows, y][:, None] + self.delta).ravel())
-        if self.reg is not None and self.reg_strength > 0 and self.reg.name in ("l1", "elastic"):
+            parts.append(loss.kinks(scores, as_labels(y, scores.shape[0], scores.shape[1]), self.delta).ravel())
+        if self.reg is not None and self.reg_strength > 0 and self.reg.kinks:
             parts.append(W.ravel())
         return np.concatenate(parts) if parts else np.zeros(0)

@@ -12,60 +12,20 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from ._checks import run_warnings, stable_step
+from . import optim
+from ._checks import run_warnings
 from .classifier import Classifier
 from .datasets import cache_dir
 from .design import fit_design
-from .errors import ParameterError
 from .model import LinearModel
 from .objective import Objective
 from .regularizers import get_regularizer
+from .settings import Settings
+from .train import History, TrainConfig, accuracy, steps_per_epoch, train
 
-GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-OPTIMIZERS = GRADIENT_OPTIMIZERS + ("lbfgs", "random-search", "random-local-search")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that decides a training run (saved in the model file and the report)."""
-
-    loss: str = "softmax"
-    reg: str = "l2"
-    reg_strength: float = 1e-3
-    optimizer: str = "sgd"
-    lr: float = 1e-2
-    schedule: str = "constant"
-    batch_size: int = 256
-    epochs: int = 10
-    iterations: int | None = None
-    replacement: bool = False
-    early_stopping: bool = False
-    patience: int = 5
-    keep: str | None = None
-    """The weights a minibatch run returns: ``best`` (highest validation accuracy) or ``last``;
-    None: best with early stopping, else last."""
-    standardize: bool = False
-    features: str = "raw"
-    n_words: int = 1600
-    encoding: str = "triangle"
-    """Bag of visual words: ``triangle`` or ``soft`` (soft threshold)."""
-    augment: str | None = None
-    budget: int = 1000
-    """Loss evaluations for random search / random local search."""
-    init_scale: float = 1e-3
-    step_size: float = 1e-4
-    """Random local search: the scale of the perturbation."""
-    seed: int = 0
-    dtype: str = "float32"
-
-    def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ParameterError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ParameterError(f"the learning rate must be a finite number > 0, got {self.lr}.")
-        stable_step(self.optimizer, self.lr, get_regularizer(self.reg), self.reg_strength,
-                    names=("--lr", "--reg-strength"))
+__all__ = ["Outcome", "Settings", "evaluate", "fit_classifier"]
 
 
 @dataclass
@@ -90,9 +50,6 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
 
     Image features are cached under ``cache_dir(data_dir)/features`` (see :mod:`linclass.features`).
     """
-    from . import optim
-    from .train import TrainConfig, steps_per_epoch, train
-
     start = time.perf_counter()
     dtype = np.dtype(settings.dtype)
     design, X, y_train, others = fit_design(dataset.X_train, dataset.y_train, settings,
@@ -105,7 +62,8 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
     initial_loss = objective(params, X, y_train).loss
     history, evaluations, best_epoch, stopped, iterations, kept = None, None, None, False, 0, "last"
-    if settings.optimizer in GRADIENT_OPTIMIZERS:
+    method = optim.get_method(settings.optimizer)
+    if not method.full_batch:
         total = settings.iterations or settings.epochs * steps_per_epoch(X.shape[0], settings.batch_size)
         lr = optim.parse_schedule(settings.schedule, settings.lr, total)
         optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
@@ -120,19 +78,12 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
                        config=config, resume=resume, run=run)
         params, history, kept = result.params, result.history, result.kept
         best_epoch, stopped, iterations = result.best_epoch, result.stopped_early, result.iterations
-    elif settings.optimizer == "lbfgs":
-        result = optim.lbfgs(objective, X, y_train, params, max_iter=settings.iterations or 500)
-        params, iterations = result.params, result.n_iter
-    elif settings.optimizer == "random-search":
-        result = optim.random_search(objective, X, y_train, n_features=D, n_classes=C, budget=settings.budget,
-                                     scale=settings.init_scale, seed=settings.seed, dtype=dtype)
-        params, evaluations = result.params, result.evaluations
     else:
-        result = optim.random_local_search(objective, X, y_train, params, budget=settings.budget,
-                                           step_size=settings.step_size, seed=settings.seed)
-        params, evaluations = result.params, result.evaluations
+        result = _FULL_BATCH[method.name](objective, X, y_train, params, settings)
+        params = result.params
+        iterations = getattr(result, "n_iter", 0)
+        evaluations = getattr(result, "evaluations", None)
     if history is None:
-        from .train import History, accuracy
         history = History(loss=[float(v) for v in getattr(result, "history", [])] or [float(result.loss)],
                           train_accuracy=[accuracy(params, X, y_train)],
                           val_accuracy=[accuracy(params, X_val, y_val)] if X_val is not None else [])
@@ -149,10 +100,18 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
                         warnings)
 
 
+_FULL_BATCH = {  # the full-batch methods of the registry (optim.METHODS), each with its settings
+    "lbfgs": lambda objective, X, y, params, s: optim.lbfgs(objective, X, y, params, max_iter=s.iterations or 500),
+    "random-search": lambda objective, X, y, params, s: optim.random_search(
+        objective, X, y, n_features=X.shape[1], n_classes=params["b"].shape[0], budget=s.budget,
+        scale=s.init_scale, seed=s.seed, dtype=X.dtype),
+    "random-local-search": lambda objective, X, y, params, s: optim.random_local_search(
+        objective, X, y, params, budget=s.budget, step_size=s.step_size, seed=s.seed),
+}
+
+
 def evaluate(clf: Classifier, X, y) -> dict:
     """Accuracy, per-class precision and recall, and the confusion matrix (rows = true class)."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
     pred = clf.predict(X)
     labels = np.arange(len(clf.class_names))
     precision, recall, _, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)

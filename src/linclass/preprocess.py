@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ParameterError
+
+PREPROCESSING = ("none", "center", "standardize")
+"""The choices of :meth:`Preprocessor.fit`: nothing, subtract the training mean (CS231n's notebooks),
+or also divide each feature by its training standard deviation."""
 
 
 def flatten(X, dtype=np.float32) -> np.ndarray:
@@ -30,14 +34,20 @@ def add_bias_column(X) -> np.ndarray:
 
 @dataclass
 class Preprocessor:
-    """Mean subtraction and optional standardization, fitted on the training split."""
+    """Mean subtraction and optional standardization, fitted on the training split (the one standardizer)."""
 
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, X, *, center: bool = True, standardize: bool = False, chunk: int = 8192) -> "Preprocessor":
-        """Statistics of the training rows ``X`` (N, D), accumulated in float64 chunk by chunk."""
+    def fit(cls, X, mode: str = "center", *, chunk: int = 8192) -> "Preprocessor":
+        """Statistics of the training rows ``X`` (N, D) for ``mode`` (one of :data:`PREPROCESSING`),
+        accumulated in float64 chunk by chunk. ``std`` is ``sqrt(mean((x − mean)²))``; a constant
+        feature (std ≤ 1e-8) keeps the scale 1."""
+        if mode not in PREPROCESSING:
+            raise ParameterError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESSING)}.")
+        if mode == "none":
+            return cls()
         X = np.asarray(X)
         X = X.reshape(X.shape[0], -1)
         total = np.zeros(X.shape[1])
@@ -45,13 +55,13 @@ class Preprocessor:
             total += X[start:start + chunk].sum(axis=0, dtype=np.float64)
         mean = total / X.shape[0]
         std = None
-        if standardize:
+        if mode == "standardize":
             sq = np.zeros(X.shape[1])
             for start in range(0, X.shape[0], chunk):
                 sq += np.square(X[start:start + chunk] - mean).sum(axis=0)
             std = np.sqrt(sq / X.shape[0])
             std = np.where(std > 1e-8, std, 1.0).astype(np.float32)  # constant features: leave as is
-        return cls(mean.astype(np.float32) if center or standardize else None, std)
+        return cls(mean.astype(np.float32), std)
 
     def transform(self, X) -> np.ndarray:
         """Flattened float32 rows, centered (and scaled) with the training statistics."""

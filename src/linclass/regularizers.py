@@ -1,6 +1,10 @@
 """Regularization penalties ``R(W)`` and their gradients.
 
-Each regularizer is called as ``reg(W) -> (penalty, dW)`` with ``W`` (D, C).
+Each regularizer is called as ``reg(W) -> (penalty, dW)`` with ``W`` (D, C), and
+carries its traits as class attributes: ``smooth`` (a continuous gradient),
+``kinks`` (``|W_{k,l}|`` at ``W_{k,l} = 0``: a gradient check must not cross 0)
+and ``convexity``, the ``m`` of ``m``-strong convexity of ``R`` (None if not
+strongly convex), which gives :meth:`linclass.Objective.optimality` its bound.
 The full objective multiplies the penalty by the strength λ; the bias ``b`` is
 never regularized. :class:`MaxNorm` is not a penalty but a projection applied
 after each update.
@@ -9,6 +13,7 @@ after each update.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -19,7 +24,10 @@ from .errors import ParameterError
 class L2:
     """``R(W) = Σ_k Σ_l W_{k,l}²``, ``dR/dW = 2W``: prefers small, spread-out weights."""
 
-    name = "l2"
+    name: ClassVar[str] = "l2"
+    smooth: ClassVar[bool] = True
+    kinks: ClassVar[bool] = False
+    convexity: ClassVar[float | None] = 2.0
 
     def __call__(self, W):
         return float(np.sum(W * W)), 2 * W
@@ -29,7 +37,10 @@ class L2:
 class L1:
     """``R(W) = Σ |W_{k,l}|``, ``dR/dW = sign(W)`` (0 at 0): prefers sparse weights."""
 
-    name = "l1"
+    name: ClassVar[str] = "l1"
+    smooth: ClassVar[bool] = False
+    kinks: ClassVar[bool] = True
+    convexity: ClassVar[float | None] = None
 
     def __call__(self, W):
         return float(np.abs(W).sum()), np.sign(W)
@@ -40,7 +51,10 @@ class ElasticNet:
     """``R(W) = Σ β W_{k,l}² + |W_{k,l}|``, the lecture's elastic net (L1 + L2)."""
 
     beta: float = 1.0
-    name = "elastic"
+    name: ClassVar[str] = "elastic"
+    smooth: ClassVar[bool] = False
+    kinks: ClassVar[bool] = True
+    convexity: ClassVar[float | None] = None
 
     def __post_init__(self):
         if not self.beta >= 0:
@@ -67,7 +81,8 @@ class MaxNorm:
         return W * scale.astype(W.dtype)
 
 
-REGULARIZERS = {"l2": L2, "l1": L1, "elastic": ElasticNet}
+REGULARIZERS = {cls.name: cls for cls in (L2, L1, ElasticNet)}
+"""Every penalty by its command-line name (``none`` is no penalty); the traits are class attributes."""
 
 
 def get_regularizer(name: str | None):

@@ -6,6 +6,7 @@ from .._checks import parse_image_size
 from ..datasets import load_dataset
 from ..datasets.limits import add_limit_options, limits_from_args
 from ..errors import InputError
+from ..settings import Settings
 
 
 def add_data_options(p):
@@ -28,6 +29,7 @@ def load_from_args(args):
     size = parse_image_size(args.image_size) if args.image_size else None
     if args.dataset and args.data:
         raise InputError("give either --dataset or --data, not both.")
-    return load_dataset(args.dataset, args.data, data_dir=args.data_dir, seed=args.seed,
+    seed = Settings.seed if args.seed is None else args.seed  # the split's seed: --seed, as training's
+    return load_dataset(args.dataset, args.data, data_dir=args.data_dir, seed=seed,
                         val_size=args.val_size, image_size=size, skip_bad=args.skip_bad, subset=args.subset,
                         mirror=args.mirror, limits=limits_from_args(args))

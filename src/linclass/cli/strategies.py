@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..pipeline import evaluate, fit_classifier
+from ..settings import Settings, data_kind, resolve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
@@ -18,29 +20,22 @@ def register(subparsers, common):
     p.set_defaults(run=run)
 
 
-def strategy_settings(loss: str, budget: int, seed: int, gd: dict) -> dict:
+def strategy_settings(loss: str, budget: int, seed: int, gd: Settings) -> dict:
     """The three runs, with the lecture's settings for the searches (mean-subtracted pixels, no
     regularization, W ~ 1e-4·randn for random search, W₀ ~ 1e-3·randn and steps of 1e-4·randn for
-    random local search)."""
-    from ..pipeline import Settings
+    random local search). ``gd``: the gradient descent run's settings (:func:`linclass.settings.resolve`)."""
     return {
         "random search": Settings(loss=loss, reg="none", optimizer="random-search", budget=budget,
                                   init_scale=1e-4, seed=seed),
         "random local search": Settings(loss=loss, reg="none", optimizer="random-local-search", budget=budget,
                                         init_scale=1e-3, step_size=1e-4, seed=seed),
-        "minibatch gradient descent": Settings(loss=loss, seed=seed, **gd),
+        "minibatch gradient descent": gd,
     }
 
 
 def run(args) -> Output:
-    from ..pipeline import evaluate, fit_classifier
-    from .train import DEFAULTS, defaults_for
-
     dataset = load_from_args(args)
-    kind = dataset.name if dataset.name in DEFAULTS else "images"
-    gd = defaults_for(kind, args.loss)
-    if args.epochs:
-        gd["epochs"] = args.epochs
+    gd, _ = resolve(data_kind(dataset.name), {"loss": args.loss, "seed": args.seed, "epochs": args.epochs})
     rows = []
     for name, settings in strategy_settings(args.loss, args.budget, args.seed, gd).items():
         clf, outcome = fit_classifier(dataset, settings, progress=False if args.json else None)

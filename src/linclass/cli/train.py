@@ -5,67 +5,57 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from ..losses import LOSSES
-from ..optim import OPTIMIZERS as MINIBATCH_OPTIMIZERS
+from ..optim import METHODS
 from ..persist import write_bytes, write_json
-from ..pipeline import OPTIMIZERS, Settings, evaluate, fit_classifier
+from ..pipeline import evaluate, fit_classifier
+from ..preprocess import PREPROCESSING
+from ..regularizers import REGULARIZERS
 from ..report import html, plots
+from ..settings import FIELDS, data_kind, resolve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .model_options import add_key_option, key_from_args
 from .outdir import output_dir
-
-# Defaults per data set (and loss) that give a good result in seconds (digits: ~96-97% test accuracy)
-# or about a minute (CIFAR-10); chosen on the validation split. Any option given on the command line wins.
-DEFAULTS = {
-    "digits": dict(optimizer="sgd", lr=0.1, reg_strength=1e-3, epochs=60, batch_size=64, standardize=True),
-    "toy": dict(optimizer="momentum", lr=0.1, reg_strength=1e-3, epochs=50, batch_size=32),
-    "images": dict(optimizer="momentum", lr=1e-3, reg_strength=1e-2, epochs=20, batch_size=256, standardize=True,
-                   schedule="cosine"),
-}
-FEATURE_DEFAULTS = {  # thousands of standardized features: the exact optimum (bag of visual words)
-    ("bovw", "softmax"): dict(optimizer="lbfgs", reg_strength=1e-3, iterations=300),
-    ("bovw", "squared-svm"): dict(optimizer="lbfgs", reg_strength=1e-3, iterations=300),
-}
-LOSS_DEFAULTS = {
-    ("digits", "svm"): dict(lr=0.02), ("digits", "squared-svm"): dict(lr=0.005),
-    ("images", "svm"): dict(lr=3e-5, reg_strength=0.1),
-    ("images", "squared-svm"): dict(lr=3e-6, reg_strength=0.1),
-}
 
 
 def register(subparsers, common):
     p = add_command(subparsers, common, "train")
     add_data_options(p)
     add_key_option(p, sign=True)
-    g = p.add_argument_group("model and optimization")
-    g.add_argument("--loss", choices=[n for n in LOSSES if n in ("svm", "softmax", "squared-svm")], default="softmax")
-    g.add_argument("--reg", choices=["l2", "l1", "elastic", "none"], default="l2")
+    # Every default is None: the defaults live in linclass.settings (by data kind, loss and features) and
+    # resolve() records which values were given.
+    g = p.add_argument_group("model and optimization (defaults: by data set, loss and features; "
+                             "metrics.json lists each value's source)")
+    g.add_argument("--loss", choices=list(LOSSES), help="default softmax")
+    g.add_argument("--reg", choices=[*REGULARIZERS, "none"], help="default l2")
     g.add_argument("--reg-strength", type=float, metavar="λ", help="regularization strength")
-    g.add_argument("--optimizer", choices=OPTIMIZERS)
+    g.add_argument("--optimizer", choices=list(METHODS))
     g.add_argument("--lr", type=float, help="learning rate")
-    g.add_argument("--schedule", default="constant", help="constant|step|exponential|cosine|cosine+warmup")
+    g.add_argument("--schedule", help="constant|step|exponential|cosine|cosine+warmup (default: cosine on images, "
+                   "else constant)")
     g.add_argument("--batch-size", type=int)
     g.add_argument("--epochs", type=int)
     g.add_argument("--iterations", type=int, help="a budget in steps instead of epochs")
-    g.add_argument("--replacement", action="store_true", help="sample minibatches with replacement")
-    g.add_argument("--early-stopping", action="store_true", help="stop when validation accuracy stops improving "
-                   "and restore the best weights")
-    g.add_argument("--patience", type=int, default=5)
-    g.add_argument("--standardize", action="store_true", default=None, help="divide features by their std")
-    g.add_argument("--features", default="raw", help="raw|hist|hog|hog+hist|bovw")
-    g.add_argument("--n-words", type=int, default=1600, help="bag of visual words: codebook size")
-    g.add_argument("--encoding", choices=["triangle", "soft"], default="triangle",
-                   help="bag of visual words: triangle or soft-threshold encoding")
-    g.add_argument("--augment", choices=["none", "flip"], default=None, help="flip: add mirrored training images")
-    g.add_argument("--budget", type=int, default=1000, help="loss evaluations for the search strategies")
-    g.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--replacement", action="store_true", default=None, help="sample minibatches with replacement")
+    g.add_argument("--early-stopping", action="store_true", default=None, help="stop when validation accuracy "
+                   "stops improving and restore the best weights")
+    g.add_argument("--patience", type=int, help="default 5")
+    g.add_argument("--preprocess", choices=PREPROCESSING, help="none, center (subtract the training mean) or "
+                   "standardize (and divide by the std); default: standardize on digits and images, else center")
+    g.add_argument("--features", help="raw|hist|hog|hog+hist|bovw (default raw)")
+    g.add_argument("--n-words", type=int, help="bag of visual words: codebook size (default 1600)")
+    g.add_argument("--encoding", choices=["triangle", "soft"],
+                   help="bag of visual words: triangle (default) or soft-threshold encoding")
+    g.add_argument("--augment", choices=["none", "flip"], help="flip: add mirrored training images")
+    g.add_argument("--budget", type=int, help="loss evaluations for the search strategies (default 1000)")
+    g.add_argument("--dtype", choices=["float32", "float64"], help="default float32")
+    g.add_argument("--seed", type=int, help="default 0")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/<dataset>-<loss>-<time>)")
     o.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
@@ -75,30 +65,21 @@ def register(subparsers, common):
     p.set_defaults(run=run)
 
 
-def defaults_for(dataset_kind: str, loss: str, features: str = "raw") -> dict:
-    """The default settings for a data set kind (digits, toy, images), loss and features."""
-    return {**DEFAULTS[dataset_kind], **LOSS_DEFAULTS.get((dataset_kind, loss), {}),
-            **FEATURE_DEFAULTS.get((features, loss), {})}
-
-
-def settings_from_args(args, dataset_kind: str):
-    defaults = defaults_for(dataset_kind, args.loss, args.features)
-    given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
-    values = {k: v for k, v in given.items() if v is not None}
-    return Settings(**{**defaults, **values})
+def settings_from_args(args, dataset_name: str):
+    """``(settings, sources)`` for ``dataset_name`` from the parsed arguments (None = not given)."""
+    return resolve(data_kind(dataset_name), {name: getattr(args, name, None) for name in FIELDS})
 
 
 def run(args) -> Output:
     key = key_from_args(args)  # a bad key file fails before training
     dataset = load_from_args(args)
-    kind = dataset.name if dataset.name in DEFAULTS else "images"
-    settings = settings_from_args(args, kind)
+    settings, sources = settings_from_args(args, dataset.name)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}") as out:
-        return _train(args, dataset, settings, out, key)
+        return _train(args, dataset, settings, sources, out, key)
 
 
-def _train(args, dataset, settings, out: Path, key) -> Output:
+def _train(args, dataset, settings, sources, out: Path, key) -> Output:
     progress = False if args.no_progress or args.json else None
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
@@ -116,12 +97,12 @@ def _train(args, dataset, settings, out: Path, key) -> Output:
         "kept": outcome.kept, "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
         "warnings": outcome.warnings,
         "model_path": str(model_path), "report_path": str(out / "report.html"),
-        "settings": asdict(settings), "notes": list(dataset.notes),
+        "settings": asdict(settings), "sources": sources, "notes": list(dataset.notes),
         "test": test,
     }
     write_json(out / "metrics.json", metrics)
     _write_history(out / "history.csv", outcome.history)
-    _write_report(out, clf, dataset, settings, metrics, outcome.history, test)
+    _write_report(out, clf, dataset, settings, sources, metrics, outcome.history, test)
     (out / "checkpoint.npz").unlink(missing_ok=True)  # the run finished: the model file is the result
     n_train = len(dataset.y_train) * (2 if settings.augment == "flip" else 1)
     lines = [f"trained {settings.loss} ({settings.optimizer}, lr {settings.lr:g}, λ {settings.reg_strength:g}) "
@@ -146,17 +127,15 @@ def _kept_text(outcome) -> str:
     return f"last (epoch {epochs})" if epochs > 1 else "last"
 
 
-SEARCHES = ("random-search", "random-local-search")
-
-
 def applied_settings(settings) -> dict:
     """The settings that took part in the run (those of another optimizer, features or penalty left out)."""
     shown = asdict(settings)
-    minibatch = settings.optimizer in MINIBATCH_OPTIMIZERS
+    method = METHODS[settings.optimizer]
+    minibatch = not method.full_batch
     drop = set()
     if not minibatch:
         drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
-    if settings.optimizer in SEARCHES:
+    if not method.gradient:
         drop.add("iterations")
     else:
         drop.add("budget")
@@ -200,7 +179,7 @@ def _write_history(path, history):
     write_bytes(path, buf.getvalue().encode())
 
 
-def _write_report(out, clf, dataset, settings, metrics, history, test):
+def _write_report(out, clf, dataset, settings, sources, metrics, history, test):
     images = [("Training loss per step", plots.loss_curve(history.loss, out / "loss.png").name)]
     if len(history.train_accuracy) > 1:
         kept_epoch = metrics["best_epoch"] if metrics["kept"] == "best" else len(history.train_accuracy)
@@ -217,7 +196,8 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
     if test is not None:
         images.append(("Confusion matrix (test)", plots.confusion_matrix(
             np.asarray(test["confusion_matrix"]), clf.class_names, out / "confusion.png").name))
-    shown = {k: v for k, v in metrics.items() if k not in ("settings", "test", "notes", "warnings") and v is not None}
+    shown = {k: v for k, v in metrics.items()
+             if k not in ("settings", "sources", "test", "notes", "warnings") and v is not None}
     tables = []
     if test is not None:
         tables.append(("Per class (test)", ["class", "precision", "recall", "support"],
@@ -228,4 +208,5 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
     if metrics["warnings"]:
         tables.append(("Warnings", ["warning"], [[w] for w in metrics["warnings"]]))
     html.write_report(out / "report.html", title=f"linclass: {settings.loss} on {dataset.name}",
-                      settings=applied_settings(settings), metrics=shown, images=images, tables=tables)
+                      settings={k: f"{v}   ({sources[k]})" for k, v in applied_settings(settings).items()},
+                      metrics=shown, images=images, tables=tables)

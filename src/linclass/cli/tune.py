@@ -16,8 +16,9 @@ from ..estimators import LinearSVM, SoftmaxClassifier
 from ..features import SPECS
 from ..model import LinearModel
 from ..persist import write_json
-from ..pipeline import Settings
+from ..preprocess import PREPROCESSING
 from ..report.plots import search_heatmap
+from ..settings import data_kind, resolve
 from ..tune import grid, log_uniform, search
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
@@ -32,14 +33,15 @@ def register(subparsers, common):
     g = p.add_argument_group("model")
     g.add_argument("--loss", choices=["softmax", "svm", "squared-svm"], default="softmax")
     g.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default="l2")
-    g.add_argument("--optimizer", default="sgd", help="sgd|momentum|nesterov|adagrad|rmsprop|adam|lbfgs")
-    g.add_argument("--schedule", default="constant", help="constant|step|exponential|cosine|cosine+warmup")
-    g.add_argument("--epochs", type=int, default=10)
-    g.add_argument("--batch-size", type=int, default=128)
-    g.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    g.add_argument("--no-standardize", action="store_true", help="only subtract the mean image")
-    g.add_argument("--features", choices=SPECS, default="raw", help="image features, as in `linclass train` "
-                   "(default raw pixels)")
+    # defaults None: as `linclass train` for the data set (linclass.settings)
+    g.add_argument("--optimizer", help="sgd|momentum|nesterov|adagrad|rmsprop|adam|lbfgs")
+    g.add_argument("--schedule", help="constant|step|exponential|cosine|cosine+warmup")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--dtype", choices=["float32", "float64"])
+    g.add_argument("--preprocess", choices=PREPROCESSING, help="none, center (subtract the mean image) or "
+                   "standardize")
+    g.add_argument("--features", choices=SPECS, help="image features, as in `linclass train` (default raw pixels)")
     s = p.add_argument_group("search")
     s.add_argument("--lr", default=None, metavar="LIST", help=f"learning rates of the grid (default {DEFAULT_LR})")
     s.add_argument("--reg", default=None, metavar="LIST",
@@ -118,9 +120,12 @@ def settings_from_args(args) -> list[dict]:
                 alpha=_numbers(args.reg or DEFAULT_REG, "--reg"), **extra_lists)
 
 
-def make_estimator(args):
-    common = dict(penalty=None if args.penalty == "none" else args.penalty, optimizer=args.optimizer,
-                  schedule=args.schedule, batch_size=args.batch_size, max_iter=args.epochs, dtype=args.dtype)
+def make_estimator(args, settings):
+    """The estimator of every trial: ``settings`` (:func:`linclass.settings.resolve`) give the optimizer,
+    schedule, batch size, epochs and dtype."""
+    common = dict(penalty=None if args.penalty == "none" else args.penalty, optimizer=settings.optimizer,
+                  schedule=settings.schedule, batch_size=settings.batch_size, max_iter=settings.epochs,
+                  dtype=settings.dtype)
     if args.loss == "softmax":
         return SoftmaxClassifier(**common)
     return LinearSVM(loss=args.loss, **common)
@@ -128,15 +133,15 @@ def make_estimator(args):
 
 def run(args) -> Output:
     settings = settings_from_args(args)
-    estimator = make_estimator(args)
     if args.scheduler and args.backend != "dask":
         raise ParameterError("--scheduler is the address of a Dask cluster; add --backend dask.")
     dataset = load_from_args(args)
+    fixed, _ = resolve(data_kind(dataset.name), {name: getattr(args, name) for name in (
+        "loss", "optimizer", "schedule", "epochs", "batch_size", "dtype", "preprocess", "features", "seed")})
+    estimator = make_estimator(args, fixed)
     if args.cv is None and not len(dataset.X_val):
         raise InputError(f"{dataset.name} has no validation split; give --val-size N or use --cv K.")
-    data_path = Settings(features=args.features, standardize=not args.no_standardize, dtype=args.dtype,
-                         seed=args.seed)
-    design, X, _, others = fit_design(dataset.X_train, dataset.y_train, data_path, others={"val": dataset.X_val},
+    design, X, _, others = fit_design(dataset.X_train, dataset.y_train, fixed, others={"val": dataset.X_val},
                                       cache_dir=cache_dir(args.data_dir) / "features")
     X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
@@ -159,8 +164,9 @@ def run(args) -> Output:
             raise InputError("some classes have no training example; use a larger --subset.")
         model = LinearModel(est.coef_.T, est.intercept_)
         clf = Classifier(model, design.preprocessor, list(dataset.class_names), args.loss, dataset.image_shape,
-                         design.features, {"settings": {**est.get_params(), "dtype": args.dtype,
-                                                        "features": args.features}, "search": best.to_dict(),
+                         design.features, {"settings": {**est.get_params(), "dtype": fixed.dtype,
+                                                        "preprocess": fixed.preprocess, "features": fixed.features},
+                                           "search": best.to_dict(),
                           "dataset": dataset.name, "fingerprint": dataset.fingerprint})
         data["model_path"] = str(clf.save(out / "model.npz"))
         if len(dataset.X_test):

@@ -22,7 +22,6 @@ from .color import ColorHistogram
 from .compose import (
                       SPECS,
                       RawPixels,
-                      Standardize,
                       augment_flip,
                       cached_features,
                       features_from_state,
@@ -33,7 +32,7 @@ from .compose import (
 from .hog import HOG, hog_features
 
 __all__ = [
-    "BagOfVisualWords", "ColorHistogram", "GRAY_WEIGHTS", "HOG", "RawPixels", "SPECS", "Standardize",
+    "BagOfVisualWords", "ColorHistogram", "GRAY_WEIGHTS", "HOG", "RawPixels", "SPECS",
     "augment_flip", "cached_features", "features_from_state", "features_to_state", "fingerprint",
     "hog_features", "make_features", "to_gray",
 ]

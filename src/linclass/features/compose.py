@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from .. import _checks
 from ..errors import InputError, ModelFileError, ParameterError
 from ..persist import atomic_write
-from ._common import ImageTransformer, chunks
+from ._common import ImageTransformer
 from .bovw import BagOfVisualWords
 from .color import ColorHistogram
 from .hog import HOG
@@ -43,59 +42,7 @@ class RawPixels(ImageTransformer):
         return images.reshape(images.shape[0], -1).astype(np.float32)
 
 
-class Standardize(ImageTransformer):
-    """Feature standardization ``(x - mean) / std`` per column, fitted on training features (N, D).
-
-    Not an image transformer: it takes features, e.g. after a BagOfVisualWords in a Pipeline,
-    as Coates et al. (2011) standardize their features before the SVM.
-    """
-
-    _config_keys = ("eps",)
-    _array_keys = ("mean_", "scale_")
-
-    def __init__(self, eps=1e-2):
-        self.eps = eps
-
-    def fit(self, X, y=None):
-        """Column means and ``sqrt(var + eps)``, accumulated in float64 over row chunks (no full-size copy)."""
-        X = _features(X)
-        shift = X[0].astype(np.float64)                       # shifted sums keep E[x²] - E[x]² accurate
-        s1, s2 = np.zeros(X.shape[1]), np.zeros(X.shape[1])
-        for part in chunks(X.shape[0], 4096):
-            d = X[part].astype(np.float64) - shift
-            s1 += d.sum(axis=0)
-            s2 += (d * d).sum(axis=0)
-        n = X.shape[0]
-        mean = s1 / n
-        self.mean_ = (shift + mean).astype(np.float32)
-        self.scale_ = np.sqrt(np.maximum(s2 / n - mean * mean, 0) + self.eps).astype(np.float32)
-        self.n_features_out_ = X.shape[1]
-        return self
-
-    def transform(self, X):
-        check_is_fitted(self, "mean_")
-        X = _features(X)
-        if X.shape[1] != self.mean_.shape[0]:
-            raise InputError(f"Standardize was fitted on {self.mean_.shape[0]} features, got {X.shape[1]}; "
-                             "apply the same feature extractor as in training.")
-        return ((X - self.mean_) / self.scale_).astype(np.float32)
-
-    def _restore(self, arrays):
-        self.mean_ = np.asarray(self.mean_, np.float32)
-        self.scale_ = np.asarray(self.scale_, np.float32)
-        if self.mean_.shape != self.scale_.shape or self.mean_.ndim != 1:
-            raise ModelFileError("Standardize state has inconsistent mean_ / scale_; retrain and save again.")
-        self.n_features_out_ = self.mean_.shape[0]
-
-
-def _features(X):
-    X = np.asarray(X)
-    if X.ndim != 2 or X.dtype.kind != "f":
-        raise InputError(f"Standardize expects features (N, D) of floats, got {X.dtype} {X.shape}.")
-    return X
-
-
-TRANSFORMERS = {cls.__name__: cls for cls in (RawPixels, ColorHistogram, HOG, BagOfVisualWords, Standardize)}
+TRANSFORMERS = {cls.__name__: cls for cls in (RawPixels, ColorHistogram, HOG, BagOfVisualWords)}
 """The classes whose state :func:`features_from_state` may rebuild (nothing else is ever instantiated)."""
 
 
@@ -105,12 +52,10 @@ def make_features(spec: str, **options):
     ``options`` are keyword hyperparameters of the extractors involved (e.g.
     ``n_words=4000, encoding="soft"`` for bovw, ``cell=8, bins=10`` for hog+hist);
     None values are ignored, unknown names raise :class:`ParameterError`.
-    ``standardize=True`` appends a :class:`Standardize` step (a ``Pipeline``).
     HOG here defaults to ``block=2`` (overlapping 2x2-cell blocks, L2-Hys), the
     better setting on CIFAR-10; pass ``block=1`` for the lecture's plain cells.
     """
     options = {k: v for k, v in options.items() if v is not None}
-    standardize = options.pop("standardize", False)
     parts = {"raw": [("raw", RawPixels)], "hist": [("hist", ColorHistogram)], "hog": [("hog", HOG)],
              "hog+hist": [("hog", HOG), ("hist", ColorHistogram)], "bovw": [("bovw", BagOfVisualWords)]}
     if spec not in parts:
@@ -126,10 +71,7 @@ def make_features(spec: str, **options):
     if unknown:
         raise ParameterError(f"option(s) {unknown} do not apply to features {spec!r}; "
                              f"valid: {sorted(set().union(*(c().get_params() for _, c in parts[spec])))}.")
-    extractor = made[0][1] if len(made) == 1 else FeatureUnion(made)
-    if standardize:
-        return Pipeline([("features", extractor), ("standardize", Standardize())])
-    return extractor
+    return made[0][1] if len(made) == 1 else FeatureUnion(made)
 
 
 def augment_flip(X, y):

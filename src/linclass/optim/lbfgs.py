@@ -25,7 +25,7 @@ where it stopped (the float64 finish). The result carries the certificate:
 :meth:`linclass.objective.Objective.optimality`).
 
 L-BFGS assumes a continuous gradient: it is meant for the smooth losses
-(:data:`linclass.losses.SMOOTH_LOSSES`: softmax, squared hinge) with L2 or no
+(:data:`linclass.losses.LOSSES` marked ``smooth``: softmax, squared hinge) with L2 or no
 regularization. The hinge losses and L1 / elastic-net penalties have kinks, where
 its line search stalls; they are refused unless ``allow_nonsmooth=True``.
 """
@@ -42,8 +42,9 @@ from scipy.optimize import minimize
 
 from .. import _checks
 from ..errors import ParameterError
-from ..losses import SMOOTH_LOSSES
+from ..losses import LOSSES, get_loss
 from ..objective import Objective
+from ..regularizers import L2
 from .chunked import SoftmaxL2, feature_stats
 
 TOL = 1e-6
@@ -77,9 +78,9 @@ def _nonsmooth_parts(objective) -> list[str]:
     if not isinstance(objective, Objective):
         return []
     parts = []
-    if objective.loss not in SMOOTH_LOSSES:
+    if not get_loss(objective.loss).smooth:
         parts.append(f"the {objective.loss} loss")
-    if objective.reg is not None and objective.reg_strength > 0 and objective.reg.name != "l2":
+    if objective.reg is not None and objective.reg_strength > 0 and not objective.reg.smooth:
         parts.append(f"the {objective.reg.name} regularizer")
     return parts
 
@@ -87,7 +88,7 @@ def _nonsmooth_parts(objective) -> list[str]:
 def is_l2_softmax(objective) -> bool:
     """Whether ``objective`` is the L2 (or unregularized) softmax that :class:`SoftmaxL2` computes."""
     return (isinstance(objective, Objective) and objective.loss == "softmax"
-            and (objective.reg is None or objective.reg_strength == 0 or objective.reg.name == "l2"))
+            and (objective.reg is None or objective.reg_strength == 0 or isinstance(objective.reg, L2)))
 
 
 def softmax_evaluator(objective, X, y, n_classes: int, dtype, **options) -> SoftmaxL2:
@@ -157,7 +158,8 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     if parts and not allow_nonsmooth:
         raise ParameterError(f"L-BFGS needs a smooth objective, but {' and '.join(parts)} "
                              f"{'is' if len(parts) == 1 else 'are'} not differentiable everywhere; "
-                             f"use loss {' or '.join(SMOOTH_LOSSES)} with l2 (or no) regularization, "
+                             f"use loss {' or '.join(n for n, loss in LOSSES.items() if loss.smooth)} with l2 (or no) "
+                             "regularization, "
                              "a gradient optimizer, or allow_nonsmooth=True for an approximate answer.")
     if parts:
         warnings.warn(f"L-BFGS on a non-smooth objective ({' and '.join(parts)}): the result is "
@@ -247,7 +249,7 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     grad_norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads.values())))
     bound = None
     lam = objective.reg_strength if isinstance(objective, Objective) and objective.reg is not None else 0.0
-    if lam > 0 and objective.reg.name == "l2" and "W" in grads:
-        bound = float(np.linalg.norm(grads["W"]) / (2 * lam))
+    if lam > 0 and objective.reg.convexity is not None and "W" in grads:
+        bound = float(np.linalg.norm(grads["W"]) / (objective.reg.convexity * lam))
     return LBFGSResult(out, loss, grad_norm, n_iter, converged, message, bound,
                        counter["evaluations"], time.perf_counter() - started, "+".join(precisions))
