@@ -16,10 +16,10 @@ import sys
 
 from .._version import __version__
 from ..errors import LinclassError
-from . import demo, evaluate, explain, gradcheck, knn, predict, strategies, train, tune
+from . import demo, evaluate, explain, gradcheck, knn, predict, probe, strategies, train, tune
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "strategies": strategies, "explain": explain,
-            "gradcheck": gradcheck, "knn": knn, "demo": demo, "tune": tune}
+            "gradcheck": gradcheck, "knn": knn, "demo": demo, "tune": tune, "probe": probe}
 """Subcommand modules by name, in the order ``linclass --help`` lists them."""
 
 EPILOG = """examples:

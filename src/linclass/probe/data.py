@@ -1,0 +1,219 @@
+"""Embedding files, memory-mapped: a directory with ``X.npy`` + ``y.npy``, shards, or an ``.npz``.
+
+Accepted layouts for one split (train, val or test):
+
+- a directory with ``X.npy`` (N, D) float16/32/64 and ``y.npy`` (N,) integers or strings;
+- a directory with shards ``X-00000.npy``, ``X-00001.npy``… (rows in that order) and ``y.npy``
+  (or shards ``y-00000.npy``…);
+- an uncompressed ``.npz`` (``numpy.savez``) holding ``X`` and ``y``.
+
+``X`` is never read whole: :class:`Rows` maps each file with :mod:`mmap` and
+hands out row ranges (``read``); after a range is used, ``release`` tells the
+kernel to drop its pages from this process (``MADV_DONTNEED``), so the resident
+memory stays one chunk, not the file (the pages stay in the page cache for the
+next pass). Labels are small and loaded whole, without pickle.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+import re
+import struct
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+FLOAT_DTYPES = ("float16", "float32", "float64")
+_SHARD = re.compile(r"^X-(\d{5,})\.npy$")
+
+
+def _npy_header(f, where: str) -> tuple[tuple, bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` of the .npy header at the file's position."""
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(f)
+        return np.lib.format.read_array_header_2_0(f)
+    except (ValueError, OSError, EOFError, SyntaxError, struct.error) as err:
+        raise DataError(f"{where} is not a valid .npy array ({err}); write it with numpy.save.") from None
+
+
+@dataclass
+class Part:
+    """One memory-mapped (n, D) array: a file, the byte offset of its data, its shape and dtype."""
+
+    path: str
+    offset: int
+    shape: tuple
+    dtype: np.dtype
+
+    def __post_init__(self):
+        self._map = self._array = None
+
+    def __getstate__(self):  # what a Dask worker needs to map the same file itself: no data travels
+        return {"path": self.path, "offset": self.offset, "shape": self.shape, "dtype": self.dtype}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__post_init__()
+
+    @property
+    def array(self) -> np.ndarray:
+        """The read-only (n, D) view of the mapped file (mapped on first use)."""
+        if self._array is None:
+            with open(self.path, "rb") as f:
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            count = int(np.prod(self.shape))
+            self._array = np.frombuffer(self._map, self.dtype, count, self.offset).reshape(self.shape)
+        return self._array
+
+    def release(self, start: int, stop: int) -> None:
+        """Drop the pages of rows ``start:stop`` from this process's resident memory."""
+        if self._map is None or not hasattr(self._map, "madvise"):
+            return
+        row = self.shape[1] * self.dtype.itemsize
+        lo = (self.offset + start * row) // mmap.PAGESIZE * mmap.PAGESIZE
+        hi = self.offset + stop * row
+        self._map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+class Rows:
+    """The rows of one or more :class:`Part` (shards) as one (N, D) source: ``shape``, ``dtype``,
+    ``boundaries`` (shard starts and N), ``read(start, stop)`` within a shard, ``release``."""
+
+    def __init__(self, parts: list[Part], where: str):
+        D = {p.shape[1] for p in parts}
+        dtypes = {p.dtype for p in parts}
+        if len(D) != 1 or len(dtypes) != 1:
+            raise DataError(f"{where}: the shards differ in width or dtype ({sorted(D)}, "
+                            f"{sorted(str(d) for d in dtypes)}); write every shard as (n, D) of one dtype.")
+        self.parts, self.where = parts, where
+        self.boundaries = tuple(int(b) for b in np.cumsum([0] + [p.shape[0] for p in parts]))
+        self.shape = (self.boundaries[-1], D.pop())
+        self.dtype = dtypes.pop()
+
+    def _locate(self, start: int, stop: int) -> tuple[Part, int]:
+        k = int(np.searchsorted(self.boundaries, start, side="right")) - 1
+        if stop > self.boundaries[k + 1]:
+            raise DataError(f"{self.where}: rows {start}:{stop} cross a shard boundary.")
+        return self.parts[k], self.boundaries[k]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        part, base = self._locate(start, stop)
+        return part.array[start - base:stop - base]
+
+    def release(self, start: int, stop: int) -> None:
+        part, base = self._locate(start, stop)
+        part.release(start - base, stop - base)
+
+
+@dataclass
+class Split:
+    """One split's rows ``X`` (a :class:`Rows`) and raw labels ``y`` (N,), with where they came from."""
+
+    X: Rows
+    y: np.ndarray
+    where: str
+
+
+def _check_X(part: Part, where: str, size: int) -> Part:
+    if part.dtype.name not in FLOAT_DTYPES:
+        raise DataError(f"{where} holds {part.dtype} values; embeddings must be float16, float32 or float64 "
+                        "(convert with X.astype(np.float32)).")
+    if len(part.shape) != 2 or part.shape[0] == 0 or part.shape[1] == 0:
+        raise DataError(f"{where} has shape {part.shape}; X must be a non-empty (N, D) matrix, one row per example.")
+    if part.offset + int(np.prod(part.shape)) * part.dtype.itemsize > size:
+        raise DataError(f"{where} is truncated: its header promises {part.shape} {part.dtype} values but the file "
+                        "is shorter; write it again with numpy.save.")
+    return part
+
+
+def _npy_part(path: Path) -> Part:
+    where = str(path)
+    with open(path, "rb") as f:
+        shape, fortran, dtype = _npy_header(f, where)
+        offset = f.tell()
+    if fortran and len(shape) > 1:
+        raise DataError(f"{where} is stored column-major (Fortran order); rows must be contiguous: "
+                        "numpy.save(path, np.ascontiguousarray(X)).")
+    return _check_X(Part(where, offset, tuple(shape), np.dtype(dtype)), where, os.path.getsize(path))
+
+
+def _labels(load, where: str, n: int) -> np.ndarray:
+    try:
+        y = load()
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        hint = ("labels saved as Python objects need pickle, which is refused; save them as a string or integer "
+                "array, e.g. np.save('y.npy', np.asarray(labels, dtype=str))") if "pickle" in str(err) \
+            else "write it with numpy.save"
+        raise DataError(f"{where} cannot be read ({err}); {hint}.") from None
+    if y.ndim != 1 or y.dtype.kind not in "iuUSb":
+        raise DataError(f"{where} must be a 1-D array of integers or strings, got shape {y.shape} dtype {y.dtype}.")
+    if y.shape[0] != n:
+        raise DataError(f"{where} has {y.shape[0]} labels for {n} rows of X; give one label per row.")
+    return y
+
+
+def _npz_split(path: Path) -> Split:
+    where = str(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = {i.filename: i for i in zf.infolist()}
+            if "X.npy" not in info or "y.npy" not in info:
+                raise DataError(f"{where} must hold arrays named X and y (numpy.savez(path, X=X, y=y)), "
+                                f"found {sorted(n.removesuffix('.npy') for n in info)}.")
+            xi = info["X.npy"]
+            if xi.compress_type != zipfile.ZIP_STORED:
+                raise DataError(f"{where} is compressed, so X cannot be memory-mapped; save it with numpy.savez "
+                                "(not savez_compressed), or as a directory with X.npy and y.npy.")
+            with zf.open("y.npy") as fy:
+                y_bytes = fy.read()
+        with open(path, "rb") as f:
+            f.seek(xi.header_offset)
+            local = f.read(30)
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            f.seek(xi.header_offset + 30 + name_len + extra_len)
+            shape, fortran, dtype = _npy_header(f, f"{where} (X)")
+            offset = f.tell()
+    except (zipfile.BadZipFile, struct.error, EOFError) as err:
+        raise DataError(f"{where} is not a valid .npz archive ({err}); write it with numpy.savez.") from None
+    if fortran and len(shape) > 1:
+        raise DataError(f"{where}: X is stored column-major; save np.ascontiguousarray(X).")
+    part = _check_X(Part(where, offset, tuple(shape), np.dtype(dtype)), f"{where} (X)", os.path.getsize(path))
+    y = _labels(lambda: np.load(io.BytesIO(y_bytes), allow_pickle=False), f"{where} (y)", part.shape[0])
+    return Split(Rows([part], where), y, where)
+
+
+def open_split(path) -> Split:
+    """The split stored at ``path`` (see the module's layouts), memory-mapped; raises :class:`DataError`."""
+    path = Path(path)
+    where = str(path)
+    if path.is_file() and path.suffix == ".npz":
+        return _npz_split(path)
+    if not path.is_dir():
+        raise DataError(f"{where}: no such directory or .npz file; pass a directory holding X.npy and y.npy "
+                        "(or X-00000.npy… shards), or an .npz with X and y.")
+    if (path / "X.npy").is_file():
+        parts = [_npy_part(path / "X.npy")]
+    else:
+        shards = sorted(p for p in path.iterdir() if _SHARD.match(p.name))
+        if not shards:
+            raise DataError(f"{where} holds neither X.npy nor shards X-00000.npy…; save the embeddings there "
+                            "with numpy.save (one row per example).")
+        parts = [_npy_part(p) for p in shards]
+    X = Rows(parts, where)
+    if (path / "y.npy").is_file():
+        y = _labels(lambda: np.load(path / "y.npy", allow_pickle=False), str(path / "y.npy"), X.shape[0])
+    else:
+        y_shards = sorted(path.glob("y-*.npy"))
+        if not y_shards:
+            raise DataError(f"{where} has no labels: save them as y.npy (one per row of X).")
+        y = _labels(lambda: np.concatenate([np.load(p, allow_pickle=False) for p in y_shards]),
+                    f"{where}/y-*.npy", X.shape[0])
+    return Split(X, y, where)

@@ -1,0 +1,50 @@
+"""Synthetic embeddings for tests and benchmarks: Gaussian classes with an interior optimum.
+
+Class means are ``separation · randn(C, D)``; each row is its class mean plus
+unit Gaussian noise, so a linear probe is right about half the time (20 classes,
+D = 256, the default separation): neither separable nor hopeless, the regime where
+λ matters. :func:`write` streams the rows to ``X.npy`` (or shards) chunk by chunk,
+so files larger than memory can be made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def embeddings(n: int, d: int, classes: int, *, seed: int = 0, split: int = 0, separation: float = 0.15,
+               dtype=np.float32, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(X (n, d), y (n,))``: rows ``start …`` of split ``split`` (0 train, 1 val, 2 test…) of data set ``seed``.
+
+    Every split shares the class means of ``seed``; rows are reproducible chunk by chunk.
+    """
+    means = separation * np.random.default_rng([seed, 0]).standard_normal((classes, d))
+    rng = np.random.default_rng([seed, 1 + split, start])
+    y = rng.integers(0, classes, n)
+    X = means[y] + rng.standard_normal((n, d))
+    return X.astype(dtype), y
+
+
+def write(directory, n: int, d: int, classes: int, *, seed: int = 0, dtype=np.float32, shards: int = 1,
+          chunk: int = 65536, **options) -> Path:
+    """``directory/X.npy`` (or ``X-00000.npy``… with ``shards`` > 1) and ``y.npy``, written chunk by chunk."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    bounds = [int(v) for v in np.linspace(0, n, shards + 1)]
+    names = ["X.npy"] if shards == 1 else [f"X-{k:05d}.npy" for k in range(shards)]
+    outs = [np.lib.format.open_memmap(directory / name, mode="w+", dtype=dtype, shape=(hi - lo, d))
+            for name, lo, hi in zip(names, bounds[:-1], bounds[1:])]
+    labels = []
+    for a in range(0, n, chunk):  # the same rows however they are sharded
+        b = min(a + chunk, n)
+        X, y = embeddings(b - a, d, classes, seed=seed, dtype=dtype, start=a, **options)
+        labels.append(y)
+        for out, lo, hi in zip(outs, bounds[:-1], bounds[1:]):
+            if lo < b and a < hi:
+                out[max(a, lo) - lo:min(b, hi) - lo] = X[max(a, lo) - a:min(b, hi) - a]
+    for out in outs:
+        out.flush()
+    np.save(directory / "y.npy", np.concatenate(labels))
+    return directory
