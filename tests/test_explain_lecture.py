@@ -13,9 +13,9 @@ from matplotlib.colors import rgb_to_hsv
 from PIL import Image
 
 from linclass.cli import main
+from linclass.report.explain import SLIDES_W
 from linclass.report.explain_gradient import SLIDES_B, WALK_IMAGES
 from linclass.report.explain_lr import CURVATURE, RATES, descend, regime
-from linclass.report.explain_questions import SLIDES_W
 
 
 def run_json(capsys, *argv):
@@ -140,6 +140,8 @@ def test_questions_answer_the_issue_items(capsys):
     assert "10.53 = 2 × 5.27" in answers["margin_2"]["answer"]
     assert "R(2W) = 51.37 = 4 R(W)" in answers["w_not_unique"]["answer"]
     assert "2.9 → 2.901" in answers["jiggle"]["answer"] and "0 → 0" in answers["jiggle"]["answer"]
+    sig = answers["sigmoid"]["value"]
+    assert sig["softmax"] == pytest.approx(1 / (1 + np.exp(-(5.1 - 3.2))), rel=1e-12) == sig["sigmoid"]
     mle = answers["mle_map"]["value"]
     assert mle["likelihood"] == pytest.approx(np.exp(-3 * 2.7587), rel=1e-3)
     assert mle["sigma"] == pytest.approx(np.sqrt(1 / (2 * 3 * 0.1)))

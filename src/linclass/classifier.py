@@ -16,6 +16,7 @@ from . import persist
 from ._checks import model_schema
 from ._version import __version__
 from .errors import ModelFileError
+from .features import features_from_state, features_to_state
 from .losses import LOSSES, softmax
 from .model import LinearModel
 from .preprocess import Preprocessor, flatten
@@ -52,7 +53,6 @@ class Classifier:
                   **persist.with_prefix("preprocess", self.preprocessor.to_arrays())}
         features = None
         if self.features is not None:
-            from .features import features_to_state
             config, feature_arrays = features_to_state(self.features)
             arrays.update(persist.with_prefix("features", feature_arrays))
             features = config
@@ -72,7 +72,6 @@ class Classifier:
             pre = Preprocessor.from_arrays(persist.split_prefix(arrays, "preprocess"))
             features = None
             if meta.get("features") is not None:
-                from .features import features_from_state
                 features = features_from_state(meta["features"], persist.split_prefix(arrays, "features"))
         except Exception as err:  # noqa: BLE001 - a forged feature state may fail anywhere
             reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]

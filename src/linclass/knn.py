@@ -21,7 +21,10 @@ Conventions: M query examples (rows of ``A`` / ``X_test``), N training examples
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks
 from ._checks import as_float_array, as_labels, sklearn_checked
@@ -77,8 +80,6 @@ def _l2_block(A_chunk, B64, B_sq) -> np.ndarray:
 
 def _l1_block(A_chunk, B64, _B_sq=None) -> np.ndarray:
     """L1 distances (m, N) of a chunk of queries (SciPy's compiled loop, float64)."""
-    from scipy.spatial.distance import cdist
-
     return cdist(np.asarray(A_chunk, dtype=np.float64), B64, metric="cityblock")
 
 
@@ -254,9 +255,6 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         """Store the training data (kNN learns nothing else); returns ``self``."""
-        from sklearn.utils.multiclass import check_classification_targets
-        from sklearn.utils.validation import validate_data
-
         _checks.integer(self.k, "k")
         _check_metric(self.metric)
         if self.chunk_size is not None:
@@ -271,8 +269,6 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         return self
 
     def _votes(self, X) -> np.ndarray:
-        from sklearn.utils.validation import check_is_fitted, validate_data
-
         check_is_fitted(self)
         X = sklearn_checked(validate_data, self, X, reset=False, dtype=(np.float64, np.float32))
         return knn_votes(self.X_train_, self.y_train_, X, self.k, self.metric,

@@ -34,7 +34,12 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import joblib
 import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from . import _checks
 from .datasets.splits import fold_indices
@@ -209,10 +214,6 @@ def run_trial(estimator, params: dict, index: int, seed: int, X, y, X_val=None, 
     model trains on ``(X, y)`` and is scored on ``(X_val, y_val)``. A trial that
     diverges is recorded (status ``"diverged"``, score NaN), not raised.
     """
-    from sklearn.base import clone
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
     start, cpu_start = time.perf_counter(), time.process_time()
     est = _seeded(clone(estimator).set_params(**params), trial_seed(seed, index))
     parts = [(X, y, X_val, y_val)] if folds is None else \
@@ -256,11 +257,10 @@ def _backend(backend: str, scheduler, n_jobs: int):
         yield n_jobs
         return
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client, LocalCluster  # optional: pip install 'linclass[cluster]'
     except ImportError:
         raise ParameterError("backend 'dask' needs dask.distributed: pip install 'linclass[cluster]' "
                              "(or 'dask[distributed]'), or use backend 'loky'.") from None
-    import joblib
 
     with contextlib.ExitStack() as stack:
         if scheduler:
@@ -291,8 +291,6 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
     ``best_estimator``: the best trial's fitted model (validation split) or, with
     ``cv`` and ``refit``, the best setting refitted on all of ``(X, y)``.
     """
-    from joblib import Parallel, delayed
-
     if not settings:
         raise ParameterError("no settings to search; give at least one learning rate and one strength.")
     _checks.choice(backend, "backend", BACKENDS)
@@ -324,7 +322,6 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
         if best.estimator is not None:
             result.best_estimator = best.estimator
         elif refit and not interrupted:
-            from sklearn.base import clone
             est = _seeded(clone(estimator).set_params(**best.params), best.seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -335,8 +332,6 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
 
 def _check_settings(estimator, settings) -> None:
     """Fail before any work on a parameter name the estimator lacks or a value it rejects."""
-    from sklearn.base import clone
-
     known = estimator.get_params()
     for s in settings:
         unknown = sorted(set(s) - set(known))

@@ -7,7 +7,7 @@ one JSON object with ``--json``, and turns a :class:`LinclassError` into a
 one-line message and exit code 2 (a traceback only with ``--debug``).
 """
 
-from ._common import Output, add_command, examples
-from .app import COMMANDS, build_parser, main
+from ._common import COMMANDS, Output, add_command, examples
+from .app import build_parser, main
 
 __all__ = ["COMMANDS", "Output", "add_command", "build_parser", "examples", "main"]

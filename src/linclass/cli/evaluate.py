@@ -11,7 +11,7 @@ from .model_options import add_key_option, key_from_args
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "evaluate", "Evaluate a trained model on a data set's test split.", [
+    p = add_command(subparsers, common, "evaluate", [
         "linclass evaluate runs/digits-softmax-*/model.npz",
         "linclass evaluate model.npz --data ../shared/data/cifar10-jpg.tar.gz --json",
     ])

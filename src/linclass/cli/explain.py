@@ -52,7 +52,7 @@ def parse_vector(text: str, flag: str) -> list[float]:
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "explain", "Explain the lecture step by step, with its numbers.", [
+    p = add_command(subparsers, common, "explain", [
         "linclass explain                       the slides' SVM example (cat, car, frog)",
         "linclass explain --loss softmax --log-base 10   exp → normalize → −log10 for the same scores",
         'linclass explain --scores "-3.45,-8.87,0.09;2.9,4.48,8.02" --labels 0,2',

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..gradcheck import check_objective
+from ..losses import LOSSES
+from ..objective import Objective
+from ..regularizers import get_regularizer
 from ._common import Output, add_command
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "gradcheck",
-                    "Check the analytic gradient against centered differences on random data.", [
+    p = add_command(subparsers, common, "gradcheck", [
                         "linclass gradcheck --loss svm --reg l2",
                         "linclass gradcheck --loss softmax --reg elastic --dtype float64 --checks 50",
                     ])
-    from ..losses import LOSSES
     p.add_argument("--loss", choices=list(LOSSES), default="softmax")
     p.add_argument("--reg", choices=["l2", "l1", "elastic", "none"], default="l2")
     p.add_argument("--reg-strength", type=float, default=0.1, help="λ (default 0.1)")
@@ -29,10 +31,6 @@ def register(subparsers, common):
 
 
 def run(args) -> Output:
-    from ..gradcheck import check_objective
-    from ..objective import Objective
-    from ..regularizers import get_regularizer
-
     dtype = np.dtype(args.dtype)
     rng = np.random.default_rng(args.seed)
     X = rng.standard_normal((args.examples, args.features)).astype(dtype)

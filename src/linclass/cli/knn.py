@@ -6,6 +6,14 @@ import datetime as _dt
 import time
 from pathlib import Path
 
+import numpy as np
+
+from ..datasets.splits import subset
+from ..errors import ParameterError
+from ..knn import best_k, cross_validate_k, knn_predict
+from ..persist import write_json
+from ..preprocess import flatten
+from ..report.plots import knn_curve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
@@ -13,8 +21,7 @@ DEFAULT_KS = "1,3,5,8,10,12,15,20,50,100"
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "knn",
-                    "k-nearest neighbours: choose k by cross-validation, report test accuracy, plot accuracy vs k.", [
+    p = add_command(subparsers, common, "knn", [
                         "linclass knn                                     scikit-learn's digits (offline)",
                         "linclass knn --data ../shared/data/cifar10-jpg.tar.gz --train-size 5000 --test-size 500",
                         "linclass knn --dataset cifar10 --k 1,3,5,8,10,12,15,20,50,100 --metric l1",
@@ -40,8 +47,6 @@ def register(subparsers, common):
 
 def parse_ks(text: str) -> list[int]:
     """``"1,3,5"`` → ``[1, 3, 5]`` (sorted, without repeats)."""
-    from ..errors import ParameterError
-
     try:
         ks = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
@@ -53,12 +58,6 @@ def parse_ks(text: str) -> list[int]:
 
 def _pools(dataset, train_size, test_size, seed):
     """Flattened float32 ``(X_train, y_train, X_test, y_test)``; CV replaces the validation split."""
-    import numpy as np
-
-    from ..datasets.splits import subset
-    from ..errors import ParameterError
-    from ..preprocess import flatten
-
     for name, n in (("--train-size", train_size), ("--test-size", test_size)):
         if n is not None and n < 1:
             raise ParameterError(f"{name} must be a positive number of examples, got {n}.")
@@ -72,12 +71,6 @@ def _pools(dataset, train_size, test_size, seed):
 
 
 def run(args) -> Output:
-    import numpy as np
-
-    from ..knn import best_k, cross_validate_k, knn_predict
-    from ..persist import write_json
-    from ..report.plots import knn_curve
-
     ks = parse_ks(args.k)
     dataset = load_from_args(args)
     X_train, y_train, X_test, y_test = _pools(dataset, args.train_size, args.test_size, args.seed)

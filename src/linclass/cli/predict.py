@@ -18,7 +18,7 @@ from .model_options import add_key_option, key_from_args
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "predict", "Classify image files with a trained model.", [
+    p = add_command(subparsers, common, "predict", [
         "linclass predict runs/cifar/model.npz cat.jpg ship.png",
         "linclass predict model.npz *.jpg --top 3 --json",
     ])

@@ -18,8 +18,7 @@ from ._common import Output, add_command
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "probe",
-                    "Fit a linear probe (L2 softmax, scikit-learn's LogisticRegression objective) on embeddings.", [
+    p = add_command(subparsers, common, "probe", [
                         "linclass probe emb/train --val emb/val --test emb/test          λ = 1e-4",
                         "linclass probe emb/train --val emb/val --reg-path 1e-6:1e-2:8   best of 8 λ on val",
                         "linclass probe train.npz --backend torch --device cuda",

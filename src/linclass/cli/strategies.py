@@ -9,8 +9,7 @@ LECTURE = {"random search": "15.5%", "random local search": "21.4%", "minibatch 
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "strategies",
-                    "Random search vs random local search vs minibatch gradient descent, as in the lecture.", [
+    p = add_command(subparsers, common, "strategies", [
                         "linclass strategies --data ../shared/data/cifar10-jpg.tar.gz",
                         "linclass strategies --dataset cifar10 --budget 1000 --json",
                     ])

@@ -33,7 +33,7 @@ LOSS_DEFAULTS = {
 def register(subparsers, common):
     from ..losses import LOSSES
     from ..pipeline import OPTIMIZERS
-    p = add_command(subparsers, common, "train", "Train a linear classifier, evaluate it, write a report.", [
+    p = add_command(subparsers, common, "train", [
         "linclass train                                   softmax on scikit-learn's digits (offline)",
         "linclass train --loss svm --optimizer adam --lr 1e-3",
         "linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax",

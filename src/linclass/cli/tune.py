@@ -15,8 +15,7 @@ DEFAULT_REG = "1e-4,1e-3,1e-2,1e-1"
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "tune",
-                    "Search learning rate × regularization on a validation split or by k-fold CV, in parallel.", [
+    p = add_command(subparsers, common, "tune", [
                         "linclass tune                                    4×4 grid, softmax on digits",
                         "linclass tune --loss svm --lr 1e-3,1e-2,1e-1 --reg 1e-4,1e-2 --jobs 2",
                         "linclass tune --random 20 --lr-range 1e-4:1e-1 --reg-range 1e-5:1 --cv 5",

@@ -53,6 +53,7 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 from .base import cache_dir
+from .download import NetworkError, download, file_checksum
 from .safe_pickle import safe_loads
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -129,8 +130,6 @@ def _algorithm_for(checksum: str) -> str:
 def _verified_archive(path: Path, url: str, mirror, checksum: str, algorithm: str,
                       progress: bool) -> Path:
     """``path`` verified against ``checksum``, downloaded first if missing."""
-    from .download import NetworkError, download, file_checksum  # urllib only when needed
-
     if path.is_file():
         got = file_checksum(path, algorithm)
         if got != checksum:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from sklearn.datasets import load_digits
 
 from ..errors import ParameterError
 from .base import Dataset
@@ -45,8 +46,6 @@ def load_digits_dataset(seed=0, val_size=None, test_size=DEFAULT_TEST_FRACTION) 
     (default 10%) from the rest; both stratified by digit and seeded.
     Class names are ``"0"`` .. ``"9"``.
     """
-    from sklearn.datasets import load_digits
-
     digits = load_digits()
     images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)[..., None]  # (N, 8, 8, 1)
     y = digits.target.astype(np.int64)

@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 
 import numpy as np
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from .. import _checks
 from ..errors import ParameterError
@@ -77,7 +78,6 @@ def stratified_split(y, test_size, seed=0) -> tuple[np.ndarray, np.ndarray]:
         if k < classes.size:
             raise ParameterError(f"a {part} part of {k} example(s) cannot hold all {classes.size} classes; "
                                  f"choose a size that leaves at least {classes.size} on each side.")
-    from sklearn.model_selection import train_test_split
 
     train_idx, test_idx = train_test_split(index, test_size=n_test, stratify=y, random_state=_checks.seed(seed))
     return train_idx.astype(np.int64), test_idx.astype(np.int64)
@@ -133,8 +133,6 @@ def fold_indices(y, folds: int = 5, seed=0) -> list[tuple[np.ndarray, np.ndarray
     scikit-learn's :class:`~sklearn.model_selection.StratifiedKFold` with shuffling
     (stratified: each class is spread evenly, whatever order the data is stored in).
     """
-    from sklearn.model_selection import StratifiedKFold
-
     folds = _checks.integer(folds, "folds")
     y = np.asarray(y)
     if folds < 2 or folds > y.shape[0]:

@@ -34,7 +34,11 @@ and pooled at a time: the full encoded maps (N x Lr x Lc x K) never exist.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from .. import _checks
 from ..errors import ModelFileError, ParameterError
@@ -198,7 +202,6 @@ class BagOfVisualWords(ImageTransformer):
 
     def fit(self, X, y=None):
         """Learn the whitening and the codebook from random patches of images ``X`` (N, H, W, 3) uint8."""
-        from threadpoolctl import threadpool_limits
         self._check_params()
         X = self._check(X)
         with threadpool_limits(self.n_jobs):          # BLAS and OpenMP threads: at most n_jobs
@@ -230,9 +233,6 @@ class BagOfVisualWords(ImageTransformer):
         else:
             km = KMeans(n_clusters=self.n_words, max_iter=self.kmeans_iter, n_init=1,
                         random_state=self.seed, algorithm="lloyd")
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of passes is the setting
             km.fit(x)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from .. import _checks
 from ..errors import InputError, ModelFileError, ParameterError
@@ -73,7 +74,6 @@ class Standardize(ImageTransformer):
         return self
 
     def transform(self, X):
-        from sklearn.utils.validation import check_is_fitted
         check_is_fitted(self, "mean_")
         X = _features(X)
         if X.shape[1] != self.mean_.shape[0]:

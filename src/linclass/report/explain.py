@@ -26,6 +26,8 @@ SLIDES_SCORES = [[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]]
 """The lecture's score matrix: one row per image (cat, car, frog), columns cat, car, frog."""
 SLIDES_LABELS = [0, 1, 2]
 SLIDES_CLASSES = ["cat", "car", "frog"]
+SLIDES_W = [[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0.0, 0.25, 0.2, -0.3]]
+"""Seed 003's weights (3 classes × 4 pixels, one row per class), where the lecture needs a W."""
 
 LOG_BASES = {"e": (math.e, "ln", "natural log"), "2": (2.0, "log2", "log base 2, in bits"),
              "10": (10.0, "log10", "log base 10")}

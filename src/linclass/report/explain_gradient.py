@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..objective import Objective
-from .explain import SLIDES_CLASSES, SLIDES_LABELS, num, score
-from .explain_questions import SLIDES_W
+from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_W, num, score
 
 SLIDE_WALK = [
     # (seeds, dimension (1-based), w, h, L(W), L(W + h))

@@ -14,10 +14,8 @@ import numpy as np
 
 from .. import losses
 from .._checks import scores_and_labels
-from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_SCORES, num, score, small
+from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_SCORES, SLIDES_W, num, score, small
 
-SLIDES_W = [[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0.0, 0.25, 0.2, -0.3]]
-"""Seed 003's weights (3 classes × 4 pixels), used where a question needs a W."""
 JIGGLE = 0.001
 
 
@@ -70,6 +68,7 @@ def questions(scores=None, labels=None, classes=None, *, loss: str | None = None
     _not_unique(add, S, y, zero, names)
     _jiggle(add, S, y, names)
     _svm_vs_softmax(add)
+    _sigmoid(add, S[0, :2])
     _mle_map(add, S, y)
     text = "\n\n".join(f"Q: {a['question']}\nA: {a['answer']}" for a in answers)
     return text, {"questions": answers}
@@ -165,6 +164,18 @@ def _svm_vs_softmax(add):
                       f"{r['softmax_correct_20']:.2g} at s_0 = 20" for r in rows)
     add("svm_vs_softmax", "both", "SVM vs softmax with correct class 0: what changes when s_0 goes 10 → 20?",
         f"{table}. SVM is indifferent once the margins hold; softmax always wants more.", rows)
+
+
+def _sigmoid(add, pair):
+    """Softmax over two classes is the logistic sigmoid of the score difference."""
+    s0, s1 = (float(v) for v in pair)
+    soft = float(losses.softmax([[s0, s1]])[0, 1])
+    sigma = 1 / (1 + math.exp(-(s1 - s0)))
+    add("sigmoid", "softmax", "How does softmax relate to the sigmoid?",
+        f"With two classes it is the sigmoid of the score difference: e^{{s_1}} / (e^{{s_0}} + e^{{s_1}}) = "
+        f"1 / (1 + e^{{−(s_1 − s_0)}}) = σ(s_1 − s_0). With s = [{num(s0)}, {num(s1)}]: softmax gives "
+        f"p_1 = {soft:.4f} and σ({num(s1 - s0)}) = {sigma:.4f}; binary logistic regression is the "
+        "two-class softmax classifier.", {"softmax": soft, "sigmoid": sigma})
 
 
 def _mle_map(add, S, y):
