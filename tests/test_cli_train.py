@@ -62,7 +62,7 @@ def test_metrics_agree_with_an_independent_evaluation(trained):
 def test_report_shows_settings_and_plots(trained):
     out, _ = trained["svm"]
     html = (out / "report.html").read_text()
-    for needle in ("loss.png", "templates.png", "confusion.png", "reg_strength", "test_accuracy"):
+    for needle in ("loss.png", "templates.png", "confusion.png", "reg_strength", "Test accuracy"):
         assert needle in html, needle
 
 
@@ -121,7 +121,7 @@ def test_toy_data_trains_and_draws_decision_regions(capsys, tmp_path):
 def test_bad_option_is_one_line(capsys, tmp_path):
     assert main(["train", "--reg-strength", "-1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "reg_strength" in err and err.count("\n") == 1
+    assert "--reg-strength" in err and err.count("\n") == 1
 
 
 def _color_folder(root, n=24, size=16):

@@ -340,3 +340,22 @@ def test_report_write_is_atomic_and_leaves_no_temp_file(tmp_path, monkeypatch):
 ])
 def test_values_are_formatted_readably(value, text):
     assert html.format_value(value) == text
+
+
+def test_metrics_carry_a_label_and_an_explanation(tmp_path):
+    path = html.write_report(tmp_path / "report.html", title="t", settings={},
+                             metrics={"grad_norm": 1e-6, "distance_bound": 0.002, "kept": "best", "custom": 3})
+    page = path.read_text()
+    text = " ".join(_parse(page).text)
+    assert "Gradient norm ‖∇L‖" in text and "grad_norm" not in text
+    assert text.count("optimality certificate") == 2  # the gradient norm and the distance bound
+    assert "Weights kept" in text and "--keep best|last" in text
+    assert "custom" in text  # an unknown key is shown as is
+
+
+def test_accuracy_plot_marks_the_kept_epoch(tmp_path):
+    plain = plots.accuracy_curves([0.5, 0.7, 0.6], [0.4, 0.6, 0.5], tmp_path / "a.png")
+    marked = plots.accuracy_curves([0.5, 0.7, 0.6], [0.4, 0.6, 0.5], tmp_path / "b.png", kept_epoch=2, kept="best")
+    assert plain.read_bytes() != marked.read_bytes()
+    with pytest.raises(InputError, match="kept_epoch"):
+        plots.accuracy_curves([0.5, 0.7], None, tmp_path / "c.png", kept_epoch=3)

@@ -189,5 +189,7 @@ def test_every_command_registers_under_its_name_with_its_help_line():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert list(sub.choices) == list(COMMANDS)
-    for name, summary in COMMANDS.items():
+    for name, (summary, example_lines) in COMMANDS.items():
         assert sub.choices[name].description == summary
+        assert all(line.startswith(f"linclass {name}") for line in example_lines.split("\n") if line), name
+        assert sub.choices[name].epilog.split("\n")[1].strip() == example_lines.split("\n")[1].strip()

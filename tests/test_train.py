@@ -157,7 +157,7 @@ def test_progress_bar_only_on_a_terminal(capsys):
     assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal
     _run(TrainConfig(batch_size=32, epochs=1, progress=True))
     err = capsys.readouterr().err
-    assert "loss" in err and "it/s" in err and err.endswith("\r\033[K")  # drawn, then erased
+    assert "loss" in err and "it/s" in err and "ETA " in err and err.endswith("\r\033[K")  # drawn, then erased
 
 
 def test_optimizer_state_goes_in_and_comes_out():

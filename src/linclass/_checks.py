@@ -99,10 +99,13 @@ def number(value, name: str, *, low=None, high=None, low_open=False, high_open=F
     return float(value)
 
 
-def integer(value, name: str, minimum: int = 1, *, hint="") -> int:
-    """``value`` as an int ≥ ``minimum`` (bools and floats refused), else a :class:`ParameterError`."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}{hint}.")
+def integer(value, name: str, minimum: int = 1, *, maximum: int | None = None, hint="") -> int:
+    """``value`` as an int ≥ ``minimum`` (and ≤ ``maximum``; bools and floats refused), else a
+    :class:`ParameterError`."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum
+            or (maximum is not None and value > maximum)):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum:,}]"
+        raise ParameterError(f"{name} must be an integer {bound}, got {value!r}{hint}.")
     return int(value)
 
 
@@ -257,3 +260,18 @@ def probability_vector(p, name: str) -> np.ndarray:
         raise InputError(f"{name} must be at least 2 probabilities >= 0 that sum to 1, got "
                          f"{', '.join(f'{v:g}' for v in arr)} (sum {arr.sum():g}); e.g. 0.5,0.3,0.2.")
     return arr
+
+
+MAX_RESIZE_SIDE = 1024
+"""The largest ``--image-size`` side: a linear classifier has H·W·C weights per class."""
+
+
+def parse_image_size(text: str, name: str = "--image-size") -> tuple[int, int]:
+    """``"32x32"`` → ``(32, 32)``: two integers in ``1 … MAX_RESIZE_SIDE``."""
+    try:
+        h, w = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ParameterError(f"{name} must look like HxW, e.g. {name} 32x32; got {text!r}.") from None
+    if not (1 <= h <= MAX_RESIZE_SIDE and 1 <= w <= MAX_RESIZE_SIDE):
+        raise ParameterError(f"{name} sides must be in 1 … {MAX_RESIZE_SIDE}, e.g. {name} 32x32; got {text!r}.")
+    return h, w

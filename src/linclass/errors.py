@@ -32,3 +32,7 @@ class ModelFileError(LinclassError, OSError):
 
 class DataError(LinclassError, OSError):
     """A data set that is missing, corrupt, or fails its checksum."""
+
+
+class OutputError(LinclassError, OSError):
+    """An output folder that cannot be written, or that another run is using."""

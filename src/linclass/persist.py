@@ -183,6 +183,11 @@ def load_arrays(path, *, kind: str = "model", key=None) -> tuple[dict, dict]:
     if not path.is_file():
         raise ModelFileError(f"{path}: no such file; pass the model file written by `linclass train` "
                              "(model.npz in its --out directory).")
+    with open(path, "rb") as f:
+        zipped = f.read(4) == b"PK\x03\x04"  # an .npz is a zip archive (a truncated one is caught below)
+    if not zipped:
+        raise ModelFileError(f"{path} is not a linclass {kind} file (not an .npz archive); pass the model.npz "
+                             "that `linclass train` wrote in its --out folder.")
     try:
         arrays = _read_entries(path, kind)
         meta_bytes, meta = _json_entry(arrays, _META_KEY, path, kind)

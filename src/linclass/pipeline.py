@@ -40,6 +40,9 @@ class Settings:
     replacement: bool = False
     early_stopping: bool = False
     patience: int = 5
+    keep: str | None = None
+    """The weights a minibatch run returns: ``best`` (highest validation accuracy) or ``last``;
+    None: best with early stopping, else last."""
     standardize: bool = False
     features: str = "raw"
     n_words: int = 1600
@@ -72,6 +75,8 @@ class Outcome:
     best_epoch: int | None = None
     stopped_early: bool = False
     iterations: int = 0
+    kept: str = "last"
+    """Which weights the classifier has: ``"best"`` (of ``best_epoch``) or ``"last"``."""
 
 
 def _features(settings: Settings, X_train, y_train):
@@ -120,18 +125,21 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     objective = Objective(settings.loss, get_regularizer(settings.reg), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
-    history, evaluations, best_epoch, stopped, iterations = None, None, None, False, 0
+    history, evaluations, best_epoch, stopped, iterations, kept = None, None, None, False, 0, "last"
     if settings.optimizer in GRADIENT_OPTIMIZERS:
         total = settings.iterations or settings.epochs * steps_per_epoch(X.shape[0], settings.batch_size)
         lr = optim.parse_schedule(settings.schedule, settings.lr, total)
         optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
         config = TrainConfig(batch_size=settings.batch_size, epochs=settings.epochs, iterations=settings.iterations,
                              replacement=settings.replacement, seed=settings.seed,
-                             early_stopping=settings.early_stopping, patience=settings.patience,
+                             early_stopping=settings.early_stopping, patience=settings.patience, keep=settings.keep,
                              checkpoint=str(checkpoint) if checkpoint else None, progress=progress)
+        # the checkpoint records the settings and the data, so that --resume refuses another run's checkpoint
+        run = {"settings": asdict(settings), "data": {"dataset": dataset.name, "data_fingerprint": dataset.fingerprint,
+                                                      "train_examples": int(X.shape[0])}}
         result = train(objective, optimizer, X, y_train, params=params, X_val=X_val, y_val=y_val,
-                       config=config, resume=resume)
-        params, history = result.params, result.history
+                       config=config, resume=resume, run=run)
+        params, history, kept = result.params, result.history, result.kept
         best_epoch, stopped, iterations = result.best_epoch, result.stopped_early, result.iterations
     elif settings.optimizer == "lbfgs":
         result = optim.lbfgs(objective, X, y_train, params, max_iter=settings.iterations or 500)
@@ -156,7 +164,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
                       "optimality": optimality})
     seconds = time.perf_counter() - start
     history.seconds = seconds
-    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations)
+    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations, kept)
 
 
 def evaluate(clf: Classifier, X, y) -> dict:

@@ -14,6 +14,7 @@ the same weights, bit for bit, as an uninterrupted run.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -40,6 +41,9 @@ class TrainConfig:
     early_stopping: bool = False
     patience: int = 5
     """Epochs without a better validation accuracy before stopping."""
+    keep: str | None = None
+    """Which weights the run returns: ``"best"`` (the epoch of the highest validation accuracy) or
+    ``"last"``; None: best with early stopping, else last. Without validation data: last."""
     explode_factor: float = 1e4
     """A loss above ``explode_factor · max(1, first loss)`` counts as divergence."""
     checkpoint: str | None = None
@@ -54,6 +58,8 @@ class TrainConfig:
             raise ParameterError(f"epochs must be >= 1, got {self.epochs}.")
         if self.iterations is not None and self.iterations < 1:
             raise ParameterError(f"iterations must be >= 1, got {self.iterations}.")
+        if self.keep not in (None, "best", "last"):
+            raise ParameterError(f"keep must be 'best' or 'last', got {self.keep!r}.")
 
 
 @dataclass
@@ -82,6 +88,8 @@ class TrainResult:
     stopped_early: bool = False
     opt_state: object = None
     """The optimizer's state after the last step: pass it back as ``train(..., opt_state=)`` to continue."""
+    kept: str = "last"
+    """Which weights ``params`` are: ``"best"`` (those of ``best_epoch``) or ``"last"`` (after the last step)."""
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -98,11 +106,19 @@ def accuracy(params, X, y, chunk: int = 16384) -> float:
     return correct / X.shape[0]
 
 
-class _Progress:
-    """A one-line progress bar on stderr (loss, accuracy, speed); silent when not a terminal."""
+def _duration(seconds: float) -> str:
+    """``75`` → ``"1:15"``, ``3725`` → ``"1:02:05"``."""
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
-    def __init__(self, total: int, enabled: bool | None):
-        self.total, self.start = total, time.perf_counter()
+
+class _Progress:
+    """A one-line progress bar on stderr (loss, accuracy, speed, time left); silent when not a terminal."""
+
+    def __init__(self, total: int, enabled: bool | None, first: int = 0):
+        # first: steps done before this bar started (a resumed run), not counted in the speed
+        self.total, self.start, self.first = total, time.perf_counter(), first
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.last = 0.0
 
@@ -113,9 +129,10 @@ class _Progress:
         self.last = now
         done = step / self.total
         bar = "█" * int(24 * done) + "·" * (24 - int(24 * done))
-        speed = step / max(now - self.start, 1e-9)
+        speed = (step - self.first) / max(now - self.start, 1e-9)
+        eta = _duration((self.total - step) / speed) if speed > 0 else "?"
         acc = "" if val_acc is None else f"  val acc {val_acc:.3f}"
-        sys.stderr.write(f"\r{bar} {step}/{self.total}  loss {loss:.4f}{acc}  {speed:.0f} it/s ")
+        sys.stderr.write(f"\r{bar} {step}/{self.total}  loss {loss:.4f}{acc}  {speed:.0f} it/s  ETA {eta} ")
         sys.stderr.flush()
 
     def close(self):
@@ -137,16 +154,38 @@ def _state_to_arrays(state, prefix="opt") -> tuple[dict, dict]:
 
 def _state_from_arrays(template, arrays: dict, scalars: dict, prefix="opt"):
     fields = {}
-    for name, value in template._asdict().items():
-        if isinstance(value, dict):
-            fields[name] = {k: arrays[f"{prefix}/{name}/{k}"] for k in value}
-        else:
-            fields[name] = type(value)(scalars[name])
+    try:
+        for name, value in template._asdict().items():
+            if isinstance(value, dict):
+                fields[name] = {k: arrays[f"{prefix}/{name}/{k}"] for k in value}
+            else:
+                fields[name] = type(value)(scalars[name])
+    except KeyError as err:
+        raise ParameterError(f"the checkpoint's optimizer state has no {err.args[0]!r}: it was written with "
+                             "another optimizer; resume with the same optimizer, or start afresh.") from None
     return type(template)(**fields)
 
 
+def _config_record(config: TrainConfig) -> dict:
+    """The settings of ``config`` a checkpoint records (not where it is written, nor the progress bar)."""
+    return {k: v for k, v in asdict(config).items() if k not in ("checkpoint", "progress")}
+
+
+def _differences(saved: dict, now: dict) -> list[str]:
+    """``"name saved → now"`` for each leaf that differs between two nested JSON objects (each name once)."""
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b)
+        elif a != b:
+            out.append(f"{key} {a} → {b}")
+    return list(dict.fromkeys(out))
+
+
 def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: int, iteration: int,
-                    best: tuple | None, config: TrainConfig) -> None:
+                    best: tuple | None, config: TrainConfig, run: dict | None = None) -> None:
+    """Everything needed to continue the run bit for bit, and what identifies it (``config`` and ``run``)."""
     arrays = {f"params/{k}": v for k, v in params.items()}
     opt_arrays, opt_scalars = _state_to_arrays(opt_state)
     arrays.update(opt_arrays)
@@ -157,12 +196,24 @@ def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: in
             "rng": rng.bit_generator.state, "train_accuracy": history.train_accuracy,
             "val_accuracy": history.val_accuracy, "seconds": history.seconds,
             "best": None if best is None else {"accuracy": best[0], "epoch": best[2]},
-            "config": {k: v for k, v in asdict(config).items() if k not in ("checkpoint", "progress")}}
+            "config": _config_record(config), "run": run or {}}
     persist.save_arrays(path, arrays, meta, kind="checkpoint")
 
 
+def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dict]:
+    """The checkpoint's ``(arrays, meta)``, refused unless it was written by the same run."""
+    arrays, meta = persist.load_arrays(path, kind="checkpoint")
+    now = json.loads(json.dumps({"config": _config_record(config), "run": run or {}}))
+    differences = _differences({"config": meta.get("config", {}), "run": meta.get("run", {})}, now)
+    if differences:
+        raise ParameterError(f"cannot resume: checkpoint {path} was written by a run with other settings or "
+                             f"data ({'; '.join(differences)}, checkpoint → now); resume with the same ones, "
+                             "or start afresh without resuming.")
+    return arrays, meta
+
+
 def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
-          config: TrainConfig = TrainConfig(), resume: bool = False) -> TrainResult:
+          config: TrainConfig = TrainConfig(), resume: bool = False, run: dict | None = None) -> TrainResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
 
     ``opt_state`` (default ``optimizer.init(params)``) is the optimizer's state to
@@ -172,7 +223,9 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     Raises :class:`DivergenceError` at the first non-finite or exploding loss; the
     error carries ``params``, the last finite weights (never NaN), and ``history``.
     With ``resume=True`` and an existing ``config.checkpoint`` the run continues
-    from it (its settings must match).
+    from it. ``run`` (JSON: e.g. the resolved settings and the data's fingerprint)
+    is recorded in the checkpoint with ``config``; resuming from a checkpoint whose
+    record differs raises :class:`ParameterError` listing the differences.
     """
     N = X.shape[0]
     if N == 0 or y.shape != (N,):
@@ -189,11 +242,7 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     best = None  # (val accuracy, params, epoch)
     since_best = 0
     if resume and config.checkpoint and Path(config.checkpoint).exists():
-        arrays, meta = persist.load_arrays(config.checkpoint, kind="checkpoint")
-        mine = {k: v for k, v in asdict(config).items() if k not in ("checkpoint", "progress")}
-        if meta["config"] != mine:
-            raise ParameterError(f"checkpoint {config.checkpoint} was written with other settings "
-                                 f"({meta['config']}); resume with the same settings or start afresh.")
+        arrays, meta = _resume_from(config.checkpoint, config, run)
         params = persist.split_prefix(arrays, "params")
         opt_state = _state_from_arrays(opt_state, arrays, meta["opt_scalars"])
         rng.bit_generator.state = meta["rng"]
@@ -205,7 +254,7 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
             since_best = epoch - best[2]
 
     limit = None
-    progress = _Progress(total, config.progress)
+    progress = _Progress(total, config.progress, first=iteration)
     start = time.perf_counter() - history.seconds
     stopped_early = False
     try:
@@ -223,15 +272,13 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
                 if not math.isfinite(value.loss) or value.loss > limit:
                     raise DivergenceError(
                         f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the loss became "
-                        f"{value.loss:.4g}. The learning rate {_lr_text(optimizer, iteration)} is too large: try one "
-                        "10× smaller (e.g. --lr), or a schedule with warm-up.")
+                        f"{value.loss:.4g}. {_lr_advice(optimizer, iteration)}")
                 updates, opt_state = optimizer.update(value.grads, opt_state, params)
                 new = apply_updates(params, updates)
                 if not all(np.all(np.isfinite(v)) for v in new.values()):
                     raise DivergenceError(
                         f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
-                        f"NaN or inf. The learning rate {_lr_text(optimizer, iteration)} is too large: "
-                        "try one 10× smaller.")
+                        f"NaN or inf. {_lr_advice(optimizer, iteration)}")
                 params = new
                 correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
                 seen += len(y_batch)
@@ -250,24 +297,27 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
             history.seconds = time.perf_counter() - start
             if config.checkpoint:
                 save_checkpoint(config.checkpoint, params=params, opt_state=opt_state, rng=rng, history=history,
-                                epoch=epoch, iteration=iteration, best=best, config=config)
+                                epoch=epoch, iteration=iteration, best=best, config=config, run=run)
     except DivergenceError as err:
         err.params, err.history = params, history
         raise
     finally:
         progress.close()
     history.seconds = time.perf_counter() - start
-    best_epoch = None
-    if config.early_stopping and best is not None:
-        params, best_epoch = best[1], best[2]  # restore the best weights
-    elif best is not None:
-        best_epoch = best[2]
-    return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state)
+    best_epoch = best[2] if best is not None else None
+    keep = config.keep or ("best" if config.early_stopping else "last")
+    kept = "best" if keep == "best" and best is not None else "last"
+    if kept == "best":
+        params = best[1]
+    return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state, kept)
 
 
-def _lr_text(optimizer, step: int) -> str:
-    """The learning rate the optimizer used at ``step``, for the divergence message."""
+def _lr_advice(optimizer, step: int) -> str:
+    """What to do after a divergence: the learning rate used at ``step``, and one 10× smaller to retry with."""
     lr = getattr(optimizer, "hyperparams", {}).get("learning_rate")
     if callable(lr):
         lr = lr(step)
-    return f"{float(lr):g}" if lr is not None else "in use"
+    if lr is None:
+        return "The learning rate is too large: retry with one 10× smaller, or a schedule with warm-up."
+    return (f"The learning rate {float(lr):g} is too large: retry with one 10× smaller (--lr {float(lr) / 10:g}), "
+            "or a schedule with warm-up.")

@@ -7,7 +7,7 @@ one JSON object with ``--json``, and turns a :class:`LinclassError` into a
 one-line message and exit code 2 (a traceback only with ``--debug``).
 """
 
-from ._common import COMMANDS, Output, add_command, examples
+from ._common import COMMANDS, Output, add_command
 from .app import build_parser, main
 
-__all__ = ["COMMANDS", "Output", "add_command", "build_parser", "examples", "main"]
+__all__ = ["COMMANDS", "Output", "add_command", "build_parser", "main"]

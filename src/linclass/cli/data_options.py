@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._checks import parse_image_size
 from ..datasets import load_dataset
 from ..datasets.limits import add_limit_options, limits_from_args
 from ..errors import InputError
@@ -24,13 +25,7 @@ def add_data_options(p):
 
 
 def load_from_args(args):
-    size = None
-    if args.image_size:
-        try:
-            h, w = (int(v) for v in args.image_size.lower().split("x"))
-            size = (h, w)
-        except ValueError:
-            raise InputError(f"--image-size must look like 32x32, got {args.image_size!r}.") from None
+    size = parse_image_size(args.image_size) if args.image_size else None
     if args.dataset and args.data:
         raise InputError("give either --dataset or --data, not both.")
     return load_dataset(args.dataset, args.data, data_dir=args.data_dir, seed=args.seed,

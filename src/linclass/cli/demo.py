@@ -11,10 +11,7 @@ from ._common import Output, add_command
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "demo", [
-        "linclass demo                      serve on 127.0.0.1:8000 and open the browser",
-        "linclass demo --port 0 --no-browser   a free port, print the URL only",
-        "linclass demo --host 0.0.0.0      reachable from other machines (no authentication!)"])
+    p = add_command(subparsers, common, "demo")
     p.add_argument("--port", type=int, default=8000, help="TCP port (0: a free one; default 8000)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1, this machine only)")

@@ -11,10 +11,7 @@ from .model_options import add_key_option, key_from_args
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "evaluate", [
-        "linclass evaluate runs/digits-softmax-*/model.npz",
-        "linclass evaluate model.npz --data ../shared/data/cifar10-jpg.tar.gz --json",
-    ])
+    p = add_command(subparsers, common, "evaluate")
     p.add_argument("model", help="a model file written by `linclass train`")
     add_data_options(p)
     p.add_argument("--seed", type=int, default=None, help="split seed (default: the one used in training)")

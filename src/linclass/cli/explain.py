@@ -52,16 +52,7 @@ def parse_vector(text: str, flag: str) -> list[float]:
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "explain", [
-        "linclass explain                       the slides' SVM example (cat, car, frog)",
-        "linclass explain --loss softmax --log-base 10   exp → normalize → −log10 for the same scores",
-        'linclass explain --scores "-3.45,-8.87,0.09;2.9,4.48,8.02" --labels 0,2',
-        "linclass explain --questions          the lecture's questions, answered numerically",
-        "linclass explain --gradient           the numerical-gradient walk, the slides' and a live one",
-        "linclass explain --entropy --log-base 10   the weather example: H(Q), H(Q,P), KL",
-        "linclass explain --features cat.jpg   hue histogram and HOG of an image, as pictures",
-        "linclass explain --lr                 the learning-rate lab: four rates, one plot",
-    ])
+    p = add_command(subparsers, common, "explain")
     p._negative_number_matcher = NUMBER_LIST  # argparse's hook: "--scores -3.45,..." is a value
     p.add_argument("--loss", choices=["svm", "softmax"], help="which loss (default: svm; --gradient: softmax)")
     p.add_argument("--scores", help='score matrix, one row per example: "s11,s12,...;s21,s22,..." '
@@ -96,8 +87,10 @@ def _scores(args):
             raise InputError(f"--labels has {len(labels)} value(s) but --scores has {len(scores)} row(s); "
                              "give one label per row.")
     classes = args.classes.split(",") if args.classes else None
-    if classes is not None and scores is not None and len(classes) != len(scores[0]):
-        raise InputError(f"--classes names {len(classes)} classes but the scores have {len(scores[0])} columns.")
+    columns = len(scores[0]) if scores is not None else len(explain.SLIDES_CLASSES)
+    if classes is not None and len(classes) != columns:
+        raise InputError(f"--classes names {len(classes)} class(es) but the scores have {columns} columns; "
+                         "give one name per column, e.g. --classes cat,car,frog.")
     return scores, labels, classes
 
 

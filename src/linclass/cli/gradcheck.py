@@ -12,10 +12,7 @@ from ._common import Output, add_command
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "gradcheck", [
-                        "linclass gradcheck --loss svm --reg l2",
-                        "linclass gradcheck --loss softmax --reg elastic --dtype float64 --checks 50",
-                    ])
+    p = add_command(subparsers, common, "gradcheck")
     p.add_argument("--loss", choices=list(LOSSES), default="softmax")
     p.add_argument("--reg", choices=["l2", "l1", "elastic", "none"], default="l2")
     p.add_argument("--reg-strength", type=float, default=0.1, help="λ (default 0.1)")

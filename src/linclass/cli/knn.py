@@ -21,11 +21,7 @@ DEFAULT_KS = "1,3,5,8,10,12,15,20,50,100"
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "knn", [
-                        "linclass knn                                     scikit-learn's digits (offline)",
-                        "linclass knn --data ../shared/data/cifar10-jpg.tar.gz --train-size 5000 --test-size 500",
-                        "linclass knn --dataset cifar10 --k 1,3,5,8,10,12,15,20,50,100 --metric l1",
-                    ])
+    p = add_command(subparsers, common, "knn")
     add_data_options(p)
     g = p.add_argument_group("k-nearest neighbours")
     g.add_argument("--k", default=DEFAULT_KS, metavar="K1,K2,...",

@@ -18,10 +18,7 @@ from .model_options import add_key_option, key_from_args
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "predict", [
-        "linclass predict runs/cifar/model.npz cat.jpg ship.png",
-        "linclass predict model.npz *.jpg --top 3 --json",
-    ])
+    p = add_command(subparsers, common, "predict")
     p.add_argument("model", help="a model file written by `linclass train`")
     p.add_argument("images", nargs="+", help=f"image files ({FORMAT_NAMES})")
     p.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")

@@ -18,12 +18,7 @@ from ._common import Output, add_command
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "probe", [
-                        "linclass probe emb/train --val emb/val --test emb/test          λ = 1e-4",
-                        "linclass probe emb/train --val emb/val --reg-path 1e-6:1e-2:8   best of 8 λ on val",
-                        "linclass probe train.npz --backend torch --device cuda",
-                        "linclass probe emb/train --val emb/val --dask tcp://scheduler:8786",
-                    ])
+    p = add_command(subparsers, common, "probe")
     p.add_argument("train", metavar="TRAIN", help="directory with X.npy (N×D float16/32/64) and y.npy "
                    "(ints or strings), or X-00000.npy… shards, or an .npz with X and y")
     p.add_argument("--val", metavar="VAL", help="validation split (same layout): accuracy, and λ of a path")

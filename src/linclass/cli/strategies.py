@@ -9,10 +9,7 @@ LECTURE = {"random search": "15.5%", "random local search": "21.4%", "minibatch 
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "strategies", [
-                        "linclass strategies --data ../shared/data/cifar10-jpg.tar.gz",
-                        "linclass strategies --dataset cifar10 --budget 1000 --json",
-                    ])
+    p = add_command(subparsers, common, "strategies")
     add_data_options(p)
     p.add_argument("--budget", type=int, default=1000, help="loss evaluations for the two search strategies")
     p.add_argument("--loss", choices=["svm", "softmax"], default="svm", help="the lecture used the SVM loss")

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import io
 from dataclasses import asdict, fields
 from pathlib import Path
 
+import numpy as np
+
+from ..losses import LOSSES
+from ..optim import OPTIMIZERS as MINIBATCH_OPTIMIZERS
+from ..persist import write_bytes, write_json
+from ..pipeline import OPTIMIZERS, Settings, evaluate, fit_classifier
+from ..report import html, plots
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .model_options import add_key_option, key_from_args
+from .outdir import output_dir
 
 # Defaults per data set (and loss) that give a good result in seconds (digits: ~96-97% test accuracy)
 # or about a minute (CIFAR-10); chosen on the validation split. Any option given on the command line wins.
@@ -31,15 +40,7 @@ LOSS_DEFAULTS = {
 
 
 def register(subparsers, common):
-    from ..losses import LOSSES
-    from ..pipeline import OPTIMIZERS
-    p = add_command(subparsers, common, "train", [
-        "linclass train                                   softmax on scikit-learn's digits (offline)",
-        "linclass train --loss svm --optimizer adam --lr 1e-3",
-        "linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax",
-        "linclass train --dataset cifar10 --features hog+hist",
-        "linclass train --optimizer random-search --budget 1000",
-    ])
+    p = add_command(subparsers, common, "train")
     add_data_options(p)
     add_key_option(p, sign=True)
     g = p.add_argument_group("model and optimization")
@@ -68,6 +69,8 @@ def register(subparsers, common):
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/<dataset>-<loss>-<time>)")
     o.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    o.add_argument("--keep", choices=["best", "last"], help="the weights to save: best (the epoch of the highest "
+                   "validation accuracy) or last (default: best with --early-stopping, else last)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -79,7 +82,6 @@ def defaults_for(dataset_kind: str, loss: str, features: str = "raw") -> dict:
 
 
 def settings_from_args(args, dataset_kind: str):
-    from ..pipeline import Settings
     defaults = defaults_for(dataset_kind, args.loss, args.features)
     given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
     values = {k: v for k, v in given.items() if v is not None}
@@ -87,16 +89,16 @@ def settings_from_args(args, dataset_kind: str):
 
 
 def run(args) -> Output:
-    from ..persist import write_json
-    from ..pipeline import evaluate, fit_classifier
-
     key = key_from_args(args)  # a bad key file fails before training
     dataset = load_from_args(args)
     kind = dataset.name if dataset.name in DEFAULTS else "images"
     settings = settings_from_args(args, kind)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}")
-    out.mkdir(parents=True, exist_ok=True)
+    with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}") as out:
+        return _train(args, dataset, settings, out, key)
+
+
+def _train(args, dataset, settings, out: Path, key) -> Output:
     progress = False if args.no_progress or args.json else None
     # On divergence fit_classifier raises: nothing is written but the last good checkpoint.
     clf, outcome = fit_classifier(dataset, settings, checkpoint=out / "checkpoint.npz", resume=args.resume,
@@ -111,7 +113,7 @@ def run(args) -> Output:
         "final_loss": outcome.history.loss[-1], "grad_norm": outcome.optimality["grad_norm"],
         "distance_bound": outcome.optimality["distance_bound"], "objective": outcome.optimality["loss"],
         "seconds": outcome.seconds, "iterations": outcome.iterations, "evaluations": outcome.evaluations,
-        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
+        "kept": outcome.kept, "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
         "model_path": str(model_path), "report_path": str(out / "report.html"),
         "settings": asdict(settings), "notes": list(dataset.notes),
         "test": test,
@@ -128,9 +130,51 @@ def run(args) -> Output:
              f"test {_pct(metrics['test_accuracy'])}",
              f"  final loss {metrics['final_loss']:.4f}   ‖∇L‖ at the end {metrics['grad_norm']:.3g}"
              + (f"   ‖W − W*‖ ≤ {metrics['distance_bound']:.3g}" if metrics["distance_bound"] is not None else ""),
+             f"  weights kept: {_kept_text(outcome)}",
              *(f"  note: {n}" for n in dataset.notes),
              f"model:  {model_path}", f"report: {out / 'report.html'}"]
     return Output("\n".join(lines), {k: v for k, v in metrics.items() if k != "test"} | {"test": test})
+
+
+def _kept_text(outcome) -> str:
+    """``"best (epoch 7 of 60, highest validation accuracy)"`` or ``"last (epoch 60)"``."""
+    epochs = len(outcome.history.train_accuracy)
+    if outcome.kept == "best":
+        return f"best (epoch {outcome.best_epoch} of {epochs}, highest validation accuracy)"
+    return f"last (epoch {epochs})" if epochs > 1 else "last"
+
+
+SEARCHES = ("random-search", "random-local-search")
+
+
+def applied_settings(settings) -> dict:
+    """The settings that took part in the run (those of another optimizer, features or penalty left out)."""
+    shown = asdict(settings)
+    minibatch = settings.optimizer in MINIBATCH_OPTIMIZERS
+    drop = set()
+    if not minibatch:
+        drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
+    if settings.optimizer in SEARCHES:
+        drop.add("iterations")
+    else:
+        drop.add("budget")
+    if settings.optimizer != "random-local-search":
+        drop.add("step_size")
+    if minibatch and settings.iterations is not None:
+        drop.add("epochs")  # a budget in steps replaces the epochs
+    if minibatch and settings.iterations is None:
+        drop.add("iterations")
+    if not settings.early_stopping:
+        drop.add("patience")
+    if not minibatch or settings.keep is None:
+        drop.add("keep")
+    if settings.features != "bovw":
+        drop |= {"n_words", "encoding"}
+    if settings.augment in (None, "none"):
+        drop.add("augment")
+    if settings.reg == "none":
+        drop.add("reg_strength")
+    return {k: v for k, v in shown.items() if k not in drop}
 
 
 def _pct(v):
@@ -138,9 +182,6 @@ def _pct(v):
 
 
 def _write_history(path, history):
-    import io
-
-    from ..persist import write_bytes
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["step", "loss", "epoch", "train_accuracy", "val_accuracy"])
@@ -158,11 +199,12 @@ def _write_history(path, history):
 
 
 def _write_report(out, clf, dataset, settings, metrics, history, test):
-    from ..report import html, plots
     images = [("Training loss per step", plots.loss_curve(history.loss, out / "loss.png").name)]
     if len(history.train_accuracy) > 1:
+        kept_epoch = metrics["best_epoch"] if metrics["kept"] == "best" else len(history.train_accuracy)
         images.append(("Accuracy per epoch", plots.accuracy_curves(
-            history.train_accuracy, history.val_accuracy or None, out / "accuracy.png").name))
+            history.train_accuracy, history.val_accuracy or None, out / "accuracy.png",
+            kept_epoch=kept_epoch, kept=metrics["kept"]).name))
     if dataset.image_shape is not None and clf.features is None:
         images.append(("Learned weights as class templates", plots.weight_templates(
             clf.model.W, dataset.image_shape, clf.class_names, out / "templates.png").name))
@@ -171,7 +213,6 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
             clf.predict, dataset.X_train, dataset.y_train, out / "regions.png",
             class_names=clf.class_names).name))
     if test is not None:
-        import numpy as np
         images.append(("Confusion matrix (test)", plots.confusion_matrix(
             np.asarray(test["confusion_matrix"]), clf.class_names, out / "confusion.png").name))
     shown = {k: v for k, v in metrics.items() if k not in ("settings", "test", "notes") and v is not None}
@@ -183,4 +224,4 @@ def _write_report(out, clf, dataset, settings, metrics, history, test):
     if dataset.notes:
         tables.append(("Notes", ["note"], [[n] for n in dataset.notes]))
     html.write_report(out / "report.html", title=f"linclass: {settings.loss} on {dataset.name}",
-                      settings=asdict(settings), metrics=shown, images=images, tables=tables)
+                      settings=applied_settings(settings), metrics=shown, images=images, tables=tables)

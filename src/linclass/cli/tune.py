@@ -15,14 +15,7 @@ DEFAULT_REG = "1e-4,1e-3,1e-2,1e-1"
 
 
 def register(subparsers, common):
-    p = add_command(subparsers, common, "tune", [
-                        "linclass tune                                    4×4 grid, softmax on digits",
-                        "linclass tune --loss svm --lr 1e-3,1e-2,1e-1 --reg 1e-4,1e-2 --jobs 2",
-                        "linclass tune --random 20 --lr-range 1e-4:1e-1 --reg-range 1e-5:1 --cv 5",
-                        "linclass tune --data ../shared/data/cifar10-jpg.tar.gz --subset 10000 --epochs 5 --jobs 2",
-                        "linclass tune --backend dask --scheduler tcp://scheduler-host:8786   on a Dask cluster",
-                        "linclass tune --param batch_size=32,256             any other estimator parameter",
-                    ])
+    p = add_command(subparsers, common, "tune")
     add_data_options(p)
     g = p.add_argument_group("model")
     g.add_argument("--loss", choices=["softmax", "svm", "squared-svm"], default="softmax")

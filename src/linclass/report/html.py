@@ -23,6 +23,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import InputError
 from ..persist import write_bytes
+from .metrics import describe
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
@@ -113,6 +114,15 @@ def _mapping_table(caption: str, mapping) -> str:
     return _table(caption, ["name", "value"], [[str(k), v] for k, v in mapping.items()])
 
 
+def _metrics_table(metrics) -> str:
+    """The metrics with their human label and a one-line explanation (see :mod:`.metrics`)."""
+    if not isinstance(metrics, Mapping):
+        raise InputError(f"metrics must be a dict of name -> value, got {type(metrics).__name__}; pass a dict.")
+    rows = [[label, value, explanation] for label, explanation, value in
+            ((*describe(str(k)), v) for k, v in metrics.items())]
+    return _table("Metrics", ["metric", "value", "what it means"], rows)
+
+
 def _image_src(report_dir: Path, filename, embed: bool) -> str:
     """The ``src`` of one image: a relative URL, or a base64 data URI when ``embed``."""
     file = Path(filename)
@@ -141,13 +151,12 @@ def _image_src(report_dir: Path, filename, embed: bool) -> str:
 def render_report(*, title: str, settings: dict, metrics: dict, images=(), tables=(),
                   report_dir=".", embed: bool = False) -> str:
     """The report page as a string (see :func:`write_report`)."""
-
     report_dir = Path(report_dir)
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{_esc(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
              f"<h1>{_esc(title)}</h1>"]
-    parts += [_mapping_table("Metrics", metrics), _mapping_table("Settings", settings)]
+    parts += [_metrics_table(metrics), _mapping_table("Settings", settings)]
     for i, table in enumerate(tables):
         if len(table) != 3:
             raise InputError(f"tables[{i}] must be (caption, header, rows), got {len(table)} item(s).")
@@ -175,7 +184,9 @@ def write_report(path, *, title: str, settings: dict, metrics: dict, images=(), 
     ----------
     path : where the page goes (its directory is created).
     title : the page's heading.
-    settings, metrics : dicts of name -> value, shown as two-column tables.
+    settings : dict of name -> value, shown as a two-column table.
+    metrics : dict of key -> value, shown with each key's label and explanation from
+        :data:`linclass.report.metrics.METRICS` (an unknown key is shown as is).
     images : ``[(caption, filename), ...]``; a filename is relative to the page's
         directory (an absolute path inside that directory is made relative).
     tables : ``[(caption, header, rows), ...]`` with one value per column in each row.

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -54,7 +55,6 @@ def _figure(path, figsize):
 
 def _class_colors(n_classes: int) -> np.ndarray:
     """(C, 4) RGBA colors, one per class: tab10 up to 10 classes, tab20 up to 20, then hsv."""
-    from matplotlib import colormaps
     if n_classes <= 10:
         return colormaps["tab10"](np.arange(n_classes))
     if n_classes <= 20:
@@ -125,13 +125,17 @@ def loss_curve(losses, path, *, title: str = "Training loss", smooth_window: int
     return Path(path)
 
 
-def accuracy_curves(train_acc, val_acc, path) -> Path:
+def accuracy_curves(train_acc, val_acc, path, *, kept_epoch: int | None = None, kept: str = "last") -> Path:
     """Training (and validation) accuracy per epoch, x = epoch 1..E; fractions in [0, 1].
 
-    train_acc (E,), val_acc (E,) or None. The best validation epoch is marked.
+    train_acc (E,), val_acc (E,) or None. The best validation epoch is starred;
+    ``kept_epoch`` (1..E), the epoch whose weights the run kept (``kept``: ``"best"``
+    or ``"last"``), is marked by a dashed vertical line.
     """
     train_acc = _accuracies(train_acc, "train_acc")
     epochs = np.arange(1, train_acc.shape[0] + 1)
+    if kept_epoch is not None and not (isinstance(kept_epoch, int | np.integer) and 1 <= kept_epoch <= len(epochs)):
+        raise InputError(f"kept_epoch must be an epoch in 1 … {len(epochs)}, got {kept_epoch!r}.")
     if val_acc is not None:
         val_acc = _accuracies(val_acc, "val_acc")
         if val_acc.shape != train_acc.shape:
@@ -146,6 +150,9 @@ def accuracy_curves(train_acc, val_acc, path) -> Path:
             best = int(np.argmax(val_acc))
             ax.plot(epochs[best], val_acc[best], marker="*", markersize=14, color="tab:red",
                     linestyle="none", label=f"best validation {val_acc[best]:.3f} (epoch {best + 1})")
+        if kept_epoch is not None:
+            ax.axvline(kept_epoch, color="tab:green", linestyle="--", linewidth=1.5,
+                       label=f"weights kept: epoch {int(kept_epoch)} ({kept})")
         both = train_acc if val_acc is None else np.concatenate((train_acc, val_acc))
         ax.set_ylim(max(0.0, both.min() - 0.05), min(1.0, both.max() + 0.05))
         ax.set(title="Accuracy per epoch", xlabel="epoch", ylabel="accuracy")
@@ -369,7 +376,6 @@ def search_heatmap(learning_rates, reg_strengths, accuracy, path, *,
     if np.isinf(done).any() or done.min() < 0 or done.max() > 1:
         raise InputError("accuracy must be fractions in [0, 1] (NaN for a failed run); "
                          "divide percentages by 100.")
-    from matplotlib import colormaps
     cmap = colormaps["viridis"].with_extremes(bad="lightgray")
     n_lr, n_reg = acc.shape
     with _figure(path, (min(12.0, 1.0 + 0.8 * n_reg + 2.0), min(10.0, 1.5 + 0.5 * n_lr))) as fig:
