@@ -15,11 +15,12 @@ import numpy as np
 from . import persist
 from ._checks import model_schema
 from ._version import __version__
+from .design import Design
 from .errors import ModelFileError
 from .features import features_from_state, features_to_state
 from .losses import LOSSES, softmax
 from .model import LinearModel
-from .preprocess import Preprocessor, flatten
+from .preprocess import Preprocessor
 
 
 @dataclass
@@ -33,9 +34,9 @@ class Classifier:
     metadata: dict = field(default_factory=dict)
 
     def design_matrix(self, X) -> np.ndarray:
-        """Raw examples (images (N, H, W, C) or feature rows) → preprocessed (N, D) float32."""
-        F = self.features.transform(X) if self.features is not None else flatten(X)
-        return self.preprocessor.transform(F)
+        """Raw examples (images (N, H, W, C) or feature rows) → preprocessed (N, D) float32 (the one data path,
+        :mod:`linclass.design`)."""
+        return Design(self.features, self.preprocessor).transform(X)
 
     def scores(self, X) -> np.ndarray:
         return self.model.scores(self.design_matrix(X))

@@ -34,17 +34,22 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks
 from ._checks import sklearn_checked
+from .datasets.splits import stratified_split
 from .errors import InputError, LabelError, ParameterError
 from .knn import KNearestNeighbor
 from .losses import softmax
 from .model import LinearModel
 from .objective import Objective
+from .optim import get_optimizer, lbfgs, parse_schedule
 from .regularizers import L1, L2, ElasticNet
 from .train import TrainConfig, steps_per_epoch, train
 
@@ -158,8 +163,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return self._loss_name
 
     def _optimizer(self, total_steps: int):
-        from .optim import get_optimizer, parse_schedule
-
         lr = self.learning_rate
         if not callable(lr):
             lr = parse_schedule(self.schedule, float(lr), max(1, total_steps))
@@ -169,14 +172,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ data
     def _check_X(self, X, *, reset: bool, dtype):
-        from sklearn.utils.validation import validate_data
-
         return sklearn_checked(validate_data, self, X, reset=reset, dtype=dtype)
 
     def _check_Xy(self, X, y, *, reset: bool, dtype):
-        from sklearn.utils.multiclass import check_classification_targets
-        from sklearn.utils.validation import validate_data
-
         X, y = sklearn_checked(validate_data, self, X, y, reset=reset, dtype=dtype)
         sklearn_checked(check_classification_targets, y, error=LabelError)
         return X, y
@@ -221,8 +219,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_lbfgs(self, spec, X, y, params):
-        from .optim import lbfgs
-
         result = lbfgs(spec.objective, X, y, params, max_iter=self.max_iter, tol=self.tol)
         self._keep(result.params)
         self.n_iter_ = max(1, result.n_iter)
@@ -234,8 +230,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                           ConvergenceWarning, stacklevel=3)
 
     def _fit_gradient(self, spec, X, y, params, seed):
-        from .datasets.splits import stratified_split
-
         X_val = y_val = None
         if self.early_stopping:
             n_val = max(int(round(self.validation_fraction * X.shape[0])), np.unique(y).size)
@@ -312,8 +306,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
     def _scores(self, X) -> np.ndarray:
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         X = self._check_X(X, reset=False, dtype=DTYPES)
         return LinearModel(self.coef_.T, self.intercept_).scores(X)        # (N, C)
@@ -440,6 +432,4 @@ class SoftmaxClassifier(_LinearClassifier):
 
     def predict_log_proba(self, X) -> np.ndarray:
         """``log predict_proba`` (N, C), computed stably as ``s − logsumexp(s)``."""
-        from scipy.special import log_softmax
-
         return log_softmax(self._scores(X), axis=1)

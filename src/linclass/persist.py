@@ -14,7 +14,8 @@ Layout of a model file (a zip written by :func:`numpy.savez`):
 - every other entry is a named numeric array (``model/W``, ``model/b``, ``preprocess/mean``...).
 
 Writing is atomic (a temporary file in the same directory, fsync, rename), so a
-crash never leaves a half-written model. Loading uses ``allow_pickle=False``,
+crash never leaves a half-written model; :func:`atomic_write` and :func:`atomic_write_dir`
+are the package's one way to write a file or a directory of files. Loading uses ``allow_pickle=False``,
 checks every ``.npy`` header (numeric dtype, element count within the entry's
 size) before allocating, then the format marker, the metadata hash (and HMAC)
 and the array hashes: a truncated, tampered or foreign file raises one
@@ -30,6 +31,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -53,6 +55,28 @@ def _digest(array: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def fsync_dir(directory) -> None:
+    """Make a rename in ``directory`` durable (best effort: some file systems cannot fsync a folder)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, write, flags: int = os.O_WRONLY | os.O_CREAT | os.O_EXCL) -> None:
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666)
+    with os.fdopen(fd, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def atomic_write(path, write) -> Path:
     """Call ``write(file_object)`` on a temporary file next to ``path``, fsync, then rename over ``path``.
 
@@ -64,24 +88,41 @@ def atomic_write(path, write) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+        _write_synced(tmp, write)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_dir(path, files: dict, *, complete=None) -> Path:
+    """A directory ``path`` holding ``files`` (``{name: write(file_object)}``), all or nothing.
+
+    Every file is written and fsynced in a temporary directory beside ``path``, which is then
+    renamed over it in one step (an old ``path`` is removed first). If the rename fails because
+    another process put its own directory there first, that one is kept when ``complete(path)``
+    says it is whole; otherwise the error is raised. The temporary directory never stays behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp.mkdir()
+    try:
+        for name, write in files.items():
+            _write_synced(tmp / name, write)
+        if path.exists():  # a stale or broken copy (a complete one would have been read)
+            shutil.rmtree(path, ignore_errors=True)
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+            os.replace(tmp, path)
+        except OSError:
+            if complete is None or not complete(path):  # not another process's complete copy
+                raise
+        fsync_dir(path.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

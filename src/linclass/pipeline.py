@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .classifier import Classifier
+from .datasets import cache_dir
+from .design import fit_design
 from .errors import ParameterError
 from .model import LinearModel
 from .objective import Objective
-from .preprocess import Preprocessor, flatten
 from .regularizers import get_regularizer
 
 GRADIENT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -79,24 +80,6 @@ class Outcome:
     """Which weights the classifier has: ``"best"`` (of ``best_epoch``) or ``"last"``."""
 
 
-def _features(settings: Settings, X_train, y_train):
-    """Fitted feature extractor (None for raw pixels) and the (possibly augmented) training set."""
-    if settings.augment not in (None, "none", "flip"):
-        raise ParameterError(f"unknown augmentation {settings.augment!r}; use flip or none.")
-    if settings.augment == "flip":
-        from .features import augment_flip
-        X_train, y_train = augment_flip(X_train, y_train)
-    if settings.features == "raw":
-        return None, X_train, y_train
-    import os
-
-    from .features import make_features
-    options = {}
-    if settings.features == "bovw":
-        options = {"n_words": settings.n_words, "encoding": settings.encoding, "n_jobs": os.cpu_count()}
-    return make_features(settings.features, **options), X_train, y_train
-
-
 def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False, progress=None, data_dir=None):
     """Train on ``dataset`` (a :class:`linclass.datasets.Dataset`) with ``settings``.
 
@@ -107,21 +90,11 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
 
     start = time.perf_counter()
     dtype = np.dtype(settings.dtype)
-    extractor, X_raw, y_train = _features(settings, dataset.X_train, dataset.y_train)
-    if extractor is not None:  # fitted once per data and settings, then read from the feature cache
-        from .datasets import cache_dir
-        from .features import cached_features
-        others = {"val": dataset.X_val} if len(dataset.X_val) else {}
-        extractor, F_train, F_others = cached_features(extractor, X_raw, others,
-                                                       cache_dir=cache_dir(data_dir) / "features")
-        F_val = F_others.get("val")
-    else:
-        F_train, F_val = flatten(X_raw), flatten(dataset.X_val) if len(dataset.X_val) else None
-    pre = Preprocessor.fit(F_train, standardize=settings.standardize)
-    X = pre.transform(F_train).astype(dtype, copy=False)
-    X_val = pre.transform(F_val).astype(dtype, copy=False) if F_val is not None else None
+    design, X, y_train, others = fit_design(dataset.X_train, dataset.y_train, settings,
+                                            others={"val": dataset.X_val}, cache_dir=cache_dir(data_dir) / "features")
+    extractor, pre = design.features, design.preprocessor
+    X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
-    del F_train, F_val
     objective = Objective(settings.loss, get_regularizer(settings.reg), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params

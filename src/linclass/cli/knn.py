@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.splits import subset
+from ..design import Design
 from ..errors import ParameterError
 from ..knn import best_k, cross_validate_k, knn_predict
 from ..persist import write_json
-from ..preprocess import flatten
 from ..report.plots import knn_curve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
@@ -63,7 +63,8 @@ def _pools(dataset, train_size, test_size, seed):
     X_test, y_test = dataset.X_test, dataset.y_test
     if test_size is not None:
         X_test, y_test = subset(X_test, y_test, test_size, seed)
-    return flatten(X_train), y_train, flatten(X_test), y_test
+    design = Design()  # raw pixels, no preprocessing: distances between the images themselves
+    return design.transform(X_train), y_train, design.transform(X_test), y_test
 
 
 def run(args) -> Output:

@@ -7,6 +7,10 @@ import json
 import math
 from pathlib import Path
 
+from ..datasets import cache_dir
+from ..design import fit_design
+from ..features import SPECS
+from ..pipeline import Settings
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 
@@ -26,6 +30,8 @@ def register(subparsers, common):
     g.add_argument("--batch-size", type=int, default=128)
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     g.add_argument("--no-standardize", action="store_true", help="only subtract the mean image")
+    g.add_argument("--features", choices=SPECS, default="raw", help="image features, as in `linclass train` "
+                   "(default raw pixels)")
     s = p.add_argument_group("search")
     s.add_argument("--lr", default=None, metavar="LIST", help=f"learning rates of the grid (default {DEFAULT_LR})")
     s.add_argument("--reg", default=None, metavar="LIST",
@@ -125,7 +131,6 @@ def run(args) -> Output:
     from ..classifier import Classifier
     from ..errors import InputError, ParameterError
     from ..model import LinearModel
-    from ..preprocess import Preprocessor, flatten
     from ..tune import search
 
     settings = settings_from_args(args)
@@ -135,12 +140,11 @@ def run(args) -> Output:
     dataset = load_from_args(args)
     if args.cv is None and not len(dataset.X_val):
         raise InputError(f"{dataset.name} has no validation split; give --val-size N or use --cv K.")
-    F_train = flatten(dataset.X_train)
-    pre = Preprocessor.fit(F_train, center=True, standardize=not args.no_standardize)
-    dtype = np.dtype(args.dtype)
-    X = pre.transform(F_train).astype(dtype, copy=False)
-    del F_train
-    X_val = pre.transform(dataset.X_val).astype(dtype, copy=False) if len(dataset.X_val) else None
+    data_path = Settings(features=args.features, standardize=not args.no_standardize, dtype=args.dtype,
+                         seed=args.seed)
+    design, X, _, others = fit_design(dataset.X_train, dataset.y_train, data_path, others={"val": dataset.X_val},
+                                      cache_dir=cache_dir(args.data_dir) / "features")
+    X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out or f"runs/tune-{dataset.name}-{args.loss}-{stamp}")
@@ -160,8 +164,9 @@ def run(args) -> Output:
         if not np.array_equal(est.classes_, np.arange(dataset.n_classes)):
             raise InputError("some classes have no training example; use a larger --subset.")
         model = LinearModel(est.coef_.T, est.intercept_)
-        clf = Classifier(model, pre, list(dataset.class_names), args.loss, dataset.image_shape, None,
-                         {"settings": {**est.get_params(), "dtype": args.dtype}, "search": best.to_dict(),
+        clf = Classifier(model, design.preprocessor, list(dataset.class_names), args.loss, dataset.image_shape,
+                         design.features, {"settings": {**est.get_params(), "dtype": args.dtype,
+                                                        "features": args.features}, "search": best.to_dict(),
                           "dataset": dataset.name, "fingerprint": dataset.fingerprint})
         data["model_path"] = str(clf.save(out / "model.npz"))
         if len(dataset.X_test):

@@ -43,15 +43,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tarfile
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError, ParameterError
+from ..persist import atomic_write_dir
 from .base import cache_dir
 from .download import NetworkError, download, file_checksum
 from .safe_pickle import safe_loads
@@ -291,33 +290,11 @@ def _load_cache(cache: Path, checksum: str):
 
 
 def _write_cache(cache: Path, arrays: dict, class_names: list[str], checksum: str, algorithm: str) -> None:
-    """Write all files into a temporary directory beside ``cache``, then rename it into place."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{CACHE_NAME}-", dir=cache.parent))
-    try:
-        for key in _ARRAYS:
-            with open(tmp / f"{key}.npy", "wb") as f:
-                np.save(f, arrays[key], allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-        meta = {"format": _CACHE_FORMAT, "source": ARCHIVE_NAME, "archive_checksum": checksum,
-                "algorithm": algorithm, "class_names": class_names,
-                "n_train": int(len(arrays["y_train"])), "n_test": int(len(arrays["y_test"])),
-                "image_shape": list(IMAGE_SHAPE)}
-        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        old = None
-        if cache.exists():  # a stale or broken cache: move it aside, then drop it
-            old = Path(tempfile.mkdtemp(prefix=f".{CACHE_NAME}-old-", dir=cache.parent))
-            os.replace(cache, old / CACHE_NAME)
-        try:
-            os.replace(tmp, cache)
-        except OSError:
-            if not cache.is_dir():  # another process did not win the race: a real failure
-                raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """All files of the cache, written at once (:func:`linclass.persist.atomic_write_dir`)."""
+    meta = {"format": _CACHE_FORMAT, "source": ARCHIVE_NAME, "archive_checksum": checksum,
+            "algorithm": algorithm, "class_names": class_names,
+            "n_train": int(len(arrays["y_train"])), "n_test": int(len(arrays["y_test"])),
+            "image_shape": list(IMAGE_SHAPE)}
+    files = {f"{key}.npy": (lambda f, a=arrays[key]: np.save(f, a, allow_pickle=False)) for key in _ARRAYS}
+    files["meta.json"] = lambda f: f.write(json.dumps(meta, indent=2).encode())
+    atomic_write_dir(cache, files, complete=lambda p: p.is_dir())

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import DataError, ParameterError
+from ..persist import fsync_dir
 
 ALGORITHMS = ("md5", "sha256")
 _CHUNK = 1 << 20  # 1 MiB
@@ -84,7 +85,7 @@ def download(url: str, dest, *, checksum: str, algorithm: str = "md5", progress:
         )
     _fsync(part)
     os.replace(part, dest)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return dest
 
 
@@ -184,16 +185,3 @@ def _cause(exc: BaseException) -> str:
 def _fsync(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -37,8 +37,6 @@ import json
 import multiprocessing
 import operator
 import os
-import shutil
-import uuid
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -48,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, ParameterError
+from ..persist import atomic_write_dir
 from .archive import (
     SPLIT_CODES,
     Source,
@@ -235,39 +234,13 @@ def read_cache(folder: Path):
     return X, y, split, order, meta
 
 
-def _write_file(path: Path, write) -> None:
-    with open(path, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def write_cache(folder: Path, X, y, split, order, meta) -> None:
-    """Write a cache entry atomically: into a temporary folder, then one rename."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.tmp"
-    tmp.mkdir()
-    try:
-        _write_file(tmp / "images.npy", lambda f: np.save(f, X, allow_pickle=False))
-        _write_file(tmp / "labels.npy", lambda f: np.save(f, y, allow_pickle=False))
-        _write_file(tmp / "splits.npy", lambda f: np.save(f, split, allow_pickle=False))
-        _write_file(tmp / "order.npy", lambda f: np.save(f, order, allow_pickle=False))
-        _write_file(tmp / "meta.json", lambda f: f.write(json.dumps(meta).encode()))
-        if folder.exists():  # a stale or broken entry (a complete one would have been read)
-            shutil.rmtree(folder, ignore_errors=True)
-        try:
-            os.replace(tmp, folder)
-        except OSError:
-            if read_cache(folder) is None:  # not another process's complete entry
-                raise
-        if hasattr(os, "O_DIRECTORY"):
-            fd = os.open(folder.parent, os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Write a cache entry atomically (:func:`linclass.persist.atomic_write_dir`)."""
+    def npy(a):
+        return lambda f: np.save(f, a, allow_pickle=False)
+    atomic_write_dir(folder, {"images.npy": npy(X), "labels.npy": npy(y), "splits.npy": npy(split),
+                              "order.npy": npy(order), "meta.json": lambda f: f.write(json.dumps(meta).encode())},
+                     complete=lambda p: read_cache(p) is not None)
 
 
 # --------------------------------------------------------------------------- the data set

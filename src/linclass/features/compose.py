@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import _checks
 from ..errors import InputError, ModelFileError, ParameterError
+from ..persist import atomic_write
 from ._common import ImageTransformer, chunks
 from .bovw import BagOfVisualWords
 from .color import ColorHistogram
@@ -230,7 +229,7 @@ def cached_features(extractor, X_train, others: dict | None = None, *, cache_dir
     payload.update({f"state:{k}": v for k, v in arrays.items()})
     payload.update({f"data:{k}": v for k, v in feats.items()})
     payload["data:__train__"] = F_train
-    _atomic_savez(path, payload)
+    atomic_write(path, lambda f: np.savez(f, **payload))
     return extractor, F_train, feats
 
 
@@ -240,17 +239,3 @@ def _params_json(extractor):
         return [type(extractor).__name__, [(n, _params_json(s)) for n, s in steps]]
     params = {k: v for k, v in extractor.get_params().items() if k not in ("n_jobs", "chunk_size")}
     return [type(extractor).__name__, params]
-
-
-def _atomic_savez(path: Path, payload: dict):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
