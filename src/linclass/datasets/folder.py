@@ -10,9 +10,11 @@ Class names are the class folders' names, sorted. Hidden files and folders,
 ``__MACOSX``, ``Thumbs.db`` and ``desktop.ini`` are ignored; files outside class
 folders are ignored and listed in ``Dataset.notes``.
 
-Decoding: Pillow reads PNG, JPEG, BMP, GIF (first frame) and WebP, applies the
-EXIF orientation, converts to RGB and resizes (bicubic) every image whose size
-is not the common size ``image_size`` (default: the most common size). Files
+Decoding: :func:`linclass.datasets.images.decode_image`, the decoder ``predict``
+uses too, reads PNG, JPEG, BMP, GIF (first frame) and WebP within the pixel cap
+of ``limits`` (:mod:`linclass.datasets.limits`), applies the EXIF orientation,
+converts to RGB and resizes (bicubic) every image whose size is not the common
+size ``image_size`` (default: the most common size). Files
 are decoded in parallel by a pool of processes, in chunks, while the container
 is still being read (a tar is listed and decoded in one pass). Threads were
 about 2x slower than processes on 60,000 small JPEGs: most of Pillow's
