@@ -8,28 +8,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
 
 from linclass.cli import main
-from linclass.demo import make_server
 from linclass.demo.api import DEMO_LOSSES, DEMO_OPTIMIZERS, MAX_POINTS
 from linclass.demo.server import MAX_BODY
 
 PROBLEM = ("X", "y", "W", "b", "loss", "reg_strength")
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=10)
 
 
 def request(server, method, path, body=None, headers=None):

@@ -7,24 +7,10 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from linclass.cli import main
-from linclass.demo import make_server
 from linclass.demo.server import BACKLOG, WORKERS
 
 CLIENTS, STEPS = 40, 50
-
-
-@pytest.fixture
-def server():
-    srv = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=10)
 
 
 def one_client(address, body: bytes, steps: int) -> list[int]:

@@ -1,0 +1,21 @@
+"""Fixtures shared by several test modules."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from linclass.demo import make_server
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The demo server on a free loopback port, in a thread, for one test module."""
+    srv = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join(timeout=10)
