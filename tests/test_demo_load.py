@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from linclass.cli import main
+from linclass.demo import server as server_module
 from linclass.demo.server import BACKLOG, WORKERS
 
 CLIENTS, STEPS = 40, 50
@@ -57,8 +58,6 @@ def test_forty_concurrent_clients_all_get_200(server):
 
 
 def test_binding_beyond_loopback_prints_a_warning(capsys, monkeypatch):
-    from linclass.demo import server as server_module
-
     started = []
 
     def fake_serve(self):

@@ -25,6 +25,7 @@ from linclass.cli import main
 from linclass.datasets.folder import load_image_folder
 from linclass.datasets.limits import Limits
 from linclass.errors import DataError, LinclassError
+from linclass.persist import _seal, canonical_json
 
 GIB = 1 << 30
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -329,7 +330,6 @@ def meta_of(path: Path) -> dict:
 
 def resealed(path: Path, meta: dict) -> None:
     """Write ``meta`` back with a *correct* SHA-256 seal (what anyone can recompute without the key)."""
-    from linclass.persist import _seal, canonical_json
     blob = canonical_json(meta)
     rewrite_entry(path, "__linclass__.npy", npy(np.frombuffer(blob, np.uint8)))
     rewrite_entry(path, "__linclass_seal__.npy", npy(np.frombuffer(canonical_json(_seal(blob, None)), np.uint8)))

@@ -107,18 +107,16 @@ def test_failed_write_leaves_the_old_file(tmp_path):
 
 
 def test_atomic_write_dir_is_all_or_nothing(tmp_path):
-    from linclass.persist import atomic_write_dir
-
     target = tmp_path / "cache" / "entry"
-    atomic_write_dir(target, {"a.txt": lambda f: f.write(b"old")})
+    persist.atomic_write_dir(target, {"a.txt": lambda f: f.write(b"old")})
 
     def broken(f):
         f.write(b"half")
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        atomic_write_dir(target, {"a.txt": lambda f: f.write(b"new"), "b.txt": broken})
+        persist.atomic_write_dir(target, {"a.txt": lambda f: f.write(b"new"), "b.txt": broken})
     assert (target / "a.txt").read_bytes() == b"old" and not (target / "b.txt").exists()
     assert sorted(p.name for p in target.parent.iterdir()) == ["entry"]  # no temporary folder left
-    atomic_write_dir(target, {"c.txt": lambda f: f.write(b"c")})
+    persist.atomic_write_dir(target, {"c.txt": lambda f: f.write(b"c")})
     assert sorted(p.name for p in target.iterdir()) == ["c.txt"]  # replaced whole, not merged

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from linclass.cli import COMMANDS, build_parser
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "linclass"
 
@@ -184,8 +186,6 @@ def test_a_command_loads_only_the_libraries_it_uses(argv):
 
 
 def test_every_command_registers_under_its_name_with_its_help_line():
-    from linclass.cli import COMMANDS, build_parser
-
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert list(sub.choices) == list(COMMANDS)
