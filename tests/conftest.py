@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from linclass.demo import make_server
 
@@ -19,3 +20,11 @@ def server():
     srv.shutdown()
     srv.server_close()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def one_blas_thread():
+    """Small matrices: BLAS threads only contend on the shared 2-core machine (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_blas_thread")``)."""
+    with threadpool_limits(limits=1):
+        yield

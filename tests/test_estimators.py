@@ -15,7 +15,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 import linclass
 from linclass import LinclassError, Objective, ParameterError
@@ -23,14 +22,8 @@ from linclass.errors import LabelError
 from linclass.estimators import KNearestNeighbor, LinearSVM, SoftmaxClassifier
 from linclass.regularizers import L2
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """Small matrices: threads only contend on the shared 2-core machine (50× slower under load)."""
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.usefixtures("one_blas_thread")]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from linclass import ParameterError
 from linclass._checks import STEP_LIMITS, run_warnings, stable_step
@@ -19,14 +18,8 @@ from linclass.optim import apply_updates, get_optimizer
 from linclass.regularizers import L1, L2, ElasticNet
 from linclass.tune import grid, search
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """Small matrices: BLAS threads only contend on the shared 2-core machine."""
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.usefixtures("one_blas_thread")]
 
 
 def _distances(name: str, lr: float, lam: float, steps: int = 200) -> np.ndarray:

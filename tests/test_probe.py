@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from linclass import Objective
 from linclass.classifier import Classifier
@@ -24,11 +23,7 @@ from linclass.regularizers import L2
 N, D, C = 600, 12, 4
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """Small matrices: BLAS threads only contend on the shared 2-core machine."""
-    with threadpool_limits(limits=1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")
