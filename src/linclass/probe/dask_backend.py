@@ -30,6 +30,8 @@ except ImportError:  # the optional extra is not installed: refused with the fix
 
 FAN_IN = 8
 """Partial sums added per reduction task."""
+BLOCK_BYTES = 64 * 2 ** 20
+"""Default size of one block of rows (in the evaluation precision) held by a worker."""
 
 
 def connect(target):
@@ -80,7 +82,7 @@ class DaskSoftmaxL2(SoftmaxL2):
                  chunk_rows=None, blocks=None):
         self.client = client
         super().__init__(X, y, n_classes, reg_strength, dtype=dtype, shift=shift, scale=scale,
-                         chunk_rows=chunk_rows or chunk_rows_for(X.shape[1], np.dtype(dtype).itemsize, 64 * 2 ** 20),
+                         chunk_rows=chunk_rows or chunk_rows_for(X.shape[1], np.dtype(dtype).itemsize, BLOCK_BYTES),
                          threads=1)
         self.blocks = blocks if blocks is not None else self._place()
 
