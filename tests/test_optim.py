@@ -138,10 +138,12 @@ def test_lbfgs_matches_scikit_learn_multinomial_logistic_regression(problem, lam
     theirs = {"W": clf.coef_.T, "b": clf.intercept_}
     assert ours.converged
     assert abs(ours.loss - objective(theirs, X, y).loss) <= 1e-9
-    np.testing.assert_allclose(ours.params["W"], theirs["W"], atol=1e-6)
+    # the certificate holds: ‖W − W*‖ ≤ ‖∇_W L‖ / (2λ), with scikit-learn's (tol 1e-12) W as W*
+    assert np.linalg.norm(ours.params["W"] - theirs["W"]) <= ours.distance_bound + 1e-9
+    np.testing.assert_allclose(ours.params["W"], theirs["W"], atol=1e-5)
     # softmax is unchanged by a constant added to every class score: compare centered biases
     np.testing.assert_allclose(ours.params["b"] - ours.params["b"].mean(),
-                               theirs["b"] - theirs["b"].mean(), atol=1e-6)
+                               theirs["b"] - theirs["b"].mean(), atol=1e-5)
 
 
 @pytest.mark.parametrize("loss", ["softmax", "squared-svm"])

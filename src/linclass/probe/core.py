@@ -179,12 +179,13 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     path, best, best_params = [], None, None
     data = make_evaluator(backend, train.X, y_train, C, lams[0], dtype=np.dtype(dtype), shift=shift, scale=scale,
                           device=device, dask=client, chunk_rows=chunk_rows, threads=threads)
+    curvature = None
     for lam in lams:
         t = time.perf_counter()
         evaluator = data.with_reg(lam)  # the data stays where the backend put it; λ changes
         result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
-                       evaluator=evaluator)
-        params = result.params  # the next, weaker λ starts here (warm start)
+                       evaluator=evaluator, curvature=curvature)
+        params, curvature = result.params, result.curvature  # the next, weaker λ starts here, pairs and all
         if not result.converged and result.n_iter >= max_iter:
             warnings.warn(f"L-BFGS stopped after max_iter={max_iter} iterations at λ={lam:g} with ‖∇L‖ = "
                           f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or "
