@@ -50,6 +50,12 @@ from .quasi_newton import MEMORY, MESSAGES, Memory, minimize
 
 TOL = 1e-6
 """Default relative tolerance: ``‖∇L‖∞ ≤ 1e-6 · ‖∇L(0)‖∞``."""
+LOSS_CURVATURE = 1 / 64
+"""The loss's curvature per unit of feature variance assumed by ``rescale``: near a good fit the softmax's
+``p(1 − p)`` is small. Feature k is scaled by ``√(σ_k² + 2λ / LOSS_CURVATURE)``, the square root of its diagonal
+Hessian up to a constant (data ``∝ σ_k²``, penalty ``2λ``): plain standardization would make the penalty's
+curvature ``2λ/σ_k²`` explode on nearly constant features (as on digits' border pixels or breast cancer's
+fractal dimension; measured there: 7–30× fewer iterations than standardizing, see ``tests/test_optim.py``)."""
 FTOL = {"float32": 1e-12, "float64": 4 * np.finfo(np.float64).eps}
 """Floors of the relative-decrease rule ``(f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ max(tol², floor)``; float32's
 losses are summed in float64, so their noise is far below float32's epsilon."""
@@ -149,9 +155,10 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     this λ and the first step is already a quasi-Newton step.
 
     ``rescale=True`` (parameters ``W``, ``b`` only) runs L-BFGS on standardized
-    variables ``V = σ W``, ``c = b + μ W`` (μ, σ: the features' mean and standard
-    deviation, computed in chunks) while the objective stays the raw one: the same
-    minimum, reached in far fewer iterations on badly scaled features. Chain rule:
+    variables ``V = σ W``, ``c = b + μ W`` (μ: the features' mean; σ: their standard
+    deviation, computed in chunks, floored for L2 as :data:`LOSS_CURVATURE` says)
+    while the objective stays the raw one: the same minimum, reached in far fewer
+    iterations on badly scaled features. Chain rule:
     ``∇_V = (∇_W − μ ⊗ ∇_b) / σ``, ``∇_c = ∇_b``. The stopping rule applies to
     ``(V, c)``; ``grad_norm`` and ``distance_bound`` are reported for ``(W, b)``.
 
@@ -191,7 +198,10 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
 
     if rescale and set(keys) != {"W", "b"}:
         raise ParameterError(f"rescale=True needs the parameters W and b, got {keys}.")
-    mean, std = feature_stats(X) if rescale else (None, None)
+    mean, sigma = feature_stats(X) if rescale else (None, None)
+    std = sigma
+    if rescale and isinstance(objective, Objective) and isinstance(objective.reg, L2):
+        std = np.sqrt(np.square(sigma) + 2 * objective.reg_strength / LOSS_CURVATURE)
 
     def to_model(theta):  # the optimizer's variables → the model's parameters
         p = unflatten(theta)
@@ -229,13 +239,17 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
 
     theta = from_model(params)
     zero = np.zeros_like(theta)
-    gtol = float(tol) * max(float(np.max(np.abs(loss_and_grad(zero)[1]))), np.finfo(np.float64).tiny)
-    pairs = _carried(curvature, objective, memory, keys, unflatten, flatten, chain, std)
+    # the gradient rule is measured in the standardized variables σW (as without the floor): tol keeps its meaning
+    measure = None if std is sigma else flatten({"W": np.repeat((std / sigma)[:, None], np.shape(params["W"])[1], 1),
+                                                "b": np.ones(np.shape(params["b"]))})
+    gtol = float(tol) * max(float(np.max(np.abs(_measured(loss_and_grad(zero)[1], measure)))),
+                            np.finfo(np.float64).tiny)
+    pairs = _carried(curvature, objective, memory, keys, unflatten, flatten, std)
     n_iter, precisions, stages = 0, [stage.dtype.name], [(stage, stage.passes)]
     while True:
         first = n_iter
         outcome = minimize(loss_and_grad, theta, gtol=gtol, ftol=max(float(tol) ** 2, FTOL[stage.dtype.name]),
-                           max_iter=max_iter - n_iter, memory=pairs,
+                           max_iter=max_iter - n_iter, memory=pairs, measure=measure,
                            callback=None if callback is None else lambda k, f, first=first: callback(first + k, f))
         theta, loss, n_iter = outcome.theta, outcome.f, n_iter + outcome.n_iter
         converged = outcome.converged
@@ -262,21 +276,22 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
                        sum(s.passes - p for s, p in stages), time.perf_counter() - started, "+".join(precisions), pairs)
 
 
-def _carried(curvature, objective, size, keys, unflatten, flatten, chain, std) -> Memory:
+def _measured(g, measure):
+    return g if measure is None else g * measure
+
+
+def _carried(curvature, objective, size, keys, unflatten, flatten, std) -> Memory:
     """The pairs of a previous run (``curvature``) shifted to this objective's λ, or an empty memory.
 
     Only an L2 (or unregularized) objective on ``W`` and ``b`` keeps them: its penalty
-    ``λ ΣW²`` is quadratic, with ``∇²R s = 2 s_W`` in the model's variables (mapped to the
-    optimizer's by the same linear maps as a gradient); any other objective starts afresh.
+    ``λ ΣW²`` is quadratic, with ``∇²R s = 2 s_W``; any other objective starts afresh.
     """
-    if curvature is None or set(keys) != {"W", "b"} or not isinstance(objective, Objective) or \
-            not (objective.reg is None or isinstance(objective.reg, L2)):
-        return Memory(size)
-    scale = 1.0 if std is None else std[:, None]
+    if curvature is None or std is not None or set(keys) != {"W", "b"} or not isinstance(objective, Objective) \
+            or not (objective.reg is None or isinstance(objective.reg, L2)):
+        return Memory(size)  # (rescale's variables depend on λ: the pairs of another λ do not apply)
 
     def reg_curvature(s):
-        W = unflatten(s)["W"] / scale
-        return flatten(chain({"W": 2 * W, "b": np.zeros(unflatten(s)["b"].shape)}))
+        return flatten({"W": 2 * unflatten(s)["W"], "b": np.zeros(unflatten(s)["b"].shape)})
 
     lam = objective.reg_strength if objective.reg is not None else 0.0
     return curvature.shifted(lam, reg_curvature) if curvature.size == size else Memory(size)

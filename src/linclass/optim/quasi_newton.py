@@ -95,10 +95,10 @@ MESSAGES = {"gradient": "the largest gradient component is below the tolerance",
 
 
 def minimize(fg, theta: np.ndarray, *, gtol: float, ftol: float, max_iter: int, memory: Memory,
-             callback=None) -> Outcome:
+             measure: np.ndarray | None = None, callback=None) -> Outcome:
     """Minimize ``fg``'s ``f`` from ``theta`` with the pairs in ``memory`` (updated in place).
 
-    Stops at ``‖∇f‖∞ ≤ gtol``, at a relative decrease
+    Stops at ``‖∇f‖∞ ≤ gtol`` (``‖measure · ∇f‖∞``: the gradient in other units), at a relative decrease
     ``(f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ ftol``, after ``max_iter``
     iterations, or when the line search fails both along the quasi-Newton
     direction and along steepest descent (``"stalled"``: e.g. round-off).
@@ -107,7 +107,7 @@ def minimize(fg, theta: np.ndarray, *, gtol: float, ftol: float, max_iter: int, 
     f, g = fg(theta)
     n_iter = 0
     while True:
-        if float(np.max(np.abs(g))) <= gtol:
+        if float(np.max(np.abs(g if measure is None else measure * g))) <= gtol:
             return Outcome(theta, f, g, n_iter, "gradient")
         if n_iter >= max_iter:
             return Outcome(theta, f, g, n_iter, "max_iter")
