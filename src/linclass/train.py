@@ -3,8 +3,9 @@
 Conventions: N examples, D features, C classes; ``X`` (N, D) float32 or float64,
 ``y`` (N,) int64; parameters ``{"W": (D, C), "b": (C,)}``.
 
-Each epoch visits the data in minibatches of ``batch_size`` (sampled without
-replacement from a fresh permutation, or with replacement; ``batch_size >= N``
+Each epoch visits the data in minibatches of ``batch_size`` from a batch source
+(:mod:`linclass.batches`: a fresh permutation of the rows in memory, or draws with
+replacement; shuffled blocks streamed from a memory-mapped file; ``batch_size >= N``
 is full-batch gradient descent), takes one optimizer step per batch, records the
 loss of every step, and the train/validation accuracy after every epoch.
 Everything random comes from one ``numpy.random.Generator`` seeded by ``seed``,
@@ -14,6 +15,7 @@ the same weights, bit for bit, as an uninterrupted run.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
@@ -24,8 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from . import persist
+from .batches import batch_source, steps_per_epoch
 from .errors import DivergenceError, InputError, ParameterError
 from .optim import apply_updates
+from .optim.chunked import read_rows, release_rows, spans
+
+__all__ = ["History", "TrainConfig", "TrainResult", "accuracy", "save_checkpoint", "steps_per_epoch", "train"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,13 @@ class TrainConfig:
     """Path of a checkpoint written atomically after every epoch."""
     progress: bool | None = None
     """Show a progress bar; None = only when stderr is a terminal."""
+    stream: bool | None = None
+    """Stream shuffled blocks of rows (:class:`linclass.batches.Blocks`) instead of gathering each batch from a
+    permutation; None: stream exactly when X is a memory map or a row source (:func:`linclass.batches.streamed`)."""
+    block_rows: int | None = None
+    """Streaming: rows per block (None: about 1 MiB of X)."""
+    buffer_blocks: int | None = None
+    """Streaming: blocks shuffled together in one buffer (None: about 64 MiB of X)."""
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -60,6 +73,9 @@ class TrainConfig:
             raise ParameterError(f"iterations must be >= 1, got {self.iterations}.")
         if self.keep not in (None, "best", "last"):
             raise ParameterError(f"keep must be 'best' or 'last', got {self.keep!r}.")
+        for name in ("block_rows", "buffer_blocks"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ParameterError(f"{name} must be >= 1 (or None for the default), got {getattr(self, name)}.")
 
 
 @dataclass
@@ -92,17 +108,13 @@ class TrainResult:
     """Which weights ``params`` are: ``"best"`` (those of ``best_epoch``) or ``"last"`` (after the last step)."""
 
 
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Minibatch steps in one pass over ``n`` examples (``batch_size >= n``: one full-batch step)."""
-    return 1 if batch_size >= n else math.ceil(n / batch_size)
-
-
 def accuracy(params, X, y, chunk: int = 16384) -> float:
-    """Fraction of rows of ``X`` whose highest score is the label."""
+    """Fraction of rows of ``X`` (an array, memory map or row source) whose highest score is the label."""
     correct = 0
-    for start in range(0, X.shape[0], chunk):
-        scores = X[start:start + chunk] @ params["W"] + params["b"]
-        correct += int(np.count_nonzero(scores.argmax(axis=1) == y[start:start + chunk]))
+    for start, stop in spans(X, chunk):
+        scores = read_rows(X, start, stop) @ params["W"] + params["b"]
+        correct += int(np.count_nonzero(scores.argmax(axis=1) == y[start:stop]))
+        release_rows(X, start, stop)
     return correct / X.shape[0]
 
 
@@ -230,11 +242,12 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     N = X.shape[0]
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
-    batch = min(config.batch_size, N)
-    steps = steps_per_epoch(N, batch)
-    total = config.iterations or config.epochs * steps
-    rng = np.random.default_rng(config.seed)
     params = {k: np.array(v) for k, v in params.items()}
+    source = batch_source(X, y, config.batch_size, stream=config.stream, replacement=config.replacement,
+                          block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
+                          dtype=np.result_type(*params.values()))
+    total = config.iterations or config.epochs * source.steps
+    rng = np.random.default_rng(config.seed)
     if opt_state is None:
         opt_state = optimizer.init(params)
     history = History()
@@ -259,14 +272,9 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     stopped_early = False
     try:
         while iteration < total and not stopped_early:
-            order = rng.integers(0, N, N) if config.replacement else rng.permutation(N)
             correct = seen = 0
-            for s in range(steps):
-                if iteration >= total:
-                    break
-                idx = order[s * batch:(s + 1) * batch]
-                y_batch = y if batch == N else y[idx]
-                value = objective(params, X if batch == N else X[idx], y_batch)
+            for X_batch, y_batch in itertools.islice(source.epoch(rng), total - iteration):
+                value = objective(params, X_batch, y_batch)
                 if limit is None:
                     limit = config.explode_factor * max(1.0, abs(value.loss))
                 if not math.isfinite(value.loss) or value.loss > limit:

@@ -6,6 +6,7 @@ import datetime as _dt
 import warnings
 
 from ..errors import ParameterError
+from ..optim import OPTIMIZERS
 from ..persist import write_json
 from ..probe import BACKENDS, fit
 from ..report import html
@@ -28,13 +29,22 @@ def register(subparsers, common):
     g = p.add_argument_group("solver")
     g.add_argument("--tol", type=float, help="relative gradient tolerance: stop at ‖∇L‖∞ ≤ tol·‖∇L(0)‖∞ "
                    "(default 1e-4)")
-    g.add_argument("--max-iter", type=int, default=1000, help="L-BFGS iterations per λ (default 1000)")
+    g.add_argument("--max-iter", type=int, help="L-BFGS iterations per λ (default 1000)")
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the products (float32 finishes in float64 when round-off stalls)")
     g.add_argument("--backend", choices=BACKENDS, default="numpy")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:i (--backend torch)")
     g.add_argument("--dask", metavar="ADDRESS", help="local, or a scheduler such as tcp://host:8786")
     g.add_argument("--chunk-rows", type=int, metavar="ROWS", help="rows per chunk (default: about 16 MiB)")
+    g = p.add_argument_group("minibatch optimizers (instead of L-BFGS, for the largest runs: epochs of shuffled "
+                             "blocks streamed from the files)")
+    g.add_argument("--optimizer", choices=["lbfgs", *OPTIMIZERS], default="lbfgs",
+                   help="lbfgs: the exact optimum (default); or a minibatch optimizer")
+    g.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    g.add_argument("--schedule", help="constant (default), step, exponential, cosine, cosine+warmup")
+    g.add_argument("--batch-size", type=int, help="rows per step (default 256)")
+    g.add_argument("--epochs", type=int, help="passes over the training rows (default 10)")
+    g.add_argument("--seed", type=int, default=0, help="the order of the blocks and rows (default 0)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/probe-<time>)")
     p.set_defaults(run=run)
@@ -43,18 +53,23 @@ def register(subparsers, common):
 def _check(args):
     if args.dask and args.backend != "numpy":
         raise ParameterError("--dask computes with NumPy on the workers; leave out --backend torch.")
+    if args.optimizer != "lbfgs" and (args.tol is not None or args.max_iter is not None):
+        raise ParameterError(f"--tol and --max-iter are L-BFGS's; --optimizer {args.optimizer} runs --epochs: "
+                             "leave them out.")
 
 
 def run(args) -> Output:
     _check(args)
-    solver = {"tol": args.tol} if args.tol is not None else {}
+    solver = {k: getattr(args, k) for k in ("tol", "max_iter") if getattr(args, k) is not None}
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     with output_dir(args.out or f"runs/probe-{stamp}") as out, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit(args.train, val=args.val, test=args.test, reg_strength=args.reg_strength,
                      reg_path=args.reg_path, standardize=args.standardize, backend=args.backend,
-                     device=args.device, dask=args.dask, dtype=args.dtype, max_iter=args.max_iter,
-                     chunk_rows=args.chunk_rows, progress=None if args.json else print, **solver)
+                     device=args.device, dask=args.dask, dtype=args.dtype, chunk_rows=args.chunk_rows,
+                     progress=None if args.json else print, optimizer=args.optimizer, lr=args.lr,
+                     schedule=args.schedule, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
+                     **solver)
         notes = [str(w.message) for w in caught if issubclass(w.category, (UserWarning, RuntimeWarning))]
         model_path = result.classifier.save(out / "model.npz")
         summary = result.summary() | {"model_path": str(model_path), "report_path": str(out / "report.html"),
@@ -64,7 +79,7 @@ def run(args) -> Output:
     best = result.best
     lines = [f"probe: L2 softmax, λ {best['reg_strength']:g}"
              + (f" (best of {len(result.path)} on validation)" if len(result.path) > 1 else "")
-             + f", {best['iterations']} iterations ({best['precision']}), {result.seconds:.1f} s",
+             + f", {_steps(args, best)} ({best['precision']}), {result.seconds:.1f} s",
              f"  objective {best['objective']:.10g}   ‖∇L‖ {best['grad_norm']:.3g}"
              + (f"   ‖W − W*‖ ≤ {best['distance_bound']:.3g}" if best["distance_bound"] is not None else ""),
              f"  accuracy  train {_pct(best['train_accuracy'])}  val {_pct(best['val_accuracy'])}  "
@@ -74,13 +89,20 @@ def run(args) -> Output:
     return Output("\n".join(lines), summary)
 
 
+def _steps(args, best) -> str:
+    if args.optimizer == "lbfgs":
+        return f"{best['iterations']} iterations"
+    return f"{args.optimizer}, {best['epochs']} epochs, {best['iterations']} steps"
+
+
 def _pct(v):
     return "—" if v is None else f"{100 * v:.2f}%"
 
 
 def _report(path, args, result):
     settings = {k: getattr(args, k) for k in ("train", "val", "test", "reg_strength", "reg_path", "standardize",
-                                              "tol", "max_iter", "dtype", "backend", "device", "dask")
+                                              "tol", "max_iter", "dtype", "backend", "device", "dask",
+                                              "optimizer", "lr", "schedule", "batch_size", "epochs", "seed")
                 if getattr(args, k) not in (None, False)}
     best = result.best
     metrics = {"objective (mean loss + λ·ΣW²)": best["objective"],
@@ -92,7 +114,9 @@ def _report(path, args, result):
     columns = ["λ", "objective", "‖∇L‖", "iterations", "val accuracy", "test accuracy", "seconds"]
     rows = [[r["reg_strength"], r["objective"], r["grad_norm"], r["iterations"], r["val_accuracy"],
              r["test_accuracy"], r["seconds"]] for r in result.path]
+    tables = [("Regularization path (strong to weak; the best validation accuracy is kept)", columns, rows)]
+    if best.get("val_accuracy_per_epoch"):
+        tables.append((f"Validation accuracy per epoch ({args.optimizer}, λ {best['reg_strength']:g})",
+                       ["epoch", "val accuracy"], [[k + 1, a] for k, a in enumerate(best["val_accuracy_per_epoch"])]))
     html.write_report(path, title="linclass probe", settings=settings,
-                      metrics={k: v for k, v in metrics.items() if v is not None},
-                      tables=[("Regularization path (strong to weak; the best validation accuracy is kept)",
-                               columns, rows)])
+                      metrics={k: v for k, v in metrics.items() if v is not None}, tables=tables)

@@ -7,7 +7,8 @@ path fits λ from strong to weak, each warm-started from the previous solution,
 and keeps the one with the best validation accuracy. Backends compute the same
 loss and gradient: ``numpy`` (threads over chunks), ``torch`` (CPU or CUDA,
 :mod:`linclass.probe.torch_backend`), or a Dask cluster
-(:mod:`linclass.probe.dask_backend`).
+(:mod:`linclass.probe.dask_backend`). ``optimizer="adam"`` (or another minibatch
+optimizer) replaces L-BFGS by epochs streamed from the files (:mod:`linclass.probe.minibatch`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..optim.chunked import feature_stats, read_rows, release_rows, spans
 from ..optim.lbfgs import lbfgs, softmax_evaluator
 from ..preprocess import Preprocessor
 from ..regularizers import L2
+from . import minibatch
 from .data import Split, open_split
 
 BACKENDS = ("numpy", "torch")
@@ -134,7 +136,8 @@ def make_evaluator(backend: str, X, y, n_classes: int, reg_strength: float, *, d
 
 def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4, reg_path=None,
         standardize: bool = False, backend: str = "numpy", device=None, dask=None, dtype="float32",
-        tol: float = TOL, max_iter: int = 1000, chunk_rows=None, threads=None, progress=None) -> ProbeResult:
+        tol: float = TOL, max_iter: int = 1000, chunk_rows=None, threads=None, progress=None, optimizer="lbfgs",
+        lr=None, schedule=None, batch_size=None, epochs=None, seed=0) -> ProbeResult:
     """Fit the L2 softmax probe on ``train`` and score it on ``val`` / ``test``.
 
     ``train``, ``val``, ``test``: a directory or ``.npz`` (see :mod:`linclass.probe.data`),
@@ -147,20 +150,25 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     computing the loss and gradient over the workers. ``dtype``: precision of the
     products (float32, finished in float64 when round-off stalls; or float64).
     ``progress(text)`` is called after each λ. Emits :class:`ConvergenceWarning`
-    when a fit ends on ``max_iter``.
+    when a fit ends on ``max_iter``. ``optimizer``: ``"lbfgs"`` (the exact optimum), or a minibatch
+    optimizer (``sgd`` … ``adam``) run for ``epochs`` of ``batch_size`` rows at ``lr`` (``schedule``,
+    ``seed``) on shuffled blocks streamed from the files, numpy backend only; its result's ``grad_norm``
+    tells how far from the optimum it ended.
     """
     started = time.perf_counter()
-    train = as_split(train, y, "train")
-    val = as_split(val, what="val") if val is not None else None
-    test = as_split(test, what="test") if test is not None else None
     lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
     for lam in lams:
         if lam is None or not (math.isfinite(lam) and lam >= 0):
             raise ParameterError(f"the regularization strength λ must be a finite number >= 0, got {lam!r}.")
-    if len(lams) > 1 and val is None:
-        raise ParameterError("a regularization path picks λ on a validation split; pass val (--val DIR).")
     if dtype not in ("float32", "float64"):
         raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
+    mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
+                              lams=lams, backend=backend, dask=dask)
+    train = as_split(train, y, "train")
+    val = as_split(val, what="val") if val is not None else None
+    test = as_split(test, what="test") if test is not None else None
+    if len(lams) > 1 and val is None:
+        raise ParameterError("a regularization path picks λ on a validation split; pass val (--val DIR).")
     classes, y_train = np.unique(train.y, return_inverse=True)
     if classes.size < 2:
         raise LabelError(f"{train.where} has only one class ({classes[0]!r}); a classifier needs at least 2.")
@@ -183,10 +191,15 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     for lam in lams:
         t = time.perf_counter()
         evaluator = data.with_reg(lam)  # the data stays where the backend put it; λ changes
-        result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
-                       evaluator=evaluator, curvature=curvature)
-        params, curvature = result.params, result.curvature  # the next, weaker λ starts here, pairs and all
-        if not result.converged and result.n_iter >= max_iter:
+        if mini is not None:
+            result = minibatch.solve(mini, train.X, y_train, lam, params, evaluator, dtype=np.dtype(dtype),
+                                     shift=shift, scale=scale, val=(val.X, others["val"][1]) if val else None)
+        else:
+            result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
+                           evaluator=evaluator, curvature=curvature)
+            curvature = result.curvature  # L-BFGS's pairs go on to the next λ
+        params = result.params  # the next, weaker λ starts here (warm start)
+        if mini is None and not result.converged and result.n_iter >= max_iter:
             warnings.warn(f"L-BFGS stopped after max_iter={max_iter} iterations at λ={lam:g} with ‖∇L‖ = "
                           f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or "
                           "pass --standardize.", ConvergenceWarning, stacklevel=2)
@@ -194,6 +207,8 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
                "objective": result.loss, "grad_norm": result.grad_norm,
                "distance_bound": result.distance_bound, "iterations": result.n_iter,
                "evaluations": result.evaluations, "precision": result.precision, "converged": result.converged}
+        if mini is not None:
+            row.update(epochs=result.epochs, val_accuracy_per_epoch=result.val_accuracy)
         for name, (s, y_idx) in others.items():
             row[f"{name}_accuracy"] = accuracy(params["W"], params["b"], s.X, y_idx, shift=shift, scale=scale)
         row.setdefault("val_accuracy", None)
@@ -212,7 +227,8 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     model = LinearModel(best_params["W"].astype(np.float32), best_params["b"].astype(np.float32))
     meta = {"settings": {"reg_strength": best["reg_strength"], "reg_path": lams, "standardize": standardize,
                          "backend": "dask" if client is not None else backend, "dtype": dtype, "tol": tol,
-                         "max_iter": max_iter},
+                         "max_iter": max_iter, "optimizer": optimizer,
+                         **({} if mini is None else mini._asdict())},
             "dataset": train.where, "optimality": {k: best[k] for k in ("objective", "grad_norm", "distance_bound")},
             "trainer": f"linclass {__version__} probe"}
     clf = Classifier(model, pre, [str(c) for c in classes], "softmax", None, None, meta)

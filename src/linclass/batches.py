@@ -1,0 +1,132 @@
+"""Where the training loop's minibatches come from: a permutation of rows in memory, or shuffled blocks streamed
+from a memory-mapped file.
+
+A batch source has ``steps`` (minibatches per epoch) and ``epoch(rng)``, a generator of ``(X_batch, y_batch)``
+drawing everything random from ``rng`` (the loop's one seeded Generator, whose state a checkpoint saves, so a
+resumed run draws the same batches). :func:`batch_source` is the one place that chooses:
+
+- :class:`Permuted` (arrays in memory): each epoch a fresh permutation of the N rows (or N draws with
+  replacement), one gather ``X[idx]`` per step. On a memory map that gather is a random page fault per row
+  per step, and every page it touches stays in the process's resident memory.
+- :class:`Blocks` (memory maps, and row sources with ``read`` / ``release`` such as the probe's shards): the
+  rows are cut into contiguous blocks of about :data:`BLOCK_BYTES` (never across a shard); each epoch
+  permutes the blocks, reads a buffer of about :data:`BUFFER_BYTES` of them sequentially (copied into the
+  buffer in the batches' dtype, their pages released at once), permutes the buffer's rows and yields
+  minibatches from it. The rows a buffer leaves over (fewer than a batch) join the next buffer, so an epoch
+  has the same ``ceil(N / batch)`` steps as in memory, every row exactly once, and memory is the buffer plus
+  one batch, whatever N. A batch mixes rows of the buffer's blocks only (about 64 of them), not of the whole
+  file: data stored sorted by class still gives batches of many classes, but not an exact uniform sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ParameterError
+from .optim.chunked import read_rows, release_rows, spans
+
+BLOCK_BYTES = 2 ** 20
+"""Default size of a block, the unit read sequentially (rows = BLOCK_BYTES / row bytes, at least 16)."""
+BUFFER_BYTES = 64 * 2 ** 20
+"""Default size of the buffer of blocks whose rows are shuffled together (at least one block and one batch)."""
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Minibatch steps in one pass over ``n`` examples (``batch_size >= n``: one full-batch step)."""
+    return 1 if batch_size >= n else -(-n // batch_size)
+
+
+def streamed(X) -> bool:
+    """Whether the rows of ``X`` live in a file: a memory map, or a row source with ``read`` (probe files)."""
+    return isinstance(X, np.memmap) or hasattr(X, "read")
+
+
+def batch_source(X, y, batch: int, *, stream: bool | None = None, replacement: bool = False,
+                 block_rows: int | None = None, buffer_blocks: int | None = None, dtype=None):
+    """The batch source of ``(X, y)`` for minibatches of ``batch`` rows: :class:`Blocks` when ``stream``
+    (None: when :func:`streamed`), else :class:`Permuted`. ``dtype``: the streamed batches' dtype (None: X's)."""
+    stream = streamed(X) if stream is None else bool(stream)
+    if not stream:
+        return Permuted(X, y, batch, replacement)
+    if replacement:
+        raise ParameterError("sampling with replacement needs random access to every row, which streamed blocks "
+                             "do not give; leave out replacement, or load X into memory (np.asarray(X)).")
+    return Blocks(X, y, batch, block_rows=block_rows, buffer_blocks=buffer_blocks, dtype=dtype)
+
+
+class Permuted:
+    """Minibatches gathered from ``X`` in memory by a permutation per epoch (``batch >= N``: the full batch)."""
+
+    def __init__(self, X, y, batch: int, replacement: bool = False):
+        self.X, self.y, self.replacement = X, y, replacement
+        self.N = X.shape[0]
+        self.batch = min(batch, self.N)
+        self.steps = steps_per_epoch(self.N, self.batch)
+
+    def epoch(self, rng):
+        order = rng.integers(0, self.N, self.N) if self.replacement else rng.permutation(self.N)
+        if self.batch == self.N:
+            yield self.X, self.y
+            return
+        for s in range(self.steps):
+            idx = order[s * self.batch:(s + 1) * self.batch]
+            yield self.X[idx], self.y[idx]
+
+
+class Blocks:
+    """Minibatches from shuffled blocks of ``X`` read sequentially into a shuffled buffer (module docstring).
+
+    ``largest_buffer`` is the most rows the buffer has held: fewer than ``buffer_rows + batch`` (the rows
+    carried over and the blocks read), or than ``batch + block_rows`` when a batch is larger than the buffer.
+    """
+
+    def __init__(self, X, y, batch: int, *, block_rows: int | None = None, buffer_blocks: int | None = None,
+                 dtype=None):
+        self.X, self.y = X, y
+        self.N, D = X.shape
+        self.batch = min(batch, self.N)
+        self.steps = steps_per_epoch(self.N, self.batch)
+        self.dtype = np.dtype(dtype or X.dtype)
+        row_bytes = D * np.dtype(X.dtype).itemsize
+        self.block_rows = int(block_rows or max(16, BLOCK_BYTES // row_bytes))
+        buffer_blocks = int(buffer_blocks or max(1, BUFFER_BYTES // (self.block_rows * row_bytes)))
+        if self.block_rows < 1 or buffer_blocks < 1:
+            raise ParameterError(f"block_rows and buffer_blocks must be >= 1, got {block_rows} and {buffer_blocks}.")
+        self.blocks = spans(X, self.block_rows)
+        self.buffer_rows = buffer_blocks * self.block_rows
+        self.largest_buffer = 0
+
+    def _fill(self, carry_X, carry_y, blocks):
+        """A buffer of the carried rows followed by ``blocks``, each read once and released."""
+        n = len(carry_y) + sum(stop - start for start, stop in blocks)
+        bX = np.empty((n, self.X.shape[1]), self.dtype)
+        by = np.empty(n, self.y.dtype)
+        k = len(carry_y)
+        bX[:k], by[:k] = carry_X, carry_y
+        for start, stop in blocks:
+            bX[k:k + stop - start] = read_rows(self.X, start, stop)
+            by[k:k + stop - start] = self.y[start:stop]
+            release_rows(self.X, start, stop)
+            k += stop - start
+        self.largest_buffer = max(self.largest_buffer, n)
+        return bX, by
+
+    def epoch(self, rng):
+        blocks = [self.blocks[k] for k in rng.permutation(len(self.blocks))]
+        carry_X, carry_y = np.empty((0, self.X.shape[1]), self.dtype), self.y[:0]
+        i = 0
+        while i < len(blocks):
+            group, got = [], 0  # blocks while the buffer lacks a batch, or until the next would overfill it
+            while i < len(blocks) and (len(carry_y) + got < self.batch or
+                                       got + blocks[i][1] - blocks[i][0] <= self.buffer_rows):
+                group.append(blocks[i])
+                got += blocks[i][1] - blocks[i][0]
+                i += 1
+            bX, by = self._fill(carry_X, carry_y, group)
+            order = rng.permutation(len(by))
+            last = i == len(blocks)
+            full = len(by) if last else len(by) // self.batch * self.batch
+            for s in range(0, full, self.batch):
+                idx = order[s:s + self.batch]
+                yield bX[idx], by[idx]
+            carry_X, carry_y = bX[order[full:]], by[order[full:]]
