@@ -142,14 +142,19 @@ def stream_bench(args, tmp, D, C) -> dict:
     out = {"file_mib": size, "imports_peak_rss_mb": json.loads(baseline.stdout.strip().splitlines()[-1])["peak_rss_mb"]}
     print(f"  a child that only imports and opens the file: peak RSS {out['imports_peak_rss_mb']:.0f} MB")
     for cache in ("cold", "warm"):
-        for mode in ("gather", "blocks"):
-            if cache == "cold":
-                drop_from_page_cache(data / "X.npy")
-            run = subprocess.run([sys.executable, "-c", STREAM_CHILD, str(data), mode, str(args.stream_epochs)],
-                                 capture_output=True, text=True, check=True)
-            out[f"{mode} {cache}"] = json.loads(run.stdout.strip().splitlines()[-1])
-            print(f"  {mode:6s} ({cache} cache) {out[f'{mode} {cache}']['seconds_per_epoch']:7.2f} s/epoch  "
-                  f"peak RSS {out[f'{mode} {cache}']['peak_rss_mb']:6.0f} MB", flush=True)
+        runs = {"gather": [], "blocks": []}
+        for _ in range(args.stream_repeats):  # alternating, so that a change of load hits both
+            for mode in runs:
+                if cache == "cold":
+                    drop_from_page_cache(data / "X.npy")
+                run = subprocess.run([sys.executable, "-c", STREAM_CHILD, str(data), mode,
+                                      str(args.stream_epochs)], capture_output=True, text=True, check=True)
+                runs[mode].append(json.loads(run.stdout.strip().splitlines()[-1]))
+        for mode, results in runs.items():
+            med = out[f"{mode} {cache}"] = {k: float(np.median([r[k] for r in results])) for k in results[0]}
+            times = ", ".join(f"{r['seconds_per_epoch']:.2f}" for r in results)
+            print(f"  {mode:6s} ({cache} cache) {med['seconds_per_epoch']:7.2f} s/epoch  peak RSS "
+                  f"{med['peak_rss_mb']:6.0f} MB  (median of {len(results)}: {times} s)", flush=True)
         gather, blocks = out[f"gather {cache}"], out[f"blocks {cache}"]
         print(f"  {cache} cache: streamed blocks take {blocks['seconds_per_epoch'] / gather['seconds_per_epoch']:.2f}× "
               f"the gather's time per epoch and {blocks['peak_rss_mb'] / gather['peak_rss_mb']:.2f}× its peak RSS")
@@ -180,6 +185,7 @@ def main():
     p.add_argument("--stream-only", action="store_true", help="only the streamed minibatch source (stream_bench)")
     p.add_argument("--stream-rows", type=int, default=600_000)
     p.add_argument("--stream-epochs", type=int, default=1, help="epochs per timed child")
+    p.add_argument("--stream-repeats", type=int, default=3, help="timed children per source and cache state")
     p.add_argument("--stream-k", type=int, nargs="+", default=[1, 3], help="epochs of the objective comparison")
     p.add_argument("--skip-sklearn-threads", action="store_true",
                    help="time scikit-learn with 1 BLAS thread only (its default threads crawl on a busy machine)")
