@@ -11,11 +11,14 @@ an interior optimum), λ = 1e-4 (``C = 1/(2Nλ)``), measures:
 - the torch CPU backend and a local Dask cluster (2 worker processes, 1 thread each):
   the same optimum to 1e-6;
 - ``torch.optim.LBFGS`` (strong Wolfe, float32, full batch) on the same objective;
+- on the same cluster, ``--dask`` against dask-ml's ``LogisticRegression`` (the Dask anchor,
+  ``pip install 'linclass[bench]'``; skipped when absent) on the binary version of the problem
+  (see :func:`dask_part`: dask-ml is binary only), both on one Dask array, at one objective;
 - peak RSS of a child process fitting a memory-mapped 1 GB ``X.npy`` (1,000,000 × 256;
   ``--rss-iter`` iterations: the peak is reached in the first pass), target < 600 MB.
 
 ``--stream-only`` measures only the minibatch probe's streamed source (:func:`stream_bench`): on a
-memory-mapped ``X.npy`` of ``--stream-rows`` × 256 float32 (614 MB), Adam epochs in a fresh child process
+memory-mapped ``X.npy`` of ``--stream-rows`` × 256 float32 (586 MiB), Adam epochs in a fresh child process
 per run, the file's pages dropped from the page cache before each (``posix_fadvise``), the streamed blocks
 (the probe's memory-mapped store) against the peer, a per-step gather ``X[idx]`` from ``np.load(mmap_mode="r")``
 of the same file: seconds per epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
@@ -23,11 +26,13 @@ of the same file: seconds per epoch and peak RSS; then the objective after k epo
     python benchmarks/bench_probe.py                 # everything (~10 min on 2 busy cores)
     python benchmarks/bench_probe.py --skip-rss --skip-dask
     python benchmarks/bench_probe.py --stream-only   # the streamed minibatch source (~5 min)
+    python benchmarks/bench_probe.py --dask-only     # the Dask part alone (dask-ml's admm: ~7 s an iteration)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -35,8 +40,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 import torch
 from dask.distributed import Client, LocalCluster
@@ -44,7 +51,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass import Objective
+from linclass.optim.chunked import chunk_rows_for
 from linclass.probe import fit, synthetic
+from linclass.probe.dask_backend import BLOCK_BYTES
 from linclass.regularizers import L2
 
 RSS_CHILD = """
@@ -82,6 +91,125 @@ def torch_lbfgs(X, y, lam, max_iter):
     opt.step(closure)
     state = opt.state[opt._params[0]]
     return time.perf_counter() - t, W.detach().numpy(), b.detach().numpy(), state.get("n_iter", 0)
+
+
+def binary_objective(X, y, lam, w, b) -> float:
+    """Mean logistic loss + (λ/2)·‖w‖² in float64, ``y`` in {0, 1}, intercept not penalized.
+
+    This is our objective (mean softmax loss + λ·ΣW²) for 2 classes: the loss depends on
+    ``w = W₁ − W₀`` only and ``‖W‖² ≥ ‖w‖²/2`` with equality at ``W = [−w/2, w/2]``, where the
+    optimum lies. Multiplied by N it is dask-glm's ``Σ loss + (1/C)·½‖β‖²`` with ``C = 1/(Nλ)``
+    (and scikit-learn's binary objective at the same C). Plain NumPy: the yardstick of every solver.
+    """
+    s = X @ w + b
+    return float(np.mean(np.logaddexp(0, s) - y * s) + lam / 2 * float(w @ w))
+
+
+def dask_array(client, a, rows):
+    """``a`` as a Dask array of ``rows``-row blocks scattered to the workers once (held there, as persisted)."""
+    blocks = [a[i:i + rows] for i in range(0, len(a), rows)]
+    futures = client.scatter(blocks)
+    return da.concatenate([da.from_delayed(f, shape=b.shape, dtype=b.dtype) for f, b in zip(futures, blocks)])
+
+
+def dask_ml_fit(Xd, yd, N, lam, solver, max_iter):
+    """dask-ml's ``LogisticRegression`` on our objective: ``(seconds, w, b, evaluations or iterations)``.
+
+    dask-glm minimizes ``Σ_i loss_i + (1/C)·½‖β‖²`` where β includes the intercept (a column of
+    ones appended last), on standardized columns unless ``normalize=False``. Our objective
+    penalizes the raw weights and not the intercept, so: ``C = 1/(Nλ)``, ``normalize=False``
+    (a solver keyword), and dask-glm's L2 without the last coefficient (a ``Regularizer``, which
+    its ``penalty`` accepts). The solvers and their stopping rules are dask-ml's own.
+    """
+    from dask_glm.regularizers import Regularizer
+    from dask_ml.linear_model import LogisticRegression as DaskLogisticRegression
+
+    class L2NoIntercept(Regularizer):
+        name = "l2-no-intercept"
+        calls = {"f": 0, "prox": 0}
+
+        def f(self, beta):  # once per loss evaluation of dask-glm's lbfgs
+            self.calls["f"] += 1
+            return (beta[:-1] ** 2).sum() / 2
+
+        def gradient(self, beta):
+            mask = np.ones(beta.shape[0])
+            mask[-1] = 0
+            return beta * mask
+
+        def proximal_operator(self, beta, t):  # once per admm iteration: argmin t·½‖z‖² + ½‖z − β‖², intercept free
+            self.calls["prox"] += 1
+            shrink = np.full(beta.shape[0], 1 / (1 + t))
+            shrink[-1] = 1
+            return beta * shrink
+
+    penalty = L2NoIntercept()
+    model = DaskLogisticRegression(C=1 / (N * lam), penalty=penalty, solver=solver, max_iter=max_iter,
+                                   solver_kwargs={"normalize": False})
+    t = time.perf_counter()
+    with warnings.catch_warnings():  # dask-glm's deprecated dask/scipy options: not ours to fix
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model.fit(Xd, yd)
+    seconds = time.perf_counter() - t
+    count = penalty.calls["f"] if solver == "lbfgs" else penalty.calls["prox"]
+    return seconds, np.asarray(model.coef_, np.float64), float(model.intercept_), count
+
+
+def dask_part(args, tmp, X, y, lam, record, X64) -> dict:
+    """linclass's Dask backend, and dask-ml's ``LogisticRegression``, on one LocalCluster (2 processes × 1 thread).
+
+    1. The 20-class probe from the files (each worker maps its own blocks), recorded with the others.
+    2. dask-ml fits binary logistic regression only (dask-glm's ``Logistic`` family; ``multi_class`` is
+       ignored and it has no multinomial loss): the like-for-like problem is binary, the same X with
+       labels ``y ≥ C/2`` (10 classes against 10), λ the same. One-vs-rest would be 20 binary fits of
+       another model than our multinomial one, so it is not compared. X is one Dask array in the
+       blocks our backend uses (``BLOCK_BYTES``), scattered to the workers before any clock starts;
+       both libraries fit that array on the same cluster. Each solution is scored by
+       :func:`binary_objective`; the reference is scikit-learn's binary fit (``tol=1e-10``).
+    """
+    out = {}
+    N, D = X.shape
+    y2 = (y >= (int(y.max()) + 1) // 2).astype(np.int64)
+    with threadpool_limits(limits=1):
+        t = time.perf_counter()
+        sk = LogisticRegression(C=1 / (N * lam), tol=1e-10, max_iter=1000).fit(X, y2)
+        sk_seconds = time.perf_counter() - t
+    ref = binary_objective(X64, y2, lam, sk.coef_[0].astype(np.float64), float(sk.intercept_[0]))
+    binary = {"scikit-learn binary, BLAS threads 1": (sk_seconds, ref, int(sk.n_iter_[0]))}
+    with Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)) as client:
+        r = fit(tmp / "train", reg_strength=lam, dask=client)
+        W, b = r.classifier.model.W, r.classifier.model.b
+        record("linclass probe (Dask, 2 workers)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"])
+
+        rows = chunk_rows_for(D, X.dtype.itemsize, BLOCK_BYTES)
+        Xd, yd = dask_array(client, X, rows), dask_array(client, y2, rows)
+        t = time.perf_counter()
+        r = fit((Xd, y2), reg_strength=lam, dask=client)
+        seconds = time.perf_counter() - t
+        W, b = r.classifier.model.W.astype(np.float64), r.classifier.model.b.astype(np.float64)
+        binary["linclass --dask, binary"] = (seconds, binary_objective(X64, y2, lam, W[:, 1] - W[:, 0], b[1] - b[0]),
+                                             r.best["evaluations"])
+        if importlib.util.find_spec("dask_ml") is None:
+            print("dask-ml: skipped, not installed (pip install 'linclass[bench]' adds it)")
+        else:
+            for solver, max_iter in (("lbfgs", 100), ("admm", args.admm_iter)):  # 100: dask-ml's default max_iter
+                if max_iter > 0:
+                    seconds, w, b0, count = dask_ml_fit(Xd, yd, N, lam, solver, max_iter)
+                    binary[f"dask-ml {solver}, binary"] = (seconds, binary_objective(X64, y2, lam, w, b0), count)
+    anchor = binary.get("dask-ml lbfgs, binary")
+    print(f"\nbinary problem (y ≥ {(int(y.max()) + 1) // 2}), same Dask array and cluster; objective: mean logistic "
+          "loss + λ/2·‖w‖²; 'count': sklearn iterations, linclass and dask-ml lbfgs loss evaluations, admm iterations")
+    for name, (seconds, objective, count) in binary.items():
+        row = {"seconds": seconds, "objective": objective, "count": count, "problem": "binary",
+               "relative_to_reference": (objective - ref) / ref}
+        if anchor is not None:
+            row["time_ratio_to_dask_ml_lbfgs"] = seconds / anchor[0]
+        out[name] = row
+        ratio = f"time {row['time_ratio_to_dask_ml_lbfgs']:.2f}× dask-ml lbfgs" if anchor is not None else ""
+        print(f"{name:38s} {seconds:8.2f} s  objective {objective:.10f} ({row['relative_to_reference']:+.1e} "
+              f"relative)  count {count}  {ratio}", flush=True)
+    return out
 
 
 def rss_child(args, tmp, D, C) -> dict:
@@ -187,6 +315,9 @@ def main():
     p.add_argument("--stream-epochs", type=int, default=1, help="epochs per timed child")
     p.add_argument("--stream-repeats", type=int, default=3, help="timed children per source and cache state")
     p.add_argument("--stream-k", type=int, nargs="+", default=[1, 3], help="epochs of the objective comparison")
+    p.add_argument("--dask-only", action="store_true", help="only the Dask part: linclass --dask and dask-ml")
+    p.add_argument("--admm-iter", type=int, default=100,
+                   help="max_iter of dask-ml's admm (its default 100; 0 skips admm)")
     p.add_argument("--skip-sklearn-threads", action="store_true",
                    help="time scikit-learn with 1 BLAS thread only (its default threads crawl on a busy machine)")
     args = p.parse_args()
@@ -215,6 +346,13 @@ def main():
         rows[name] = {"seconds": seconds, "objective": objective, "iterations": iterations, **extra}
         print(f"{name:34s} {seconds:8.2f} s  objective {objective:.10f}  iterations {iterations}", flush=True)
 
+    if args.dask_only:
+        rows.update(dask_part(args, tmp, X, y, lam, record, X64))
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        print(json.dumps(rows, indent=1))
+        shutil.rmtree(tmp)
+        return
+
     for threads in (1, None) if not args.skip_sklearn_threads else (1,):  # 1: immune to a busy machine
         t = time.perf_counter()
         with threadpool_limits(limits=threads):
@@ -242,14 +380,12 @@ def main():
     record("torch.optim.LBFGS (strong Wolfe)", seconds, objective_at(X64, y, lam, W, b), n_iter)
 
     if not args.skip_dask:
-        with Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)) as client:
-            r = fit(tmp / "train", reg_strength=lam, dask=client)
-        W, b = r.classifier.model.W, r.classifier.model.b
-        record("linclass probe (Dask, 2 workers)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"])
-        print("dask-ml: not measured (dask-ml is not installed in the project's environment)")
+        rows.update(dask_part(args, tmp, X, y, lam, record, X64))
 
     print()
     for name, row in rows.items():
+        if row.get("problem") == "binary":  # the Dask comparison: its own reference, printed above
+            continue
         if "best_reg_strength" in row:  # the path's best λ is another problem: only its time compares
             row["time_ratio"] = row["seconds"] / sk_time
             print(f"{name:34s} time {row['time_ratio']:.2f}× one scikit-learn fit (8 fits, best λ "

@@ -18,6 +18,7 @@ from linclass.gradcheck import numerical_gradient
 from linclass.optim import lbfgs
 from linclass.optim.chunked import SoftmaxL2, feature_stats
 from linclass.probe import fit, open_split, parse_reg_path, synthetic
+from linclass.probe.dask_backend import DaskSoftmaxL2
 from linclass.regularizers import L2
 
 N, D, C = 600, 12, 4
@@ -239,6 +240,38 @@ def test_dask_map_reduce_reaches_the_same_optimum(tmp_path):
                                                      dashboard_address=None)) as client:
         result = fit(tmp_path / "train", reg_strength=1e-2, dask=client, chunk_rows=150)
     assert result.best["objective"] == pytest.approx(reference_optimum(X, y, 1e-2), rel=1e-6)
+
+
+def unaligned(a):
+    """A copy of ``a`` starting one byte into its buffer, as arrays received over the wire may."""
+    out = np.empty(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def test_dask_blocks_of_an_unaligned_dask_array_are_placed_aligned_and_give_the_same_terms(data):
+    distributed = pytest.importorskip("dask.distributed")
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    X, y = data
+    assert not unaligned(X).flags.aligned  # what a block that came over the wire can look like
+    Xd = da.concatenate([da.from_delayed(dask.delayed(unaligned)(X[a:a + 250]), shape=(min(250, N - a), D),
+                                         dtype=X.dtype) for a in range(0, N, 250)])
+    rng = np.random.default_rng(7)
+    W, b = rng.standard_normal((D, C)), rng.standard_normal(C)
+    with distributed.Client(distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                                     dashboard_address=None)) as client:
+        evaluator = DaskSoftmaxL2(client, Xd, y, C, 0.01, dtype=np.float64)
+        blocks = client.gather(evaluator.blocks)
+        ours = evaluator(W, b)
+    assert [len(rows) for rows, _ in blocks] == [250, 250, 100]
+    assert all(rows.flags.aligned and rows.flags.c_contiguous for rows, _ in blocks)
+    np.testing.assert_array_equal(np.concatenate([rows for rows, _ in blocks]), X)
+    np.testing.assert_array_equal(np.concatenate([labels for _, labels in blocks]), y)
+    ref = Objective("softmax", L2(), 0.01)({"W": W, "b": b}, X, y)
+    assert ours[0] == pytest.approx(ref.loss, rel=1e-12)
+    np.testing.assert_allclose(ours[1], ref.grads["W"], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(ours[2], ref.grads["b"], rtol=1e-10, atol=1e-13)
 
 
 # ---------------------------------------------------------------- command line
