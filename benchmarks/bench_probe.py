@@ -17,8 +17,15 @@ an interior optimum), λ = 1e-4 (``C = 1/(2Nλ)``), measures:
 - peak RSS of a child process fitting a memory-mapped 1 GB ``X.npy`` (1,000,000 × 256;
   ``--rss-iter`` iterations: the peak is reached in the first pass), target < 600 MB.
 
+``--stream-only`` measures only the minibatch probe's streamed source (:func:`stream_bench`): on a
+memory-mapped ``X.npy`` of ``--stream-rows`` × 256 float32 (586 MiB), Adam epochs in a fresh child process
+per run, the file's pages dropped from the page cache before each (``posix_fadvise``), the streamed blocks
+(the probe's memory-mapped store) against the peer, a per-step gather ``X[idx]`` from ``np.load(mmap_mode="r")``
+of the same file: seconds per epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
+
     python benchmarks/bench_probe.py                 # everything (~10 min on 2 busy cores)
     python benchmarks/bench_probe.py --skip-rss --skip-dask
+    python benchmarks/bench_probe.py --stream-only   # the streamed minibatch source (~5 min)
     python benchmarks/bench_probe.py --dask-only     # the Dask part alone (dask-ml's admm: ~7 s an iteration)
 """
 
@@ -225,6 +232,83 @@ def rss_child(args, tmp, D, C) -> dict:
     return rss
 
 
+STREAM_CHILD = """
+import json, sys, time
+import numpy as np
+from linclass import Objective
+from linclass.optim import get_optimizer
+from linclass.probe import open_split
+from linclass.regularizers import L2
+from linclass.train import TrainConfig, train
+from threadpoolctl import threadpool_limits
+threadpool_limits(1)  # one BLAS thread: small products, immune to a busy machine
+path, mode, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+y = np.load(path + "/y.npy")
+X = open_split(path).X if mode == "blocks" else np.load(path + "/X.npy", mmap_mode="r")
+D, C = X.shape[1], int(y.max()) + 1
+t = time.perf_counter()
+if epochs: train(Objective("softmax", L2(), 1e-4), get_optimizer("adam", learning_rate=1e-3), X, y,
+      params={"W": np.zeros((D, C), np.float32), "b": np.zeros(C, np.float32)},
+      config=TrainConfig(batch_size=256, epochs=epochs, stream=mode == "blocks", progress=False))
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({"peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024,
+                  "seconds_per_epoch": (time.perf_counter() - t) / max(epochs, 1)}))
+"""
+
+
+def drop_from_page_cache(path) -> None:
+    """Evict one file's clean pages from the page cache (only this file: other processes keep theirs)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # dirty pages (a file just written) would stay
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def stream_bench(args, tmp, D, C) -> dict:
+    """Streamed blocks against the per-step gather from the same memory map; the objective after k epochs."""
+    data = synthetic.write(tmp / "stream", args.stream_rows, D, C, seed=2)
+    size = os.path.getsize(data / "X.npy") / 2 ** 20
+    print(f"memory-mapped X.npy of {size:.0f} MiB ({args.stream_rows} × {D} float32), Adam, batch 256, "
+          f"{args.stream_epochs} epoch(s) per child, the file dropped from the page cache before each")
+    baseline = subprocess.run([sys.executable, "-c", STREAM_CHILD, str(data), "gather", "0"], capture_output=True,
+                              text=True, check=True)
+    out = {"file_mib": size, "imports_peak_rss_mb": json.loads(baseline.stdout.strip().splitlines()[-1])["peak_rss_mb"]}
+    print(f"  a child that only imports and opens the file: peak RSS {out['imports_peak_rss_mb']:.0f} MB")
+    for cache in ("cold", "warm"):
+        runs = {"gather": [], "blocks": []}
+        for _ in range(args.stream_repeats):  # alternating, so that a change of load hits both
+            for mode in runs:
+                if cache == "cold":
+                    drop_from_page_cache(data / "X.npy")
+                run = subprocess.run([sys.executable, "-c", STREAM_CHILD, str(data), mode,
+                                      str(args.stream_epochs)], capture_output=True, text=True, check=True)
+                runs[mode].append(json.loads(run.stdout.strip().splitlines()[-1]))
+        for mode, results in runs.items():
+            med = out[f"{mode} {cache}"] = {k: float(np.median([r[k] for r in results])) for k in results[0]}
+            times = ", ".join(f"{r['seconds_per_epoch']:.2f}" for r in results)
+            print(f"  {mode:6s} ({cache} cache) {med['seconds_per_epoch']:7.2f} s/epoch  peak RSS "
+                  f"{med['peak_rss_mb']:6.0f} MB  (median of {len(results)}: {times} s)", flush=True)
+        gather, blocks = out[f"gather {cache}"], out[f"blocks {cache}"]
+        print(f"  {cache} cache: streamed blocks take {blocks['seconds_per_epoch'] / gather['seconds_per_epoch']:.2f}× "
+              f"the gather's time per epoch and {blocks['peak_rss_mb'] / gather['peak_rss_mb']:.2f}× its peak RSS")
+    exact = fit(data, reg_strength=1e-4)
+    opt = exact.best["objective"]
+    print(f"  L-BFGS optimum {opt:.8f}: {exact.best['iterations']} iterations, {exact.seconds:.1f} s")
+    out["lbfgs"] = {"objective": opt, "seconds": exact.seconds, "iterations": exact.best["iterations"]}
+    for k in args.stream_k:
+        r = fit(data, reg_strength=1e-4, optimizer="adam", lr=1e-3, schedule="cosine", epochs=k)
+        gap = (r.best["objective"] - opt) / opt
+        out[f"adam {k} epochs"] = {"objective": r.best["objective"], "relative_gap": gap,
+                                   "grad_norm": r.best["grad_norm"], "seconds": r.seconds}
+        print(f"  Adam (lr 1e-3, cosine) after {k} epoch(s): objective {r.best['objective']:.8f} "
+              f"({gap:+.1e} relative to the optimum), ‖∇L‖ {r.best['grad_norm']:.2e}, {r.seconds:.1f} s "
+              f"({r.seconds / exact.seconds:.2f}× L-BFGS's time)", flush=True)
+    shutil.rmtree(data)
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=100_000)
@@ -233,6 +317,11 @@ def main():
     p.add_argument("--skip-rss", action="store_true")
     p.add_argument("--rss-only", action="store_true", help="only the memory measurement on the 1 GB file")
     p.add_argument("--skip-dask", action="store_true")
+    p.add_argument("--stream-only", action="store_true", help="only the streamed minibatch source (stream_bench)")
+    p.add_argument("--stream-rows", type=int, default=600_000)
+    p.add_argument("--stream-epochs", type=int, default=1, help="epochs per timed child")
+    p.add_argument("--stream-repeats", type=int, default=3, help="timed children per source and cache state")
+    p.add_argument("--stream-k", type=int, nargs="+", default=[1, 3], help="epochs of the objective comparison")
     p.add_argument("--dask-only", action="store_true", help="only the Dask part: linclass --dask and dask-ml")
     p.add_argument("--admm-iter", type=int, default=100,
                    help="max_iter of dask-ml's admm (its default 100; 0 skips admm)")
@@ -247,6 +336,11 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench_probe-"))
     if args.rss_only:
         rss_child(args, tmp, D, C)
+        shutil.rmtree(tmp)
+        return
+    if args.stream_only:
+        print(json.dumps(stream_bench(args, tmp, D, C), indent=1))
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
         shutil.rmtree(tmp)
         return
     synthetic.write(tmp / "train", N, D, C, seed=0)

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 from scipy.optimize import minimize
+from sklearn.datasets import load_wine
 from sklearn.linear_model import LogisticRegression
 
 from linclass import InputError, Objective, ParameterError
@@ -138,10 +139,12 @@ def test_lbfgs_matches_scikit_learn_multinomial_logistic_regression(problem, lam
     theirs = {"W": clf.coef_.T, "b": clf.intercept_}
     assert ours.converged
     assert abs(ours.loss - objective(theirs, X, y).loss) <= 1e-9
-    np.testing.assert_allclose(ours.params["W"], theirs["W"], atol=1e-6)
+    # the certificate holds: ‖W − W*‖ ≤ ‖∇_W L‖ / (2λ), with scikit-learn's (tol 1e-12) W as W*
+    assert np.linalg.norm(ours.params["W"] - theirs["W"]) <= ours.distance_bound + 1e-9
+    np.testing.assert_allclose(ours.params["W"], theirs["W"], atol=1e-5)
     # softmax is unchanged by a constant added to every class score: compare centered biases
     np.testing.assert_allclose(ours.params["b"] - ours.params["b"].mean(),
-                               theirs["b"] - theirs["b"].mean(), atol=1e-6)
+                               theirs["b"] - theirs["b"].mean(), atol=1e-5)
 
 
 @pytest.mark.parametrize("loss", ["softmax", "squared-svm"])
@@ -357,3 +360,16 @@ def test_docstring_examples_run(module):
     mod = importlib.import_module(f"linclass.optim.{module}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_rescaled_lbfgs_is_not_slowed_by_nearly_constant_features():
+    # wine's raw features span 0.1 … 1,000 (σ from 0.1 to 300): standardizing alone turns the penalty on the
+    # low-variance ones into a stiff direction (≈100 iterations); with σ floored by the penalty, ≈30
+    X, y = load_wine(return_X_y=True)
+    lam = 1e-2
+    objective = Objective("softmax", L2(), lam)
+    ours = lbfgs(objective, X, y, zeros(13, 3), rescale=True, max_iter=50)
+    theirs = LogisticRegression(C=1 / (2 * lam * len(y)), tol=1e-12, solver="newton-cg", max_iter=10_000).fit(X, y)
+    reference = objective({"W": theirs.coef_.T, "b": theirs.intercept_}, X, y).loss
+    assert ours.converged
+    assert abs(ours.loss - reference) <= 1e-8 * reference

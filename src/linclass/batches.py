@@ -130,3 +130,4 @@ class Blocks:
                 idx = order[s:s + self.batch]
                 yield bX[idx], by[idx]
             carry_X, carry_y = bX[order[full:]], by[order[full:]]
+            del bX, by  # one buffer at a time: the next one is filled after this one is freed

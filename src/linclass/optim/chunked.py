@@ -208,11 +208,19 @@ class SoftmaxL2:
         return total, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
     def __call__(self, W, b) -> tuple[float, np.ndarray, np.ndarray]:
-        if np.any(W) or np.any(b):
-            return self.finish(W, *self.data_terms(W, b))
-        if "zero" not in self._memo:  # the zero model's data terms: the same for every λ of a path
-            self._memo["zero"] = self.data_terms(W, b)
-        return self.finish(W, *self._memo["zero"])
+        key = "zero" if not (np.any(W) or np.any(b)) else "last"
+        point = (np.asarray(W, np.float64).tobytes(), np.asarray(b, np.float64).tobytes())
+        if self._memo.get(key, (None,))[0] != point:
+            # the data terms do not depend on λ: a path's next λ starts where the last one ended (and
+            # every λ's stopping rule needs the zero model's), so both are kept for the objectives of other λ
+            self._memo[key] = (point, self.data_terms(W, b))
+            self._memo["passes"] = self.passes + 1
+        return self.finish(W, *self._memo[key][1])
+
+    @property
+    def passes(self) -> int:
+        """Passes over the data so far, by this objective and its copies for other λ."""
+        return self._memo.get("passes", 0)
 
     def with_reg(self, reg_strength: float) -> "SoftmaxL2":
         """The same data (and whatever a backend placed on its devices) with another λ."""

@@ -187,6 +187,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     path, best, best_params = [], None, None
     data = make_evaluator(backend, train.X, y_train, C, lams[0], dtype=np.dtype(dtype), shift=shift, scale=scale,
                           device=device, dask=client, chunk_rows=chunk_rows, threads=threads)
+    curvature = None
     for lam in lams:
         t = time.perf_counter()
         evaluator = data.with_reg(lam)  # the data stays where the backend put it; λ changes
@@ -195,7 +196,8 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
                                      shift=shift, scale=scale, val=(val.X, others["val"][1]) if val else None)
         else:
             result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
-                           evaluator=evaluator)
+                           evaluator=evaluator, curvature=curvature)
+            curvature = result.curvature  # L-BFGS's pairs go on to the next λ
         params = result.params  # the next, weaker λ starts here (warm start)
         if mini is None and not result.converged and result.n_iter >= max_iter:
             warnings.warn(f"L-BFGS stopped after max_iter={max_iter} iterations at λ={lam:g} with ‖∇L‖ = "
