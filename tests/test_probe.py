@@ -250,7 +250,7 @@ def unaligned(a):
     return out
 
 
-def test_dask_blocks_of_an_unaligned_dask_array_are_placed_aligned_and_give_the_same_terms(data):
+def test_dask_blocks_of_an_unaligned_dask_array_are_placed_aligned_and_give_the_same_terms_and_accuracy(data):
     distributed = pytest.importorskip("dask.distributed")
     da = pytest.importorskip("dask.array")
     dask = pytest.importorskip("dask")
@@ -265,6 +265,7 @@ def test_dask_blocks_of_an_unaligned_dask_array_are_placed_aligned_and_give_the_
         evaluator = DaskSoftmaxL2(client, Xd, y, C, 0.01, dtype=np.float64)
         blocks = client.gather(evaluator.blocks)
         ours = evaluator(W, b)
+        right = evaluator.accuracy(W, b)  # counted on the workers
     assert [len(rows) for rows, _ in blocks] == [250, 250, 100]
     assert all(rows.flags.aligned and rows.flags.c_contiguous for rows, _ in blocks)
     np.testing.assert_array_equal(np.concatenate([rows for rows, _ in blocks]), X)
@@ -273,6 +274,7 @@ def test_dask_blocks_of_an_unaligned_dask_array_are_placed_aligned_and_give_the_
     assert ours[0] == pytest.approx(ref.loss, rel=1e-12)
     np.testing.assert_allclose(ours[1], ref.grads["W"], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(ours[2], ref.grads["b"], rtol=1e-10, atol=1e-13)
+    assert right == np.mean(np.argmax(X @ W + b, axis=1) == y)
 
 
 # ---------------------------------------------------------------- command line

@@ -121,6 +121,24 @@ def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
     return loss, block.T @ Gt.T, Gt.sum(axis=1, dtype=np.float64)
 
 
+def block_correct(block, y, V, c) -> int:
+    """How many rows of ``block`` score highest (``block · V + c``, float32 ``V`` (D, C), ``c`` (C,)) at their label."""
+    scores = block.astype(np.float32, copy=False) @ V + c
+    return int(np.sum(scores.argmax(axis=1) == y))
+
+
+def accuracy(W, b, X, y, *, shift=None, scale=None, chunk_rows: int = 16384) -> float:
+    """Fraction of rows of ``X`` whose highest score ``((x − shift)/scale) W + b`` is the label ``y``."""
+    V = W if scale is None else W / scale[:, None]
+    c = b if shift is None else b - shift @ V
+    V, c = V.astype(np.float32), c.astype(np.float32)
+    right = 0
+    for start, stop in spans(X, chunk_rows):
+        right += block_correct(read_rows(X, start, stop), y[start:stop], V, c)
+        release_rows(X, start, stop)
+    return right / X.shape[0]
+
+
 class SoftmaxL2:
     """``(W, b) -> (L, ∇_W L, ∇_b L)`` of the objective above on ``(X, y)``, chunk by chunk, in float64 out.
 
@@ -206,6 +224,11 @@ class SoftmaxL2:
                     parts = list(pool.map(worker, range(threads)))
         total = math.fsum(p[0] for p in parts)
         return total, sum(p[1] for p in parts), sum(p[2] for p in parts)
+
+    def accuracy(self, W, b) -> float:
+        """Fraction of the rows whose highest score is their label (a backend counts where it holds the rows)."""
+        return accuracy(np.asarray(W, np.float64), np.asarray(b, np.float64), self.X, self.y, shift=self.shift,
+                        scale=self.scale)
 
     def __call__(self, W, b) -> tuple[float, np.ndarray, np.ndarray]:
         key = "zero" if not (np.any(W) or np.any(b)) else "last"

@@ -27,7 +27,7 @@ from ..classifier import Classifier
 from ..errors import LabelError, ParameterError
 from ..model import LinearModel
 from ..objective import Objective
-from ..optim.chunked import feature_stats, read_rows, release_rows, spans
+from ..optim.chunked import accuracy, feature_stats
 from ..optim.lbfgs import lbfgs, softmax_evaluator
 from ..preprocess import Preprocessor
 from ..regularizers import L2
@@ -79,19 +79,6 @@ def encode(classes: np.ndarray, y: np.ndarray, where: str) -> np.ndarray:
         raise LabelError(f"{where} has label(s) {np.unique(unknown)[:5].tolist()} that the training split "
                          f"does not have; every validation/test label must occur in training.")
     return idx.astype(np.int64)
-
-
-def accuracy(W, b, X, y, *, shift=None, scale=None, chunk_rows: int = 16384) -> float:
-    """Fraction of rows of ``X`` whose highest score ``((x − shift)/scale) W + b`` is the label ``y``."""
-    V = W if scale is None else W / scale[:, None]
-    c = b if shift is None else b - shift @ V
-    V, c = V.astype(np.float32), c.astype(np.float32)
-    right = 0
-    for start, stop in spans(X, chunk_rows):
-        scores = read_rows(X, start, stop).astype(np.float32, copy=False) @ V + c
-        right += int(np.sum(scores.argmax(axis=1) == y[start:stop]))
-        release_rows(X, start, stop)
-    return right / X.shape[0]
 
 
 @dataclass
@@ -221,7 +208,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
             progress(f"λ {lam:.3g}: objective {result.loss:.8f}, {result.n_iter} iterations, "
                      f"val {_pct(row['val_accuracy'])}, {row['seconds']:.1f} s")
     best = dict(best)
-    best["train_accuracy"] = accuracy(best_params["W"], best_params["b"], train.X, y_train, shift=shift, scale=scale)
+    best["train_accuracy"] = data.accuracy(best_params["W"], best_params["b"])  # where the backend holds the rows
     pre = Preprocessor(None if shift is None else shift.astype(np.float32),
                        None if scale is None else scale.astype(np.float32))
     model = LinearModel(best_params["W"].astype(np.float32), best_params["b"].astype(np.float32))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..optim.chunked import SoftmaxL2, chunk_rows_for, chunk_terms, read_rows, spans
+from ..optim.chunked import SoftmaxL2, block_correct, chunk_rows_for, chunk_terms, read_rows, spans
 
 try:
     import dask.array as da
@@ -64,6 +64,11 @@ def _block_terms(block, weights, dtype):
     (block, y), (V, c) = block, weights
     loss, gV, gc = chunk_terms(block, y, V, c, dtype)
     return loss, gV.astype(np.float64), gc  # summed in float64 from here on
+
+
+def _block_correct(block, weights):
+    (rows, y), (V, c) = block, weights
+    return block_correct(rows, y, V, c)
 
 
 def _add(*parts):
@@ -117,3 +122,10 @@ class DaskSoftmaxL2(SoftmaxL2):
             parts = [self.client.submit(_add, *parts[i:i + FAN_IN], pure=False) for i in range(0, len(parts), FAN_IN)]
         total, gV, gc = parts[0].result()
         return float(total), np.asarray(gV, np.float64), np.asarray(gc, np.float64)
+
+    def accuracy(self, W, b) -> float:
+        """The training accuracy counted on the workers, block by block: only the weights and counts travel."""
+        V, c = self.effective(np.asarray(W, np.float64), np.asarray(b, np.float64))
+        [shared] = self.client.scatter([(V.astype(np.float32), c.astype(np.float32))], broadcast=True, hash=False)
+        counts = [self.client.submit(_block_correct, block, shared, pure=False) for block in self.blocks]
+        return sum(self.client.gather(counts)) / self.X.shape[0]
