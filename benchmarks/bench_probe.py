@@ -180,7 +180,8 @@ def dask_part(args, tmp, X, y, lam, record, X64) -> dict:
     binary = {}
 
     def done(name, seconds, objective, count):
-        binary[name] = (seconds, objective, count)
+        if name not in binary or seconds < binary[name][0]:
+            binary[name] = (seconds, objective, count)
         print(f"{name:38s} {seconds:8.2f} s  objective {objective:.10f}  count {count}", flush=True)
 
     done("scikit-learn binary (float64), 1 thread", sk_seconds, ref, int(sk.n_iter_[0]))
@@ -191,19 +192,28 @@ def dask_part(args, tmp, X, y, lam, record, X64) -> dict:
 
         rows = chunk_rows_for(D, X.dtype.itemsize, BLOCK_BYTES)
         Xd, yd = dask_array(client, X, rows), dask_array(client, y2, rows)
-        t = time.perf_counter()
-        r = fit((Xd, y2), reg_strength=lam, dask=client)
-        seconds = time.perf_counter() - t
-        W, b = r.classifier.model.W.astype(np.float64), r.classifier.model.b.astype(np.float64)
-        done("linclass --dask, binary", seconds, binary_objective(X64, y2, lam, W[:, 1] - W[:, 0], b[1] - b[0]),
-             r.best["evaluations"])
+
+        def ours():
+            t = time.perf_counter()
+            r = fit((Xd, y2), reg_strength=lam, dask=client)
+            seconds = time.perf_counter() - t
+            W, b = r.classifier.model.W.astype(np.float64), r.classifier.model.b.astype(np.float64)
+            return seconds, binary_objective(X64, y2, lam, W[:, 1] - W[:, 0], b[1] - b[0]), r.best["evaluations"]
+
+        def dask_ml(solver, max_iter):
+            seconds, w, b0, count = dask_ml_fit(Xd, yd, N, lam, solver, max_iter)
+            return seconds, binary_objective(X64, y2, lam, w, b0), count
+
+        contenders = {"linclass --dask, binary": ours}
         if importlib.util.find_spec("dask_ml") is None:
             print("dask-ml: skipped, not installed (pip install 'linclass[bench]' adds it)")
         else:
-            for solver, max_iter in (("lbfgs", 100), ("admm", args.admm_iter)):  # 100: dask-ml's default max_iter
-                if max_iter > 0:
-                    seconds, w, b0, count = dask_ml_fit(Xd, yd, N, lam, solver, max_iter)
-                    done(f"dask-ml {solver}, binary", seconds, binary_objective(X64, y2, lam, w, b0), count)
+            contenders["dask-ml lbfgs, binary"] = lambda: dask_ml("lbfgs", 100)  # 100: dask-ml's default max_iter
+        for _ in range(args.repeats):  # alternated; each keeps its fastest run (the least disturbed by the load)
+            for name, run in contenders.items():
+                done(name, *run())
+        if len(contenders) > 1 and args.admm_iter > 0:
+            done("dask-ml admm, binary", *dask_ml("admm", args.admm_iter))
     anchor = binary.get("dask-ml lbfgs, binary")
     print(f"\nbinary problem (y ≥ {(int(y.max()) + 1) // 2}), same Dask array and cluster; objective: mean logistic "
           "loss + λ/2·‖w‖²; 'count': sklearn iterations, linclass and dask-ml lbfgs loss evaluations, admm iterations")
@@ -325,6 +335,7 @@ def main():
     p.add_argument("--dask-only", action="store_true", help="only the Dask part: linclass --dask and dask-ml")
     p.add_argument("--admm-iter", type=int, default=100,
                    help="max_iter of dask-ml's admm (its default 100; 0 skips admm)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of linclass --dask and dask-ml lbfgs (fastest kept)")
     p.add_argument("--skip-sklearn-threads", action="store_true",
                    help="time scikit-learn with 1 BLAS thread only (its default threads crawl on a busy machine)")
     args = p.parse_args()
