@@ -17,6 +17,7 @@ from linclass.errors import DataError, LabelError, ParameterError
 from linclass.gradcheck import numerical_gradient
 from linclass.optim import lbfgs
 from linclass.optim.chunked import SoftmaxL2, feature_stats
+from linclass.probe import data as probe_data
 from linclass.probe import fit, open_split, parse_reg_path, synthetic
 from linclass.probe.dask_backend import DaskSoftmaxL2
 from linclass.regularizers import L2
@@ -332,3 +333,14 @@ def test_feature_stats_keep_their_digits_under_a_large_mean():
     np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(std[:2], X.std(axis=0)[:2], rtol=1e-6)
     assert std[2] == 1.0  # a constant feature is left as it is
+
+
+@pytest.mark.parametrize("budget, released", [(10 ** 9, False), (0, True)])
+def test_pages_are_released_only_beyond_the_resident_budget(tmp_path, monkeypatch, budget, released):
+    synthetic.write(tmp_path / "train", 500, 8, 3)
+    monkeypatch.setattr(probe_data, "RESIDENT_BYTES", budget)
+    split = open_split(tmp_path / "train")
+    calls = []
+    monkeypatch.setattr(probe_data.Part, "release", lambda self, start, stop: calls.append((start, stop)))
+    SoftmaxL2(split.X, split.y, 3, chunk_rows=200, threads=1)(np.ones((8, 3)), np.zeros(3))
+    assert calls == ([(0, 200), (200, 400), (400, 500)] if released else [])

@@ -55,7 +55,8 @@ LOSS_CURVATURE = 1 / 64
 ``p(1 − p)`` is small. Feature k is scaled by ``√(σ_k² + 2λ / LOSS_CURVATURE)``, the square root of its diagonal
 Hessian up to a constant (data ``∝ σ_k²``, penalty ``2λ``): plain standardization would make the penalty's
 curvature ``2λ/σ_k²`` explode on nearly constant features (as on digits' border pixels or breast cancer's
-fractal dimension; measured there: 7–30× fewer iterations than standardizing, see ``tests/test_optim.py``)."""
+fractal dimension). Softmax at λ = 1e-2 with plain standardization → with the floor: raw digits 1,702 → 112
+iterations, breast cancer > 3,000 (no convergence) → 107, wine 100 → 28 (the case ``tests/test_optim.py`` checks)."""
 FTOL = {"float32": 1e-12, "float64": 4 * np.finfo(np.float64).eps}
 """Floors of the relative-decrease rule ``(f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ max(tol², floor)``; float32's
 losses are summed in float64, so their noise is far below float32's epsilon."""
