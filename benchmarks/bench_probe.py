@@ -20,8 +20,8 @@ an interior optimum), λ = 1e-4 (``C = 1/(2Nλ)``), measures:
 ``--stream-only`` measures only the minibatch probe's streamed source (:func:`stream_bench`): on a
 memory-mapped ``X.npy`` of ``--stream-rows`` × 256 float32 (586 MiB), Adam epochs in a fresh child process
 per run, the file's pages dropped from the page cache before each (``posix_fadvise``), the streamed blocks
-(the probe's memory-mapped store) against the peer, a per-step gather ``X[idx]`` from ``np.load(mmap_mode="r")``
-of the same file: seconds per epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
+against the peer, a per-step gather ``X[idx]``, both from the same ``np.load(mmap_mode="r")``: seconds per
+epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
 
     python benchmarks/bench_probe.py                 # everything (~10 min on 2 busy cores)
     python benchmarks/bench_probe.py --skip-rss --skip-dask
@@ -247,14 +247,13 @@ import json, sys, time
 import numpy as np
 from linclass import Objective
 from linclass.optim import get_optimizer
-from linclass.probe import open_split
 from linclass.regularizers import L2
 from linclass.train import TrainConfig, train
 from threadpoolctl import threadpool_limits
 threadpool_limits(1)  # one BLAS thread: small products, immune to a busy machine
 path, mode, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 y = np.load(path + "/y.npy")
-X = open_split(path).X if mode == "blocks" else np.load(path + "/X.npy", mmap_mode="r")
+X = np.load(path + "/X.npy", mmap_mode="r")
 D, C = X.shape[1], int(y.max()) + 1
 t = time.perf_counter()
 if epochs: train(Objective("softmax", L2(), 1e-4), get_optimizer("adam", learning_rate=1e-3), X, y,

@@ -9,13 +9,14 @@ resumed run draws the same batches). :func:`batch_source` is the one place that 
   replacement), one gather ``X[idx]`` per step. On a memory map that gather is a random page fault per row
   per step, and every page it touches stays in the process's resident memory.
 - :class:`Blocks` (memory maps, and row sources with ``read`` / ``release`` such as the probe's shards): the
-  rows are cut into contiguous blocks of about :data:`BLOCK_BYTES` (never across a shard); each epoch
-  permutes the blocks, reads a buffer of about :data:`BUFFER_BYTES` of them sequentially (copied into the
-  buffer in the batches' dtype, their pages released at once), permutes the buffer's rows and yields
-  minibatches from it. The rows a buffer leaves over (fewer than a batch) join the next buffer, so an epoch
-  has the same ``ceil(N / batch)`` steps as in memory, every row exactly once, and memory is the buffer plus
-  one batch, whatever N. A batch mixes rows of the buffer's blocks only (about 64 of them), not of the whole
-  file: data stored sorted by class still gives batches of many classes, but not an exact uniform sample.
+  rows are cut into contiguous blocks of about :data:`BLOCK_BYTES` (never across a shard); each epoch permutes
+  the blocks, reads a buffer of about :data:`BUFFER_BYTES` of them sequentially (copied into the buffer in the
+  batches' dtype, their pages released at once by :func:`~linclass.optim.chunked.release_rows`), permutes the
+  buffer's rows and yields minibatches from it. The rows a buffer leaves over (fewer than a batch) join the
+  next buffer, so an epoch has the same ``ceil(N / batch)`` steps as in memory, every row exactly once, and
+  memory is the buffer plus one batch, whatever N. A batch mixes rows of the buffer's blocks only (about 64 of
+  them), not of the whole file: data stored sorted by class still gives batches of many classes, but not an
+  exact uniform sample.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -62,9 +63,16 @@ def read_rows(X, start: int, stop: int) -> np.ndarray:
 
 
 def release_rows(X, start: int, stop: int) -> None:
-    """Tell a memory-mapped source that rows ``start:stop`` are done (their pages leave the RSS)."""
+    """Tell a memory-mapped source that rows ``start:stop`` are done (their pages leave the RSS): a row source's
+    ``release``, or for a read-only ``numpy.memmap`` (as ``np.load(mmap_mode="r")`` gives; not a view of one)
+    ``madvise(MADV_DONTNEED)`` on its mapping, which numpy places ``offset % ALLOCATIONGRANULARITY`` bytes in."""
     if hasattr(X, "release"):
         X.release(start, stop)
+    elif (isinstance(X, np.memmap) and X.mode == "r" and getattr(X, "_mmap", None) is not None
+          and X.base is X._mmap and hasattr(X.base, "madvise") and X.flags.c_contiguous):
+        first = X.offset % mmap.ALLOCATIONGRANULARITY + start * X.strides[0]
+        lo = first // mmap.PAGESIZE * mmap.PAGESIZE
+        X.base.madvise(mmap.MADV_DONTNEED, lo, X.offset % mmap.ALLOCATIONGRANULARITY + stop * X.strides[0] - lo)
 
 
 def feature_stats(X, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
