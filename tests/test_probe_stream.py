@@ -180,9 +180,9 @@ def reference_optimum(X, y, lam):
     return Objective("softmax", L2(), lam)({"W": clf.coef_.T, "b": clf.intercept_}, X, y).loss
 
 
-@pytest.mark.parametrize("optimizer, lr", [("adam", 0.03), ("sgd", 0.5)])
-def test_streamed_minibatch_probe_approaches_scikit_learns_optimum(tmp_path, optimizer, lr):
-    synthetic.write(tmp_path / "train", 4000, 16, 5, seed=2, separation=0.5, shards=3)
+@pytest.mark.parametrize("optimizer, lr, dtype", [("adam", 0.03, np.float32), ("sgd", 0.5, np.float16)])
+def test_streamed_minibatch_probe_on_shards_approaches_scikit_learns_optimum(tmp_path, optimizer, lr, dtype):
+    synthetic.write(tmp_path / "train", 4000, 16, 5, seed=2, separation=0.5, shards=3, dtype=dtype)
     synthetic.write(tmp_path / "val", 500, 16, 5, seed=2, separation=0.5, split=1)
     X, y = (np.concatenate([np.load(p) for p in sorted((tmp_path / "train").glob("X-*.npy"))]),
             np.load(tmp_path / "train" / "y.npy"))
@@ -257,6 +257,7 @@ def test_cli_minibatch_probe_writes_model_metrics_and_report(tmp_path, capsys):
     (["--optimizer", "sgd", "--lr", "0"], "--lr"),
     (["--optimizer", "sgd", "--lr", "100", "--reg-strength", "0.1"], "--lr below"),
     (["--optimizer", "adam", "--schedule", "bogus"], "schedule"),
+    (["--optimizer", "sgd", "--lr", "1e5", "--reg-strength", "0"], "diverged"),
     (["--optimizer", "random-search"], "invalid choice"),
 ])
 def test_bad_minibatch_flags_are_one_line_errors(tmp_path, capsys, flags, message):

@@ -180,7 +180,8 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
         evaluator = data.with_reg(lam)  # the data stays where the backend put it; λ changes
         if mini is not None:
             result = minibatch.solve(mini, train.X, y_train, lam, params, evaluator, dtype=np.dtype(dtype),
-                                     shift=shift, scale=scale, val=(val.X, others["val"][1]) if val else None)
+                                     shift=shift, scale=scale, val=(val.X, others["val"][1]) if val else None,
+                                     bar=progress is not None)
         else:
             result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
                            evaluator=evaluator, curvature=curvature)
