@@ -265,6 +265,16 @@ print(json.dumps({"peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024,
 """
 
 
+PROBE_STREAM_CHILD = """
+import json, sys, time
+from linclass.probe import fit
+t = time.perf_counter()
+r = fit(sys.argv[1], reg_strength=1e-4, optimizer="adam", lr=1e-3, epochs=1)
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({"peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024, "seconds": time.perf_counter() - t}))
+"""
+
+
 def drop_from_page_cache(path) -> None:
     """Evict one file's clean pages from the page cache (only this file: other processes keep theirs)."""
     fd = os.open(path, os.O_RDONLY)
@@ -302,6 +312,12 @@ def stream_bench(args, tmp, D, C) -> dict:
         gather, blocks = out[f"gather {cache}"], out[f"blocks {cache}"]
         print(f"  {cache} cache: streamed blocks take {blocks['seconds_per_epoch'] / gather['seconds_per_epoch']:.2f}× "
               f"the gather's time per epoch and {blocks['peak_rss_mb'] / gather['peak_rss_mb']:.2f}× its peak RSS")
+    whole = subprocess.run([sys.executable, "-c", PROBE_STREAM_CHILD, str(data)], capture_output=True, text=True,
+                           check=True)
+    out["probe fit, adam, 1 epoch"] = json.loads(whole.stdout.strip().splitlines()[-1])
+    print(f"  linclass.probe.fit(optimizer='adam', epochs=1) in a child (the epoch, the certificate's pass, the "
+          f"training accuracy): peak RSS {out['probe fit, adam, 1 epoch']['peak_rss_mb']:.0f} MB, "
+          f"{out['probe fit, adam, 1 epoch']['seconds']:.1f} s", flush=True)
     exact = fit(data, reg_strength=1e-4)
     opt = exact.best["objective"]
     print(f"  L-BFGS optimum {opt:.8f}: {exact.best['iterations']} iterations, {exact.seconds:.1f} s")

@@ -97,6 +97,8 @@ def test_the_one_decision_point_streams_files_and_keeps_arrays_in_memory(tmp_pat
     assert isinstance(batch_source(mapped, y, 10, stream=False), Permuted)
     with pytest.raises(ParameterError, match="replacement"):
         batch_source(mapped, y, 10, replacement=True)
+    with pytest.raises(ParameterError, match="block_rows"):
+        batch_source(mapped, y, 10, block_rows=0)
 
 
 def test_streamed_blocks_come_in_the_batches_dtype(tmp_path):
@@ -238,6 +240,7 @@ def test_cli_minibatch_probe_writes_model_metrics_and_report(tmp_path, capsys):
                  "--lr", "0.01", "--epochs", "3", "--batch-size", "32", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["iterations"] == 3 * 25 and summary["converged"] is None
+    assert summary["best"]["optimizer"] == "rmsprop" and summary["best"]["lr"] == 0.01
     assert len(summary["best"]["val_accuracy_per_epoch"]) == 3
     clf = Classifier.load(out / "model.npz")
     X, y = np.load(tmp_path / "val" / "X.npy"), np.load(tmp_path / "val" / "y.npy")

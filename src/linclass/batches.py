@@ -89,10 +89,12 @@ class Blocks:
         self.steps = steps_per_epoch(self.N, self.batch)
         self.dtype = np.dtype(dtype or X.dtype)
         row_bytes = D * np.dtype(X.dtype).itemsize
-        self.block_rows = int(block_rows or max(16, BLOCK_BYTES // row_bytes))
-        buffer_blocks = int(buffer_blocks or max(1, BUFFER_BYTES // (self.block_rows * row_bytes)))
-        if self.block_rows < 1 or buffer_blocks < 1:
-            raise ParameterError(f"block_rows and buffer_blocks must be >= 1, got {block_rows} and {buffer_blocks}.")
+        if (block_rows is not None and block_rows < 1) or (buffer_blocks is not None and buffer_blocks < 1):
+            raise ParameterError(f"block_rows and buffer_blocks must be >= 1 (or None for the default), got "
+                                 f"{block_rows} and {buffer_blocks}.")
+        self.block_rows = int(max(16, BLOCK_BYTES // row_bytes) if block_rows is None else block_rows)
+        if buffer_blocks is None:
+            buffer_blocks = max(1, BUFFER_BYTES // (self.block_rows * row_bytes))
         self.blocks = spans(X, self.block_rows)
         self.buffer_rows = buffer_blocks * self.block_rows
         self.largest_buffer = 0

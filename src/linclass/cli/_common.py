@@ -62,6 +62,7 @@ linclass probe emb/train --val emb/val --test emb/test          λ = 1e-4
 linclass probe emb/train --val emb/val --reg-path 1e-6:1e-2:8   best of 8 λ on val
 linclass probe train.npz --backend torch --device cuda
 linclass probe emb/train --val emb/val --dask tcp://scheduler:8786
+linclass probe emb/train --val emb/val --optimizer adam --lr 3e-3 --epochs 3   minibatch, streamed
 """),
 }
 """Every subcommand: its one-line help and the example invocations its ``--help`` ends with, in the

@@ -196,7 +196,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
                "distance_bound": result.distance_bound, "iterations": result.n_iter,
                "evaluations": result.evaluations, "precision": result.precision, "converged": result.converged}
         if mini is not None:
-            row.update(epochs=result.epochs, val_accuracy_per_epoch=result.val_accuracy)
+            row.update(mini._asdict(), epochs=result.epochs, val_accuracy_per_epoch=result.val_accuracy)
         for name, (s, y_idx) in others.items():
             row[f"{name}_accuracy"] = accuracy(params["W"], params["b"], s.X, y_idx, shift=shift, scale=scale)
         row.setdefault("val_accuracy", None)
