@@ -64,15 +64,21 @@ def read_rows(X, start: int, stop: int) -> np.ndarray:
 
 def release_rows(X, start: int, stop: int) -> None:
     """Tell a memory-mapped source that rows ``start:stop`` are done (their pages leave the RSS): a row source's
-    ``release``, or for a read-only ``numpy.memmap`` (as ``np.load(mmap_mode="r")`` gives; not a view of one)
-    ``madvise(MADV_DONTNEED)`` on its mapping, which numpy places ``offset % ALLOCATIONGRANULARITY`` bytes in."""
+    ``release``, or for a read-only ``numpy.memmap`` over its own mapping (as ``np.load(mmap_mode="r")`` gives;
+    not a view of one) :func:`drop_pages` on that mapping."""
     if hasattr(X, "release"):
         X.release(start, stop)
-    elif (isinstance(X, np.memmap) and X.mode == "r" and getattr(X, "_mmap", None) is not None
-          and X.base is X._mmap and hasattr(X.base, "madvise") and X.flags.c_contiguous):
-        first = X.offset % mmap.ALLOCATIONGRANULARITY + start * X.strides[0]
-        lo = first // mmap.PAGESIZE * mmap.PAGESIZE
-        X.base.madvise(mmap.MADV_DONTNEED, lo, X.offset % mmap.ALLOCATIONGRANULARITY + stop * X.strides[0] - lo)
+    elif isinstance(X, np.memmap) and X.mode == "r" and isinstance(X.base, mmap.mmap) and X.flags.c_contiguous:
+        at = X.ctypes.data - np.frombuffer(X.base, np.uint8).ctypes.data  # where the rows start in the mapping
+        drop_pages(X.base, at + start * X.strides[0], at + stop * X.strides[0])
+
+
+def drop_pages(mapping: mmap.mmap, start: int, stop: int) -> None:
+    """``madvise(MADV_DONTNEED)`` on the whole pages of bytes ``start:stop`` of a read-only file mapping: they leave
+    the process's resident memory (the kernel's page cache keeps them; reading them again maps them back)."""
+    if hasattr(mapping, "madvise") and stop > start:
+        lo = start // mmap.PAGESIZE * mmap.PAGESIZE
+        mapping.madvise(mmap.MADV_DONTNEED, lo, stop - lo)
 
 
 def feature_stats(X, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:

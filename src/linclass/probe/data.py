@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..optim.chunked import read_rows, release_rows
+from ..optim.chunked import drop_pages, read_rows, release_rows
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 _SHARD = re.compile(r"^X-(\d{5,})\.npy$")
@@ -79,12 +79,9 @@ class Part:
 
     def release(self, start: int, stop: int) -> None:
         """Drop the pages of rows ``start:stop`` from this process's resident memory."""
-        if self._map is None or not hasattr(self._map, "madvise"):
-            return
-        row = self.shape[1] * self.dtype.itemsize
-        lo = (self.offset + start * row) // mmap.PAGESIZE * mmap.PAGESIZE
-        hi = self.offset + stop * row
-        self._map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        if self._map is not None:
+            row = self.shape[1] * self.dtype.itemsize
+            drop_pages(self._map, self.offset + start * row, self.offset + stop * row)
 
 
 RESIDENT_BYTES = 256 * 2 ** 20
