@@ -28,3 +28,22 @@ def one_blas_thread():
     ``pytestmark = pytest.mark.usefixtures("one_blas_thread")``)."""
     with threadpool_limits(limits=1):
         yield
+
+
+class _Interrupting:
+    """An objective that raises KeyboardInterrupt on its n-th call (a crash in the middle of an epoch)."""
+
+    def __init__(self, objective, n):
+        self.objective, self.n, self.calls = objective, n, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return self.objective(*args)
+
+
+@pytest.fixture
+def interrupting():
+    """``interrupting(objective, n)``: the objective, raising KeyboardInterrupt on its n-th call."""
+    return _Interrupting

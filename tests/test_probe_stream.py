@@ -143,19 +143,8 @@ def _blobs(N=400, D=6, C=3, seed=0):
     return (2 * rng.standard_normal((C, D))[y] + rng.standard_normal((N, D))).astype(np.float32), y
 
 
-class _Interrupting:
-    def __init__(self, objective, n):
-        self.objective, self.n, self.calls = objective, n, 0
-
-    def __call__(self, *args):
-        self.calls += 1
-        if self.calls == self.n:
-            raise KeyboardInterrupt
-        return self.objective(*args)
-
-
 @pytest.mark.parametrize("opt", ["adam", "sgd"])
-def test_streamed_run_resumed_from_a_checkpoint_is_bit_identical(tmp_path, opt):
+def test_streamed_run_resumed_from_a_checkpoint_is_bit_identical(tmp_path, opt, interrupting):
     X, y = _blobs()
     np.save(tmp_path / "X.npy", X)
     mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
@@ -166,7 +155,7 @@ def test_streamed_run_resumed_from_a_checkpoint_is_bit_identical(tmp_path, opt):
     full = train(objective, optimizer, mapped, y, params=params, config=TrainConfig(**options))
     config = TrainConfig(**options, checkpoint=str(tmp_path / "ckpt.npz"))
     with pytest.raises(KeyboardInterrupt):  # dies in epoch 3 (13 steps per epoch)
-        train(_Interrupting(objective, 30), optimizer, mapped, y, params=params, config=config)
+        train(interrupting(objective, 30), optimizer, mapped, y, params=params, config=config)
     resumed = train(objective, optimizer, mapped, y, params=params, config=config, resume=True)
     assert resumed.params["W"].tobytes() == full.params["W"].tobytes()
     assert resumed.history.loss == full.history.loss

@@ -86,21 +86,8 @@ def test_early_stopping_restores_the_best_weights():
     assert result.best_epoch == result.history.val_accuracy.index(best) + 1
 
 
-class _Interrupting:
-    """An objective that raises KeyboardInterrupt on its n-th call (a crash in the middle of an epoch)."""
-
-    def __init__(self, objective, n):
-        self.objective, self.n, self.calls = objective, n, 0
-
-    def __call__(self, *args):
-        self.calls += 1
-        if self.calls == self.n:
-            raise KeyboardInterrupt
-        return self.objective(*args)
-
-
 @pytest.mark.parametrize("opt", ["adam", "momentum", "adagrad"])
-def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path, opt):
+def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path, opt, interrupting):
     X, y = _blobs()
     Xv, yv = _blobs(seed=9, N=60)
     objective = Objective("softmax", L2(), 1e-3)
@@ -110,7 +97,7 @@ def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path, opt):
     full = train(objective, optimizer, X, y, params=params, X_val=Xv, y_val=yv,
                  config=TrainConfig(batch_size=32, epochs=6, seed=5))
     with pytest.raises(KeyboardInterrupt):  # dies in the middle of epoch 4 (10 steps per epoch)
-        train(_Interrupting(objective, 35), optimizer, X, y, params=params, X_val=Xv, y_val=yv, config=config)
+        train(interrupting(objective, 35), optimizer, X, y, params=params, X_val=Xv, y_val=yv, config=config)
     resumed = train(objective, optimizer, X, y, params=params, X_val=Xv, y_val=yv, config=config, resume=True)
     assert resumed.params["W"].tobytes() == full.params["W"].tobytes()
     assert resumed.params["b"].tobytes() == full.params["b"].tobytes()
