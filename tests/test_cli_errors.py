@@ -158,6 +158,20 @@ def test_a_second_run_on_the_same_out_is_refused(capsys, tmp_path):
     assert main(["train", *TINY, "--out", str(tmp_path)]) == 0  # released: the folder is free again
 
 
+@pytest.mark.parametrize("argv", [
+    ["knn", "--k", "1", "--folds", "2", "--train-size", "60", "--test-size", "20"],
+    ["tune", "--lr", "1e-2", "--reg", "1e-3", "--epochs", "1", "--jobs", "1", "--subset", "60"],
+], ids=["knn", "tune"])
+def test_every_command_with_out_holds_its_lock(capsys, tmp_path, argv):
+    # a lock held by a live process of this host (this test's own): the run is refused and writes nothing
+    (tmp_path / outdir_module.LOCK).write_text(f"{os.getpid()} {socket.gethostname()}")
+    _fails_in_one_line(capsys, [*argv, "--out", str(tmp_path)], "in use by another linclass run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [outdir_module.LOCK]
+    (tmp_path / outdir_module.LOCK).unlink()
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    assert not (tmp_path / outdir_module.LOCK).exists()
+
+
 def test_a_stale_lock_is_taken_over(capsys, tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +15,7 @@ from ..persist import write_json
 from ..report.plots import knn_curve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
+from .outdir import output_dir
 
 DEFAULT_KS = "1,3,5,8,10,12,15,20,50,100"
 
@@ -72,31 +72,30 @@ def run(args) -> Output:
     dataset = load_from_args(args)
     X_train, y_train, X_test, y_test = _pools(dataset, args.train_size, args.test_size, args.seed)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/knn-{dataset.name}-{stamp}")
+    with output_dir(args.out or f"runs/knn-{dataset.name}-{stamp}") as out:
+        start = time.perf_counter()
+        accuracies = cross_validate_k(X_train, y_train, ks, folds=args.folds, metric=args.metric,
+                                      seed=args.seed, chunk_size=args.chunk_size)
+        cv_seconds = time.perf_counter() - start
+        k = best_k(accuracies)
+        start = time.perf_counter()
+        y_pred = knn_predict(X_train, y_train, X_test, k, args.metric, n_classes=dataset.n_classes,
+                             chunk_size=args.chunk_size)
+        test_seconds = time.perf_counter() - start
+        test_accuracy = float(np.mean(y_pred == y_test))
 
-    start = time.perf_counter()
-    accuracies = cross_validate_k(X_train, y_train, ks, folds=args.folds, metric=args.metric,
-                                  seed=args.seed, chunk_size=args.chunk_size)
-    cv_seconds = time.perf_counter() - start
-    k = best_k(accuracies)
-    start = time.perf_counter()
-    y_pred = knn_predict(X_train, y_train, X_test, k, args.metric, n_classes=dataset.n_classes,
-                         chunk_size=args.chunk_size)
-    test_seconds = time.perf_counter() - start
-    test_accuracy = float(np.mean(y_pred == y_test))
-
-    plot = knn_curve(ks, accuracies, out / "knn_cv.png")
-    summary = {
-        "dataset": dataset.name, "metric": args.metric, "folds": args.folds, "seed": args.seed,
-        "n_train": int(y_train.size), "n_test": int(y_test.size), "n_features": int(X_train.shape[1]),
-        "cross_validation": {str(k_): {"folds": [float(a) for a in accuracies[k_]],
-                                       "mean": float(np.mean(accuracies[k_])),
-                                       "std": float(np.std(accuracies[k_]))} for k_ in ks},
-        "best_k": int(k), "test_accuracy": test_accuracy,
-        "cv_seconds": round(cv_seconds, 3), "test_seconds": round(test_seconds, 3),
-        "plot": str(plot), "notes": list(dataset.notes),
-    }
-    write_json(out / "knn.json", summary)
+        plot = knn_curve(ks, accuracies, out / "knn_cv.png")
+        summary = {
+            "dataset": dataset.name, "metric": args.metric, "folds": args.folds, "seed": args.seed,
+            "n_train": int(y_train.size), "n_test": int(y_test.size), "n_features": int(X_train.shape[1]),
+            "cross_validation": {str(k_): {"folds": [float(a) for a in accuracies[k_]],
+                                           "mean": float(np.mean(accuracies[k_])),
+                                           "std": float(np.std(accuracies[k_]))} for k_ in ks},
+            "best_k": int(k), "test_accuracy": test_accuracy,
+            "cv_seconds": round(cv_seconds, 3), "test_seconds": round(test_seconds, 3),
+            "plot": str(plot), "notes": list(dataset.notes),
+        }
+        write_json(out / "knn.json", summary)
 
     lines = [f"k-nearest neighbours on {dataset.name}: {y_train.size:,} training examples, "
              f"{args.folds}-fold cross-validation, {args.metric.upper()} distance",

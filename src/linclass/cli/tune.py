@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from ..settings import data_kind, resolve
 from ..tune import grid, log_uniform, search
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
+from .outdir import output_dir
 
 DEFAULT_LR = "1e-4,1e-3,1e-2,1e-1"
 DEFAULT_REG = "1e-4,1e-3,1e-2,1e-1"
@@ -146,33 +146,32 @@ def run(args) -> Output:
     X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/tune-{dataset.name}-{args.loss}-{stamp}")
-    out.mkdir(parents=True, exist_ok=True)
-
-    result = search(estimator, settings, X, dataset.y_train, X_val=None if args.cv else X_val,
-                    y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, backend=args.backend,
-                    scheduler=args.scheduler, seed=args.seed, threads_per_job=args.threads_per_job)
-    data = {"dataset": dataset.name, "loss": args.loss, "scoring": f"{args.cv}-fold CV" if args.cv else "validation",
-            "jobs": args.jobs, "backend": args.backend, **result.to_dict(),
-            "heatmap_path": None, "model_path": None, "test_accuracy": None}
-    best = result.best
-    if best is not None:
-        data["heatmap_path"] = str(_heatmap(result, out / "heatmap.png", args))
-    if result.best_estimator is not None:
-        est = result.best_estimator
-        if not np.array_equal(est.classes_, np.arange(dataset.n_classes)):
-            raise InputError("some classes have no training example; use a larger --subset.")
-        model = LinearModel(est.coef_.T, est.intercept_)
-        clf = Classifier(model, design.preprocessor, list(dataset.class_names), args.loss, dataset.image_shape,
-                         design.features, {"settings": {**est.get_params(), "dtype": fixed.dtype,
-                                                        "preprocess": fixed.preprocess, "features": fixed.features},
-                                           "search": best.to_dict(),
-                          "dataset": dataset.name, "fingerprint": dataset.fingerprint})
-        data["model_path"] = str(clf.save(out / "model.npz"))
-        if len(dataset.X_test):
-            data["test_accuracy"] = float(np.mean(clf.predict(dataset.X_test) == dataset.y_test))
-    write_json(out / "search.json", data)
-    data["results_path"] = str(out / "search.json")
+    with output_dir(args.out or f"runs/tune-{dataset.name}-{args.loss}-{stamp}") as out:
+        result = search(estimator, settings, X, dataset.y_train, X_val=None if args.cv else X_val,
+                        y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, backend=args.backend,
+                        scheduler=args.scheduler, seed=args.seed, threads_per_job=args.threads_per_job)
+        scoring = f"{args.cv}-fold CV" if args.cv else "validation"
+        data = {"dataset": dataset.name, "loss": args.loss, "scoring": scoring,
+                "jobs": args.jobs, "backend": args.backend, **result.to_dict(),
+                "heatmap_path": None, "model_path": None, "test_accuracy": None}
+        best = result.best
+        if best is not None:
+            data["heatmap_path"] = str(_heatmap(result, out / "heatmap.png", args))
+        if result.best_estimator is not None:
+            est = result.best_estimator
+            if not np.array_equal(est.classes_, np.arange(dataset.n_classes)):
+                raise InputError("some classes have no training example; use a larger --subset.")
+            model = LinearModel(est.coef_.T, est.intercept_)
+            clf = Classifier(model, design.preprocessor, list(dataset.class_names), args.loss, dataset.image_shape,
+                             design.features, {"settings": {**est.get_params(), "dtype": fixed.dtype,
+                                                            "preprocess": fixed.preprocess, "features": fixed.features},
+                                               "search": best.to_dict(),
+                              "dataset": dataset.name, "fingerprint": dataset.fingerprint})
+            data["model_path"] = str(clf.save(out / "model.npz"))
+            if len(dataset.X_test):
+                data["test_accuracy"] = float(np.mean(clf.predict(dataset.X_test) == dataset.y_test))
+        write_json(out / "search.json", data)
+        data["results_path"] = str(out / "search.json")
     return Output(_text(result, data), data)
 
 
