@@ -101,7 +101,8 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
 
 
 _FULL_BATCH = {  # the full-batch methods of the registry (optim.METHODS), each with its settings
-    "lbfgs": lambda objective, X, y, params, s: optim.lbfgs(objective, X, y, params, max_iter=s.iterations or 500),
+    "lbfgs": lambda objective, X, y, params, s: optim.lbfgs(  # no iterations given: lbfgs's own budget
+        objective, X, y, params, **({"max_iter": s.iterations} if s.iterations else {})),
     "random-search": lambda objective, X, y, params, s: optim.random_search(
         objective, X, y, n_features=X.shape[1], n_classes=params["b"].shape[0], budget=s.budget,
         scale=s.init_scale, seed=s.seed, dtype=X.dtype),
