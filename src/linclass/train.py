@@ -183,13 +183,13 @@ def _config_record(config: TrainConfig) -> dict:
     return {k: v for k, v in asdict(config).items() if k not in ("checkpoint", "progress")}
 
 
-def _differences(saved: dict, now: dict) -> list[str]:
+def record_differences(saved: dict, now: dict) -> list[str]:
     """``"name saved → now"`` for each leaf that differs between two nested JSON objects (each name once)."""
     out = []
     for key in sorted(set(saved) | set(now)):
         a, b = saved.get(key), now.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b)
+            out += record_differences(a, b)
         elif a != b:
             out.append(f"{key} {a} → {b}")
     return list(dict.fromkeys(out))
@@ -216,7 +216,7 @@ def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dic
     """The checkpoint's ``(arrays, meta)``, refused unless it was written by the same run."""
     arrays, meta = persist.load_arrays(path, kind="checkpoint")
     now = json.loads(json.dumps({"config": _config_record(config), "run": run or {}}))
-    differences = _differences({"config": meta.get("config", {}), "run": meta.get("run", {})}, now)
+    differences = record_differences({"config": meta.get("config", {}), "run": meta.get("run", {})}, now)
     if differences:
         raise ParameterError(f"cannot resume: checkpoint {path} was written by a run with other settings or "
                              f"data ({'; '.join(differences)}, checkpoint → now); resume with the same ones, "

@@ -9,6 +9,7 @@ from ..errors import ParameterError
 from ..optim import OPTIMIZERS
 from ..persist import write_json
 from ..probe import BACKENDS, fit
+from ..probe.resume import Progress
 from ..report import html
 from ._common import Output, add_command
 from .outdir import output_dir
@@ -47,6 +48,8 @@ def register(subparsers, common):
     g.add_argument("--seed", type=int, default=0, help="the order of the blocks and rows (default 0)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/probe-<time>)")
+    o.add_argument("--resume", action="store_true", help="continue the interrupted run in --out: its finished λ "
+                   "are read back, a minibatch λ goes on from its last epoch")
     p.set_defaults(run=run)
 
 
@@ -60,6 +63,8 @@ def _check(args):
 
 def run(args) -> Output:
     _check(args)
+    if args.resume and not args.out:
+        raise ParameterError("--resume continues the run in --out DIR: give the same --out as the run to continue.")
     solver = {k: getattr(args, k) for k in ("tol", "max_iter") if getattr(args, k) is not None}
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     with output_dir(args.out or f"runs/probe-{stamp}") as out, warnings.catch_warnings(record=True) as caught:
@@ -69,13 +74,14 @@ def run(args) -> Output:
                      device=args.device, dask=args.dask, dtype=args.dtype, chunk_rows=args.chunk_rows,
                      progress=None if args.json else print, optimizer=args.optimizer, lr=args.lr,
                      schedule=args.schedule, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                     **solver)
+                     checkpoint=out, resume=args.resume, **solver)
         notes = [str(w.message) for w in caught if issubclass(w.category, (UserWarning, RuntimeWarning))]
         model_path = result.classifier.save(out / "model.npz")
         summary = result.summary() | {"model_path": str(model_path), "report_path": str(out / "report.html"),
                                       "warnings": notes}
         write_json(out / "metrics.json", summary)
         _report(out / "report.html", args, result)
+        Progress(out, {}).clear()  # the run finished: the model file is the result
     best = result.best
     lines = [f"probe: L2 softmax, λ {best['reg_strength']:g}"
              + (f" (best of {len(result.path)} on validation)" if len(result.path) > 1 else "")

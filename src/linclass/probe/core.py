@@ -33,6 +33,7 @@ from ..preprocess import Preprocessor
 from ..regularizers import L2
 from . import minibatch
 from .data import Split, open_split
+from .resume import Progress, run_record
 
 BACKENDS = ("numpy", "torch")
 TOL = 1e-4
@@ -125,7 +126,8 @@ def make_evaluator(backend: str, X, y, n_classes: int, reg_strength: float, *, d
 def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4, reg_path=None,
         standardize: bool = False, backend: str = "numpy", device=None, dask=None, dtype="float32",
         tol: float = TOL, max_iter: int = 1000, chunk_rows=None, threads=None, progress=None, optimizer="lbfgs",
-        lr=None, schedule=None, batch_size=None, epochs=None, seed=0) -> ProbeResult:
+        lr=None, schedule=None, batch_size=None, epochs=None, seed=0, checkpoint=None,
+        resume: bool = False) -> ProbeResult:
     """Fit the L2 softmax probe on ``train`` and score it on ``val`` / ``test``.
 
     ``train``, ``val``, ``test``: a directory or ``.npz`` (see :mod:`linclass.probe.data`),
@@ -141,7 +143,9 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     when a fit ends on ``max_iter``. ``optimizer``: ``"lbfgs"`` (the exact optimum), or a minibatch
     optimizer (``sgd`` … ``adam``) run for ``epochs`` of ``batch_size`` rows at ``lr`` (``schedule``,
     ``seed``) on shuffled blocks streamed from the files, numpy backend only; its result's ``grad_norm``
-    tells how far from the optimum it ended.
+    tells how far from the optimum it ended. ``checkpoint``: a folder where each finished λ (and a
+    minibatch λ's last epoch) is kept; ``resume=True`` continues the run that wrote it
+    (:mod:`linclass.probe.resume`).
     """
     started = time.perf_counter()
     lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
@@ -175,40 +179,49 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     path, best, best_params = [], None, None
     data = make_evaluator(backend, train.X, y_train, C, lams[0], dtype=np.dtype(dtype), shift=shift, scale=scale,
                           device=device, dask=client, chunk_rows=chunk_rows, threads=threads)
+    files = Progress(checkpoint, run_record(train.X, y_train, classes, {
+        "reg_path": lams, "standardize": standardize, "dtype": dtype, "tol": tol, "max_iter": max_iter,
+        "optimizer": optimizer, **({} if mini is None else mini._asdict())}), resume)
     curvature = None
-    for lam in lams:
-        t = time.perf_counter()
-        evaluator = data.with_reg(lam)  # the data stays where the backend put it; λ changes
-        if mini is not None:
-            result = minibatch.solve(mini, train.X, y_train, lam, params, evaluator, dtype=np.dtype(dtype),
-                                     shift=shift, scale=scale, val=(val.X, others["val"][1]) if val else None,
-                                     bar=progress is not None)
+    for k, lam in enumerate(lams):
+        done = files.finished(k, lam)  # (resume) a λ this run already fitted is read back
+        if done is not None:
+            (params, row), curvature = done, None
         else:
-            result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
-                           evaluator=evaluator, curvature=curvature)
-            curvature = result.curvature  # L-BFGS's pairs go on to the next λ
-        params = result.params  # the next, weaker λ starts here (warm start)
-        if mini is None and not result.converged and result.n_iter >= max_iter:
-            warnings.warn(f"L-BFGS stopped after max_iter={max_iter} iterations at λ={lam:g} with ‖∇L‖ = "
-                          f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or "
-                          "pass --standardize.", ConvergenceWarning, stacklevel=2)
-        row = {"reg_strength": lam, "C": 1 / (2 * N * lam) if lam > 0 else None,
-               "objective": result.loss, "grad_norm": result.grad_norm,
-               "distance_bound": result.distance_bound, "iterations": result.n_iter,
-               "evaluations": result.evaluations, "precision": result.precision, "converged": result.converged}
-        if mini is not None:
-            row.update(mini._asdict(), epochs=result.epochs, val_accuracy_per_epoch=result.val_accuracy)
-        for name, (s, y_idx) in others.items():
-            row[f"{name}_accuracy"] = accuracy(params["W"], params["b"], s.X, y_idx, shift=shift, scale=scale)
-        row.setdefault("val_accuracy", None)
-        row.setdefault("test_accuracy", None)
-        row["seconds"] = time.perf_counter() - t
+            t = time.perf_counter()
+            evaluator = data.with_reg(lam)  # the data stays where the backend put it; λ changes
+            if mini is not None:
+                result = minibatch.solve(mini, train.X, y_train, lam, params, evaluator, dtype=np.dtype(dtype),
+                                         shift=shift, scale=scale, val=(val.X, others["val"][1]) if val else None,
+                                         bar=progress is not None, checkpoint=files.epochs(k), resume=resume,
+                                         run={**files.record, "reg_strength": lam})
+            else:
+                result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
+                               evaluator=evaluator, curvature=curvature)
+                curvature = result.curvature  # L-BFGS's pairs go on to the next λ
+            params = result.params  # the next, weaker λ starts here (warm start)
+            if mini is None and not result.converged and result.n_iter >= max_iter:
+                warnings.warn(f"L-BFGS stopped after max_iter={max_iter} iterations at λ={lam:g} with ‖∇L‖ = "
+                              f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or "
+                              "pass --standardize.", ConvergenceWarning, stacklevel=2)
+            row = {"reg_strength": lam, "C": 1 / (2 * N * lam) if lam > 0 else None,
+                   "objective": result.loss, "grad_norm": result.grad_norm,
+                   "distance_bound": result.distance_bound, "iterations": result.n_iter,
+                   "evaluations": result.evaluations, "precision": result.precision, "converged": result.converged}
+            if mini is not None:
+                row.update(mini._asdict(), epochs=result.epochs, val_accuracy_per_epoch=result.val_accuracy)
+            for name, (s, y_idx) in others.items():
+                row[f"{name}_accuracy"] = accuracy(params["W"], params["b"], s.X, y_idx, shift=shift, scale=scale)
+            row.setdefault("val_accuracy", None)
+            row.setdefault("test_accuracy", None)
+            row["seconds"] = time.perf_counter() - t
+            files.save(k, lam, params, row)
         path.append(row)
         if best is None or (row["val_accuracy"] is not None and row["val_accuracy"] > best["val_accuracy"]):
             best, best_params = row, params
         if progress is not None:
-            progress(f"λ {lam:.3g}: objective {result.loss:.8f}, {result.n_iter} iterations, "
-                     f"val {_pct(row['val_accuracy'])}, {row['seconds']:.1f} s")
+            progress(f"λ {lam:.3g}: objective {row['objective']:.8f}, {row['iterations']} iterations, "
+                     f"val {_pct(row['val_accuracy'])}, {row['seconds']:.1f} s" + (" (read back)" if done else ""))
     best = dict(best)
     best["train_accuracy"] = data.accuracy(best_params["W"], best_params["b"])  # where the backend holds the rows
     pre = Preprocessor(None if shift is None else shift.astype(np.float32),

@@ -93,12 +93,13 @@ def settings(optimizer: str, *, lr=None, schedule=None, batch_size=None, epochs=
 
 
 def solve(s: Settings, X, y, lam: float, params: dict, evaluator, *, dtype, shift=None, scale=None,
-          val=None, bar=False) -> Result:
+          val=None, bar=False, checkpoint=None, resume=False, run=None) -> Result:
     """Minimize the probe's objective at ``lam`` from ``params`` with the minibatch settings ``s``.
 
     ``X`` (an array, memory map or row source) and ``y`` (class indices) are the training rows;
     ``evaluator`` the chunked ``(W, b) -> (L, ∇_W L, ∇_b L)`` at ``lam`` (for the certificate);
-    ``val``: ``(X, y)`` scored after every epoch; ``bar``: the loop's progress bar on a terminal.
+    ``val``: ``(X, y)`` scored after every epoch; ``bar``: the loop's progress bar on a terminal;
+    ``checkpoint`` / ``resume`` / ``run``: the loop's checkpoint after each epoch (see :func:`linclass.train.train`).
     """
     rows = X if shift is None else Standardized(X, shift, scale, dtype)
     X_val, y_val = val if val is not None else (None, None)
@@ -106,11 +107,12 @@ def solve(s: Settings, X, y, lam: float, params: dict, evaluator, *, dtype, shif
         X_val = Standardized(X_val, shift, scale, dtype)
     total = s.epochs * steps_per_epoch(X.shape[0], s.batch_size)
     optimizer = get_optimizer(s.optimizer, learning_rate=parse_schedule(s.schedule, s.lr, total))
-    config = TrainConfig(batch_size=s.batch_size, epochs=s.epochs, seed=s.seed, progress=None if bar else False)
+    config = TrainConfig(batch_size=s.batch_size, epochs=s.epochs, seed=s.seed, progress=None if bar else False,
+                         checkpoint=checkpoint)
     with _BLAS.limit(limits=1):  # a batch's products are small: more BLAS threads only wait (2-3× slower here)
         result = train(Objective("softmax", L2(), lam), optimizer, rows, y,
                        params={k: np.asarray(v, dtype) for k, v in params.items()}, X_val=X_val, y_val=y_val,
-                       config=config)
+                       config=config, resume=resume, run=run)
     W, b = result.params["W"], result.params["b"]
     loss, gW, gb = evaluator(W, b)  # one chunked pass over the data: the full objective at the result
     grad_norm = float(np.sqrt(np.sum(np.square(gW)) + np.sum(np.square(gb))))
