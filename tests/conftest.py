@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
+from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from linclass.demo import make_server
@@ -47,3 +49,21 @@ class _Interrupting:
 def interrupting():
     """``interrupting(objective, n)``: the objective, raising KeyboardInterrupt on its n-th call."""
     return _Interrupting
+
+
+def _color_images(root, n=16, size=16):
+    """``root`` with three classes told apart by hue only: ``n`` noisy red, green and blue PNGs of ``size``²."""
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(["red", "green", "blue"]):
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            img = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
+            img[..., c] = rng.integers(180, 256, (size, size), dtype=np.uint8)
+            Image.fromarray(img).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def color_images():
+    """``color_images(root, n=16, size=16)``: writes an image folder of three hues and returns ``root``."""
+    return _color_images

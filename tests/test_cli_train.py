@@ -127,21 +127,9 @@ def test_bad_option_is_one_line(capsys, tmp_path):
     assert "--reg-strength" in err and err.count("\n") == 1
 
 
-def _color_folder(root, n=24, size=16):
-    """Three classes of noisy images, mostly red, green or blue: hue separates them."""
-    rng = np.random.default_rng(0)
-    for c, name in enumerate(["red", "green", "blue"]):
-        (root / name).mkdir(parents=True)
-        for i in range(n):
-            img = rng.integers(0, 60, (size, size, 3)).astype(np.uint8)
-            img[:, :, c] = rng.integers(150, 255, (size, size))
-            Image.fromarray(img).save(root / name / f"{i}.png")
-    return root
-
-
 @pytest.mark.parametrize("features", ["hist", "hog+hist"])
-def test_features_are_saved_in_the_model_and_applied_by_predict(capsys, tmp_path, features):
-    data = _color_folder(tmp_path / "imgs")
+def test_features_are_saved_in_the_model_and_applied_by_predict(capsys, tmp_path, features, color_images):
+    data = color_images(tmp_path / "imgs", n=24)
     out = tmp_path / "run"
     result = _json(capsys, "train", "--data", str(data), "--features", features, "--epochs", "30",
                    "--out", str(out), "--data-dir", str(tmp_path / "cache"))

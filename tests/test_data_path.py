@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from linclass.classifier import Classifier
 from linclass.cli import main
@@ -54,17 +53,8 @@ def test_the_classifier_predicts_through_the_same_path():
 
 
 @pytest.fixture
-def color_folder(tmp_path):
-    """Three classes told apart by hue only: red, green and blue images with noise."""
-    rng = np.random.default_rng(0)
-    root = tmp_path / "colors"
-    for c, name in enumerate(["red", "green", "blue"]):
-        (root / name).mkdir(parents=True)
-        for i in range(16):
-            img = rng.integers(0, 60, (16, 16, 3), dtype=np.uint8)
-            img[..., c] = rng.integers(180, 256, (16, 16), dtype=np.uint8)
-            Image.fromarray(img).save(root / name / f"{i}.png")
-    return root
+def color_folder(tmp_path, color_images):
+    return color_images(tmp_path / "colors")
 
 
 def test_tune_uses_the_features_it_is_given_and_saves_them(color_folder, tmp_path, capsys):

@@ -3,9 +3,7 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from linclass.cli import build_parser, main
 from linclass.cli.train import settings_from_args
@@ -69,20 +67,9 @@ def test_resolve_refuses_unknown_settings_and_values():
         Settings(optimizer="adamw")
 
 
-def _folder(root, n=12, size=8):
-    rng = np.random.default_rng(0)
-    for c, name in enumerate(["red", "green", "blue"]):
-        (root / name).mkdir(parents=True)
-        for i in range(n):
-            img = rng.integers(0, 60, (size, size, 3)).astype(np.uint8)
-            img[:, :, c] = 200
-            Image.fromarray(img).save(root / name / f"{i}.png")
-    return root
-
-
-def test_images_run_uses_the_cosine_schedule_and_reports_sources(capsys, tmp_path):
-    out = tmp_path / "run"
-    code = main(["train", "--data", str(_folder(tmp_path / "imgs")), "--epochs", "2", "--out", str(out),
+def test_images_run_uses_the_cosine_schedule_and_reports_sources(capsys, tmp_path, color_images):
+    out, data = tmp_path / "run", color_images(tmp_path / "imgs", n=12, size=8)
+    code = main(["train", "--data", str(data), "--epochs", "2", "--out", str(out),
                  "--data-dir", str(tmp_path / "cache"), "--json"])
     printed = json.loads(capsys.readouterr().out)
     assert code == 0
