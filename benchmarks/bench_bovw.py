@@ -31,6 +31,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
+
+from linclass import Objective
+from linclass.datasets.folder import load_image_folder
+from linclass.features import BagOfVisualWords, augment_flip, make_features
+from linclass.optim import lbfgs
+from linclass.preprocess import Preprocessor
+from linclass.regularizers import L2
 
 DEFAULT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10-jpg.tar.gz"
 
@@ -67,15 +75,6 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not args.data.exists():
         sys.exit(f"{args.data} not found: this benchmark needs the CIFAR-10 JPEG archive.")
-
-    from threadpoolctl import threadpool_info
-
-    from linclass import Objective
-    from linclass.datasets.folder import load_image_folder
-    from linclass.features import BagOfVisualWords, augment_flip, make_features
-    from linclass.optim import lbfgs
-    from linclass.preprocess import Preprocessor
-    from linclass.regularizers import L2
 
     reg = args.reg
     times, start = {}, time.perf_counter()

@@ -33,7 +33,6 @@ epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -56,6 +55,12 @@ from linclass.optim.chunked import chunk_rows_for
 from linclass.probe import fit, synthetic
 from linclass.probe.dask_backend import BLOCK_BYTES
 from linclass.regularizers import L2
+
+try:  # the Dask anchor, optional: pip install 'linclass[bench]'
+    from dask_glm.regularizers import Regularizer
+    from dask_ml.linear_model import LogisticRegression as DaskLogisticRegression
+except ImportError:
+    Regularizer = DaskLogisticRegression = None
 
 RSS_CHILD = """
 import json, sys, time
@@ -122,8 +127,6 @@ def dask_ml_fit(Xd, yd, N, lam, solver, max_iter):
     (a solver keyword), and dask-glm's L2 without the last coefficient (a ``Regularizer``, which
     its ``penalty`` accepts). The solvers and their stopping rules are dask-ml's own.
     """
-    from dask_glm.regularizers import Regularizer
-    from dask_ml.linear_model import LogisticRegression as DaskLogisticRegression
 
     class L2NoIntercept(Regularizer):
         name = "l2-no-intercept"
@@ -206,7 +209,7 @@ def dask_part(args, tmp, X, y, lam, record, X64) -> dict:
             return seconds, binary_objective(X64, y2, lam, w, b0), count
 
         contenders = {"linclass --dask, binary": ours}
-        if importlib.util.find_spec("dask_ml") is None:
+        if DaskLogisticRegression is None:
             print("dask-ml: skipped, not installed (pip install 'linclass[bench]' adds it)")
         else:
             contenders["dask-ml lbfgs, binary"] = lambda: dask_ml("lbfgs", 100)  # 100: dask-ml's default max_iter

@@ -20,6 +20,7 @@ from linclass.optim.chunked import SoftmaxL2, feature_stats
 from linclass.probe import data as probe_data
 from linclass.probe import fit, open_split, parse_reg_path, synthetic
 from linclass.probe.dask_backend import DaskSoftmaxL2
+from linclass.probe.torch_backend import TorchSoftmaxL2
 from linclass.regularizers import L2
 
 N, D, C = 600, 12, 4
@@ -210,7 +211,6 @@ def test_iteration_budget_gives_a_convergence_warning(data):
 
 def test_torch_backend_computes_the_same_objective_and_optimum(data):
     pytest.importorskip("torch")
-    from linclass.probe.torch_backend import TorchSoftmaxL2
 
     X, y = data
     rng = np.random.default_rng(5)

@@ -243,8 +243,8 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     # the gradient rule is measured in the standardized variables σW (as without the floor): tol keeps its meaning
     measure = None if std is sigma else flatten({"W": np.repeat((std / sigma)[:, None], np.shape(params["W"])[1], 1),
                                                 "b": np.ones(np.shape(params["b"]))})
-    gtol = float(tol) * max(float(np.max(np.abs(_measured(loss_and_grad(zero)[1], measure)))),
-                            np.finfo(np.float64).tiny)
+    zero_grad = loss_and_grad(zero)[1] * (1.0 if measure is None else measure)
+    gtol = float(tol) * max(float(np.max(np.abs(zero_grad))), np.finfo(np.float64).tiny)
     pairs = _carried(curvature, objective, memory, keys, unflatten, flatten, std)
     n_iter, precisions, stages = 0, [stage.dtype.name], [(stage, stage.passes)]
     while True:
@@ -275,10 +275,6 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     pairs.reg = lam
     return LBFGSResult(out, loss, grad_norm, n_iter, converged, message, bound,
                        sum(s.passes - p for s, p in stages), time.perf_counter() - started, "+".join(precisions), pairs)
-
-
-def _measured(g, measure):
-    return g if measure is None else g * measure
 
 
 def _carried(curvature, objective, size, keys, unflatten, flatten, std) -> Memory:
