@@ -16,12 +16,13 @@ from linclass.cli import main
 from linclass.errors import DataError, LabelError, ParameterError
 from linclass.gradcheck import numerical_gradient
 from linclass.optim import lbfgs
-from linclass.optim.chunked import SoftmaxL2, feature_stats
-from linclass.probe import data as probe_data
+from linclass.optim.chunked import SoftmaxL2
 from linclass.probe import fit, open_split, parse_reg_path, synthetic
 from linclass.probe.dask_backend import DaskSoftmaxL2
 from linclass.probe.torch_backend import TorchSoftmaxL2
 from linclass.regularizers import L2
+from linclass.rows import files as probe_data
+from linclass.rows.source import feature_stats
 
 N, D, C = 600, 12, 4
 

@@ -10,15 +10,15 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from linclass import Objective
-from linclass.batches import Blocks, Permuted, batch_source, steps_per_epoch
 from linclass.classifier import Classifier
 from linclass.cli import main
 from linclass.errors import ParameterError
 from linclass.model import LinearModel
 from linclass.optim import get_optimizer
-from linclass.optim.chunked import feature_stats
 from linclass.probe import fit, open_split, synthetic
 from linclass.regularizers import L2
+from linclass.rows.batches import Blocks, Permuted, batch_source, steps_per_epoch
+from linclass.rows.source import feature_stats
 from linclass.train import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")

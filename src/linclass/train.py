@@ -4,7 +4,7 @@ Conventions: N examples, D features, C classes; ``X`` (N, D) float32 or float64,
 ``y`` (N,) int64; parameters ``{"W": (D, C), "b": (C,)}``.
 
 Each epoch visits the data in minibatches of ``batch_size`` from a batch source
-(:mod:`linclass.batches`: a fresh permutation of the rows in memory, or draws with
+(:mod:`linclass.rows.batches`: a fresh permutation of the rows in memory, or draws with
 replacement; shuffled blocks streamed from a memory-mapped file; ``batch_size >= N``
 is full-batch gradient descent), takes one optimizer step per batch, records the
 loss of every step, and the train/validation accuracy after every epoch.
@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from . import persist
-from .batches import batch_source, steps_per_epoch
 from .errors import DivergenceError, InputError, ParameterError
 from .optim import apply_updates
-from .optim.chunked import read_rows, release_rows, spans
+from .rows.batches import batch_source, steps_per_epoch
+from .rows.source import accuracy as rows_accuracy
 
 __all__ = ["History", "TrainConfig", "TrainResult", "accuracy", "save_checkpoint", "steps_per_epoch", "train"]
 
@@ -57,8 +57,8 @@ class TrainConfig:
     progress: bool | None = None
     """Show a progress bar; None = only when stderr is a terminal."""
     stream: bool | None = None
-    """Stream shuffled blocks of rows (:class:`linclass.batches.Blocks`) instead of gathering each batch from a
-    permutation; None: stream exactly when X is a memory map or a row source (:func:`linclass.batches.streamed`)."""
+    """Stream shuffled blocks of rows (:class:`linclass.rows.batches.Blocks`) instead of gathering each batch from a
+    permutation; None: stream exactly when X is a memory map or a row source (:func:`linclass.rows.source.streamed`)."""
     block_rows: int | None = None
     """Streaming: rows per block (None: about 1 MiB of X)."""
     buffer_blocks: int | None = None
@@ -108,14 +108,9 @@ class TrainResult:
     """Which weights ``params`` are: ``"best"`` (those of ``best_epoch``) or ``"last"`` (after the last step)."""
 
 
-def accuracy(params, X, y, chunk: int = 16384) -> float:
+def accuracy(params, X, y) -> float:
     """Fraction of rows of ``X`` (an array, memory map or row source) whose highest score is the label."""
-    correct = 0
-    for start, stop in spans(X, chunk):
-        scores = read_rows(X, start, stop) @ params["W"] + params["b"]
-        correct += int(np.count_nonzero(scores.argmax(axis=1) == y[start:stop]))
-        release_rows(X, start, stop)
-    return correct / X.shape[0]
+    return rows_accuracy(params["W"], params["b"], X, y)
 
 
 def _duration(seconds: float) -> str:

@@ -3,7 +3,7 @@
 Conventions: N examples, D features, C classes; ``X`` (N, D) may be an array, a
 memory map, or a row source with ``shape``, ``dtype``, ``boundaries`` (shard
 starts), ``read(start, stop)`` and ``release(start, stop)`` (the memory-mapped
-files of :mod:`linclass.probe.data`). The
+files of :mod:`linclass.rows.files`; the protocol is :mod:`linclass.rows.source`). The
 objective is scikit-learn's ``LogisticRegression`` (multinomial, L2) written as
 the lecture's::
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import math
-import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._checks import as_labels
 from ..errors import InputError, ParameterError
+from ..rows.source import accuracy, read_rows, release_rows, spans
 
 CHUNK_BYTES = 16 * 2 ** 20
 """Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize))."""
@@ -49,57 +49,6 @@ def default_threads() -> int:
 def chunk_rows_for(n_features: int, itemsize: int, budget: int = CHUNK_BYTES) -> int:
     """Rows per chunk so that one chunk of ``n_features`` columns takes about ``budget`` bytes (≥ 256)."""
     return max(256, budget // max(1, n_features * itemsize))
-
-
-def spans(X, rows: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` row ranges of at most ``rows``, never across the boundaries of a sharded source."""
-    bounds = list(getattr(X, "boundaries", (0, X.shape[0])))
-    return [(lo, min(lo + rows, hi)) for a, hi in zip(bounds[:-1], bounds[1:]) for lo in range(a, hi, rows)]
-
-
-def read_rows(X, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of an array or of a source with ``read`` (sharded or memory-mapped files)."""
-    return X.read(start, stop) if hasattr(X, "read") else X[start:stop]
-
-
-def release_rows(X, start: int, stop: int) -> None:
-    """Tell a memory-mapped source that rows ``start:stop`` are done (their pages leave the RSS): a row source's
-    ``release``, or for a read-only ``numpy.memmap`` over its own mapping (as ``np.load(mmap_mode="r")`` gives;
-    not a view of one) :func:`drop_pages` on that mapping."""
-    if hasattr(X, "release"):
-        X.release(start, stop)
-    elif isinstance(X, np.memmap) and X.mode == "r" and isinstance(X.base, mmap.mmap) and X.flags.c_contiguous:
-        at = X.ctypes.data - np.frombuffer(X.base, np.uint8).ctypes.data  # where the rows start in the mapping
-        drop_pages(X.base, at + start * X.strides[0], at + stop * X.strides[0])
-
-
-def drop_pages(mapping: mmap.mmap, start: int, stop: int) -> None:
-    """``madvise(MADV_DONTNEED)`` on the whole pages of bytes ``start:stop`` of a read-only file mapping: they leave
-    the process's resident memory (the kernel's page cache keeps them; reading them again maps them back)."""
-    if hasattr(mapping, "madvise") and stop > start:
-        lo = start // mmap.PAGESIZE * mmap.PAGESIZE
-        mapping.madvise(mmap.MADV_DONTNEED, lo, stop - lo)
-
-
-def feature_stats(X, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation (D,) of the rows in float64, chunk by chunk (σ = 1 for constant features).
-
-    Each chunk's mean and centered sum of squares are merged as Chan, Golub & LeVeque's
-    pairwise update, so a large mean does not cancel the variance's digits.
-    """
-    D = X.shape[1]
-    n, mean, m2 = 0, np.zeros(D), np.zeros(D)
-    for start, stop in spans(X, chunk_rows):
-        block = read_rows(X, start, stop).astype(np.float64)
-        k, block_mean = block.shape[0], block.mean(axis=0)
-        block_m2 = np.square(block - block_mean).sum(axis=0)
-        delta = block_mean - mean
-        mean = mean + delta * (k / (n + k))
-        m2 = m2 + block_m2 + np.square(delta) * (n * k / (n + k))
-        n += k
-        release_rows(X, start, stop)
-    std = np.sqrt(m2 / n)
-    return mean, np.where(std > 1e-8, std, 1.0)
 
 
 def fused_softmax(St, y) -> tuple[float, np.ndarray]:
@@ -133,24 +82,6 @@ def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
     St += c
     loss, Gt = fused_softmax(St, y)
     return loss, block.T @ Gt.T, Gt.sum(axis=1, dtype=np.float64)
-
-
-def block_correct(block, y, V, c) -> int:
-    """How many rows of ``block`` score highest (``block · V + c``, float32 ``V`` (D, C), ``c`` (C,)) at their label."""
-    scores = block.astype(np.float32, copy=False) @ V + c
-    return int(np.sum(scores.argmax(axis=1) == y))
-
-
-def accuracy(W, b, X, y, *, shift=None, scale=None, chunk_rows: int = 16384) -> float:
-    """Fraction of rows of ``X`` whose highest score ``((x − shift)/scale) W + b`` is the label ``y``."""
-    V = W if scale is None else W / scale[:, None]
-    c = b if shift is None else b - shift @ V
-    V, c = V.astype(np.float32), c.astype(np.float32)
-    right = 0
-    for start, stop in spans(X, chunk_rows):
-        right += block_correct(read_rows(X, start, stop), y[start:stop], V, c)
-        release_rows(X, start, stop)
-    return right / X.shape[0]
 
 
 class SoftmaxL2:

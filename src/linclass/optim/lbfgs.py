@@ -45,7 +45,8 @@ from ..errors import ParameterError
 from ..losses import LOSSES, get_loss
 from ..objective import Objective
 from ..regularizers import L2
-from .chunked import SoftmaxL2, feature_stats
+from ..rows.source import feature_stats
+from .chunked import SoftmaxL2
 from .quasi_newton import MEMORY, MESSAGES, Memory, minimize
 
 TOL = 1e-6

@@ -27,12 +27,12 @@ from ..classifier import Classifier
 from ..errors import LabelError, ParameterError
 from ..model import LinearModel
 from ..objective import Objective
-from ..optim.chunked import accuracy, feature_stats
 from ..optim.lbfgs import lbfgs, softmax_evaluator
 from ..preprocess import Preprocessor
 from ..regularizers import L2
+from ..rows.files import Split, open_split
+from ..rows.source import accuracy, feature_stats
 from . import minibatch
-from .data import Split, open_split
 from .resume import Progress, run_record
 
 BACKENDS = ("numpy", "torch")
@@ -130,7 +130,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
         resume: bool = False) -> ProbeResult:
     """Fit the L2 softmax probe on ``train`` and score it on ``val`` / ``test``.
 
-    ``train``, ``val``, ``test``: a directory or ``.npz`` (see :mod:`linclass.probe.data`),
+    ``train``, ``val``, ``test``: a directory or ``.npz`` (see :mod:`linclass.rows.files`),
     an ``(X, y)`` pair, or (train only) ``X`` with ``y``; X may be a memory map.
     ``reg_path``: a list of λ (or ``"LO:HI:K"``), fitted strong to weak with warm
     starts; the best validation accuracy wins (needs ``val``). ``standardize``:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..optim.chunked import SoftmaxL2, block_correct, chunk_rows_for, chunk_terms, read_rows, spans
+from ..optim.chunked import SoftmaxL2, chunk_rows_for, chunk_terms
+from ..rows.source import block_correct, read_rows, spans
 
 try:
     import dask.array as da

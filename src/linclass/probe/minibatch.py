@@ -1,10 +1,10 @@
 """The probe with a minibatch optimizer (SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam), streamed from the files.
 
 For data so large that even one L-BFGS pass per iteration is too slow: a few epochs of minibatch steps,
-each epoch one sequential read of the files in shuffled blocks (:class:`linclass.batches.Blocks`, chosen
+each epoch one sequential read of the files in shuffled blocks (:class:`linclass.rows.batches.Blocks`, chosen
 by :func:`linclass.train.train` for memory-mapped rows). The objective is L-BFGS's: the lecture's
 ``Objective("softmax", L2(), λ)`` (mean softmax loss + λ·ΣW², b not penalized) on the rows, or on the
-standardized rows ``(x − μ)/σ`` read through :class:`linclass.probe.data.Standardized`, so ``W`` means
+standardized rows ``(x − μ)/σ`` read through :class:`linclass.rows.source.Standardized`, so ``W`` means
 the same as L-BFGS's. It stops after its epochs, not at an optimum: at the end one chunked pass (the
 L-BFGS path's evaluator) computes the full objective and gradient, the honest certificate of how far
 from the optimum it ended.
@@ -18,13 +18,13 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .. import _checks
-from ..batches import steps_per_epoch
 from ..errors import ParameterError
 from ..objective import Objective
 from ..optim import OPTIMIZERS, get_optimizer, parse_schedule
 from ..regularizers import L2
+from ..rows.batches import steps_per_epoch
+from ..rows.source import Standardized
 from ..train import TrainConfig, train
-from .data import Standardized
 
 BATCH_SIZE = 256
 EPOCHS = 10

@@ -16,7 +16,8 @@ import warnings
 import numpy as np
 
 from ..errors import ParameterError
-from ..optim.chunked import SoftmaxL2, chunk_rows_for, read_rows, spans
+from ..optim.chunked import SoftmaxL2, chunk_rows_for
+from ..rows.source import read_rows, spans
 
 try:
     import torch

@@ -11,7 +11,7 @@ resumed run draws the same batches). :func:`batch_source` is the one place that 
 - :class:`Blocks` (memory maps, and row sources with ``read`` / ``release`` such as the probe's shards): the
   rows are cut into contiguous blocks of about :data:`BLOCK_BYTES` (never across a shard); each epoch permutes
   the blocks, reads a buffer of about :data:`BUFFER_BYTES` of them sequentially (copied into the buffer in the
-  batches' dtype, their pages released at once by :func:`~linclass.optim.chunked.release_rows`), permutes the
+  batches' dtype, their pages released at once by :func:`~linclass.rows.source.release_rows`), permutes the
   buffer's rows and yields minibatches from it. The rows a buffer leaves over (fewer than a batch) join the
   next buffer, so an epoch has the same ``ceil(N / batch)`` steps as in memory, every row exactly once, and
   memory is the buffer plus one batch, whatever N. A batch mixes rows of the buffer's blocks only (about 64 of
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ParameterError
-from .optim.chunked import read_rows, release_rows, spans
+from ..errors import ParameterError
+from .source import read_rows, release_rows, spans, streamed
 
 BLOCK_BYTES = 2 ** 20
 """Default size of a block, the unit read sequentially (rows = BLOCK_BYTES / row bytes, at least 16)."""
@@ -35,11 +35,6 @@ BUFFER_BYTES = 64 * 2 ** 20
 def steps_per_epoch(n: int, batch_size: int) -> int:
     """Minibatch steps in one pass over ``n`` examples (``batch_size >= n``: one full-batch step)."""
     return 1 if batch_size >= n else -(-n // batch_size)
-
-
-def streamed(X) -> bool:
-    """Whether the rows of ``X`` live in a file: a memory map, or a row source with ``read`` (probe files)."""
-    return isinstance(X, np.memmap) or hasattr(X, "read")
 
 
 def batch_source(X, y, batch: int, *, stream: bool | None = None, replacement: bool = False,

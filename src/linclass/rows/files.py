@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..optim.chunked import drop_pages, read_rows, release_rows
+from .source import drop_pages
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 _SHARD = re.compile(r"^X-(\d{5,})\.npy$")
@@ -122,23 +122,6 @@ class Rows:
             return
         part, base = self._locate(start, stop)
         part.release(start - base, stop - base)
-
-
-class Standardized:
-    """The rows of ``X`` (array or row source) as ``(x − shift) / scale`` in ``dtype``, computed as they are read:
-    the row source the minibatch probe trains on when it standardizes (no standardized copy of X is made)."""
-
-    def __init__(self, X, shift, scale, dtype=np.float32):
-        self.X, self.dtype = X, np.dtype(dtype)
-        self.shift, self.scale = np.asarray(shift, self.dtype), np.asarray(scale, self.dtype)
-        self.shape = X.shape
-        self.boundaries = tuple(getattr(X, "boundaries", (0, X.shape[0])))
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        return (read_rows(self.X, start, stop).astype(self.dtype) - self.shift) / self.scale
-
-    def release(self, start: int, stop: int) -> None:
-        release_rows(self.X, start, stop)
 
 
 @dataclass

@@ -1,0 +1,118 @@
+"""The row-source protocol: how every reader of a design matrix gets at its rows, whatever holds them.
+
+A *row source* is a NumPy array, a ``numpy.memmap``, or an object with ``shape``, ``dtype``,
+``boundaries`` (shard starts, then N), ``read(start, stop)`` and ``release(start, stop)`` (the
+memory-mapped embedding files of :mod:`linclass.rows.files`, or :class:`Standardized`). Readers walk
+it in :func:`spans`, take rows with :func:`read_rows` and hand them back with :func:`release_rows`,
+which drops a memory map's pages from the process (the page cache keeps them).
+
+This module also holds what is computed *over* a row source in one streamed pass and is not an
+optimizer's business: the standardizer's statistics (:func:`feature_stats`), the standardized view
+(:class:`Standardized`) and the one :func:`accuracy`.
+"""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+
+__all__ = ["Standardized", "accuracy", "block_correct", "drop_pages", "feature_stats", "read_rows",
+           "release_rows", "spans", "streamed"]
+
+
+def streamed(X) -> bool:
+    """Whether ``X`` lives in files (a memory map or a row source with ``read``) rather than in memory."""
+    return isinstance(X, np.memmap) or hasattr(X, "read")
+
+
+def spans(X, rows: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` row ranges of at most ``rows``, never across the boundaries of a sharded source."""
+    bounds = list(getattr(X, "boundaries", (0, X.shape[0])))
+    return [(lo, min(lo + rows, hi)) for a, hi in zip(bounds[:-1], bounds[1:]) for lo in range(a, hi, rows)]
+
+
+def read_rows(X, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of an array or of a source with ``read`` (sharded or memory-mapped files)."""
+    return X.read(start, stop) if hasattr(X, "read") else X[start:stop]
+
+
+def release_rows(X, start: int, stop: int) -> None:
+    """Tell a memory-mapped source that rows ``start:stop`` are done (their pages leave the RSS): a row source's
+    ``release``, or for a read-only ``numpy.memmap`` over its own mapping (as ``np.load(mmap_mode="r")`` gives;
+    not a view of one) :func:`drop_pages` on that mapping."""
+    if hasattr(X, "release"):
+        X.release(start, stop)
+    elif isinstance(X, np.memmap) and X.mode == "r" and isinstance(X.base, mmap.mmap) and X.flags.c_contiguous:
+        at = X.ctypes.data - np.frombuffer(X.base, np.uint8).ctypes.data  # where the rows start in the mapping
+        drop_pages(X.base, at + start * X.strides[0], at + stop * X.strides[0])
+
+
+def drop_pages(mapping: mmap.mmap, start: int, stop: int) -> None:
+    """``madvise(MADV_DONTNEED)`` on the whole pages of bytes ``start:stop`` of a read-only file mapping: they leave
+    the process's resident memory (the kernel's page cache keeps them; reading them again maps them back)."""
+    if hasattr(mapping, "madvise") and stop > start:
+        lo = start // mmap.PAGESIZE * mmap.PAGESIZE
+        mapping.madvise(mmap.MADV_DONTNEED, lo, stop - lo)
+
+
+def feature_stats(X, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (D,) of the rows in float64, chunk by chunk (σ = 1 for constant features).
+
+    Each chunk's mean and centered sum of squares are merged as Chan, Golub & LeVeque's
+    pairwise update, so a large mean does not cancel the variance's digits.
+    """
+    D = X.shape[1]
+    n, mean, m2 = 0, np.zeros(D), np.zeros(D)
+    for start, stop in spans(X, chunk_rows):
+        block = read_rows(X, start, stop).astype(np.float64)
+        k, block_mean = block.shape[0], block.mean(axis=0)
+        block_m2 = np.square(block - block_mean).sum(axis=0)
+        delta = block_mean - mean
+        mean = mean + delta * (k / (n + k))
+        m2 = m2 + block_m2 + np.square(delta) * (n * k / (n + k))
+        n += k
+        release_rows(X, start, stop)
+    std = np.sqrt(m2 / n)
+    return mean, np.where(std > 1e-8, std, 1.0)
+
+
+def block_correct(block, y, V, c) -> int:
+    """How many rows of ``block`` score their label ``y`` highest under ``block V + c`` (in ``V``'s dtype)."""
+    scores = block.astype(V.dtype, copy=False) @ V + c
+    return int(np.count_nonzero(scores.argmax(axis=1) == y))
+
+
+def accuracy(W, b, X, y, *, shift=None, scale=None, chunk_rows: int = 16384) -> float:
+    """Fraction of rows of ``X`` (array, memory map or row source) whose highest score ``((x − shift)/scale) W + b``
+    is the label ``y``: the one accuracy of the package, streamed chunk by chunk. The products run in X's precision
+    (float16 rows in float32), the standardization folded into the weights (no standardized copy of X)."""
+    V = np.asarray(W, np.float64) if scale is None else np.asarray(W, np.float64) / np.asarray(scale)[:, None]
+    c = np.asarray(b, np.float64) if shift is None else np.asarray(b, np.float64) - np.asarray(shift) @ V
+    dtype = np.float64 if np.dtype(X.dtype) == np.float64 else np.float32
+    V, c = V.astype(dtype), c.astype(dtype)
+    y = np.asarray(y)
+    right = 0
+    for start, stop in spans(X, chunk_rows):
+        right += block_correct(read_rows(X, start, stop), y[start:stop], V, c)
+        release_rows(X, start, stop)
+    return right / X.shape[0]
+
+
+class Standardized:
+    """The rows of ``X`` (array or row source) as ``(x − shift) / scale`` in ``dtype``, computed as they are read:
+    the row source the minibatch probe trains on when it standardizes (no standardized copy of X is made)."""
+
+    def __init__(self, X, shift, scale, dtype=np.float32):
+        self.X, self.dtype = X, np.dtype(dtype)
+        self.shift, self.scale = np.asarray(shift, self.dtype), np.asarray(scale, self.dtype)
+        self.shape = X.shape
+        self.boundaries = tuple(getattr(X, "boundaries", (0, X.shape[0])))
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return (read_rows(self.X, start, stop).astype(self.dtype) - self.shift) / self.scale
+
+    def release(self, start: int, stop: int) -> None:
+        release_rows(self.X, start, stop)
+
+
