@@ -59,6 +59,11 @@ linclass tune --data ../shared/data/cifar10-jpg.tar.gz --subset 10000 --epochs 5
 linclass tune --backend dask --scheduler tcp://scheduler-host:8786   on a Dask cluster
 linclass tune --param batch_size=32,256             any other estimator parameter
 """),
+    "data": ("Write a data set as class folders of image files, with a checksum list.", """
+linclass data export cifar10 data/cifar10-jpg                 the official download as 60,000 JPEGs
+linclass data export cifar10 data/cifar10-png --format png    the exact pixels, as PNG
+linclass data export cifar10 data/cifar10-jpg --mirror /media/usb/cifar-10-python.tar.gz
+"""),
     "probe": ("Fit a linear probe (L2 softmax, scikit-learn's LogisticRegression objective) on embeddings.", """
 linclass probe emb/train --val emb/val --test emb/test          λ = 1e-4
 linclass probe emb/train --val emb/val --reg-path 1e-6:1e-2:8   best of 8 λ on val
