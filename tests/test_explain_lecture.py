@@ -394,7 +394,8 @@ def test_unused_options_are_refused(capsys, argv, flag):
 
 def test_one_minus_sign_everywhere(capsys, tmp_path):
     runs = [[], ["--loss", "softmax"], ["--questions"], ["--gradient"], ["--entropy"],
-            ["--lr", "--out", str(tmp_path)], ["--loss", "softmax", "--scores", "10,-100,-100", "--labels", "0"]]
+            ["--lr", "--out", str(tmp_path)], ["--loss", "softmax", "--scores", "10,-100,-100", "--labels", "0"],
+            ["--bias-trick"]]
     for argv in runs:
         text = text_of(capsys, "explain", *argv)
         body = "\n".join(line for line in text.splitlines() if str(tmp_path) not in line)

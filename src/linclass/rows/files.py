@@ -171,20 +171,22 @@ def _labels(load, where: str, n: int) -> np.ndarray:
     return y
 
 
-def _npz_split(path: Path) -> Split:
+def _npz_split(path: Path, labels: bool = True) -> Split:
     where = str(path)
     try:
         with zipfile.ZipFile(path) as zf:
             info = {i.filename: i for i in zf.infolist()}
-            if "X.npy" not in info or "y.npy" not in info:
+            if "X.npy" not in info or ("y.npy" not in info and labels):
                 raise DataError(f"{where} must hold arrays named X and y (numpy.savez(path, X=X, y=y)), "
                                 f"found {sorted(n.removesuffix('.npy') for n in info)}.")
             xi = info["X.npy"]
             if xi.compress_type != zipfile.ZIP_STORED:
                 raise DataError(f"{where} is compressed, so X cannot be memory-mapped; save it with numpy.savez "
                                 "(not savez_compressed), or as a directory with X.npy and y.npy.")
-            with zf.open("y.npy") as fy:
-                y_bytes = fy.read()
+            y_bytes = None
+            if labels:
+                with zf.open("y.npy") as fy:
+                    y_bytes = fy.read()
         with open(path, "rb") as f:
             f.seek(xi.header_offset)
             local = f.read(30)
@@ -197,16 +199,20 @@ def _npz_split(path: Path) -> Split:
     if fortran and len(shape) > 1:
         raise DataError(f"{where}: X is stored column-major; save np.ascontiguousarray(X).")
     part = _check_X(Part(where, offset, tuple(shape), np.dtype(dtype)), f"{where} (X)", os.path.getsize(path))
-    y = _labels(lambda: np.load(io.BytesIO(y_bytes), allow_pickle=False), f"{where} (y)", part.shape[0])
+    y = _labels(lambda: np.load(io.BytesIO(y_bytes), allow_pickle=False), f"{where} (y)", part.shape[0]) \
+        if labels else None
     return Split(Rows([part], where), y, where)
 
 
-def open_split(path) -> Split:
-    """The split stored at ``path`` (see the module's layouts), memory-mapped; raises :class:`DataError`."""
+def open_split(path, *, labels: bool = True) -> Split:
+    """The split stored at ``path`` (see the module's layouts), memory-mapped; raises :class:`DataError`.
+    ``labels=False`` (rows to classify): ``y`` is None and is not read, and a bare ``.npy`` file is accepted."""
     path = Path(path)
     where = str(path)
     if path.is_file() and path.suffix == ".npz":
-        return _npz_split(path)
+        return _npz_split(path, labels)
+    if path.is_file() and path.suffix == ".npy" and not labels:
+        return Split(Rows([_npy_part(path)], where), None, where)
     if not path.is_dir():
         raise DataError(f"{where}: no such directory or .npz file; pass a directory holding X.npy and y.npy "
                         "(or X-00000.npy… shards), or an .npz with X and y.")
@@ -219,6 +225,8 @@ def open_split(path) -> Split:
                             "with numpy.save (one row per example).")
         parts = [_npy_part(p) for p in shards]
     X = Rows(parts, where)
+    if not labels:
+        return Split(X, None, where)
     if (path / "y.npy").is_file():
         y = _labels(lambda: np.load(path / "y.npy", allow_pickle=False), str(path / "y.npy"), X.shape[0])
     else:
@@ -228,3 +236,12 @@ def open_split(path) -> Split:
         y = _labels(lambda: np.concatenate([np.load(p, allow_pickle=False) for p in y_shards]),
                     f"{where}/y-*.npy", X.shape[0])
     return Split(X, y, where)
+
+
+def is_embedding_path(path) -> bool:
+    """Whether ``path`` names one of this module's layouts (an ``.npz`` or ``.npy`` file, or a directory with
+    ``X.npy`` or shards), judged by names alone: nothing is read."""
+    path = Path(path)
+    if path.is_file():
+        return path.suffix in (".npz", ".npy")
+    return path.is_dir() and ((path / "X.npy").is_file() or any(_SHARD.match(p.name) for p in path.iterdir()))
