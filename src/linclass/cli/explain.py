@@ -2,8 +2,9 @@
 
 The slides' loss computations term by term (default), the questions
 (``--questions``), the numerical-gradient walk (``--gradient``), entropy and KL
-(``--entropy``), an image's features (``--features IMAGE``) and the
-learning-rate lab (``--lr``).
+(``--entropy``), an image's features (``--features IMAGE``), the
+learning-rate lab (``--lr``), the loss landscape and convexity (``--landscape``),
+the bias trick (``--bias-trick``) and regularization's Occam view (``--occam``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import re
 
 from ..errors import InputError
-from ..report import explain, explain_entropy, explain_gradient, explain_questions
+from ..report import explain, explain_bias, explain_entropy, explain_gradient, explain_questions
 from ._common import Output, add_command
 
 
@@ -68,10 +69,16 @@ def register(subparsers, common):
     topic.add_argument("--entropy", action="store_true", help="entropy, cross-entropy and KL divergence")
     topic.add_argument("--features", metavar="IMAGE", help="write and show IMAGE's hue histogram and HOG")
     topic.add_argument("--lr", action="store_true", help="the learning-rate lab: four regimes")
+    topic.add_argument("--landscape", action="store_true",
+                       help="the loss along a random line and plane through W, and why both losses are convex")
+    topic.add_argument("--bias-trick", action="store_true", help="W x + b as one product [W | b] [x; 1]")
+    topic.add_argument("--occam", action="store_true",
+                       help="train vs validation accuracy against λ on digits (a real sweep, plotted)")
     p.add_argument("--h", type=float, default=1e-4, help="--gradient's step h (default 1e-4)")
     p.add_argument("--true", help="--entropy's true distribution Q (default 0.5,0.3,0.2)")
     p.add_argument("--predicted", help="--entropy's predicted distribution P (default 0.4,0.3,0.3)")
-    p.add_argument("--out", help="folder for the pictures of --features and --lr (default runs/...)")
+    p.add_argument("--out", help="folder for the pictures of --features, --lr, --landscape and --occam "
+                   "(default runs/...)")
     p.set_defaults(run=run)
 
 
@@ -107,6 +114,12 @@ def run(args) -> Output:
         return Output(*_heavy("explain_features").explain_features(args.features, args.out))
     if args.lr:
         return Output(*_heavy("explain_lr").explain_lr(args.out))
+    if args.landscape:
+        return Output(*_heavy("explain_landscape").explain_landscape(args.out))
+    if args.occam:
+        return Output(*_heavy("explain_occam").explain_occam(args.out))
+    if args.bias_trick:
+        return Output(*explain_bias.explain_bias_trick())
     scores, labels, classes = _scores(args)
     if args.questions:
         return Output(*explain_questions.questions(scores, labels, classes, loss=args.loss))

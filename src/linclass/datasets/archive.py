@@ -33,7 +33,7 @@ from .limits import DEFAULT_LIMITS, OPTION, RATIO_FLOOR, Limits
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val",
                  "validation": "val", "test": "test", "testing": "test"}
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
-IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
+IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini", "SHA256SUMS"}
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _MAX_LISTED = 10      # file names listed in a note before "... and N more"
 _ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}

@@ -5,7 +5,9 @@ dimensions 4–6 and seed 004's ``h = 0.001``), then the same walk live on a tin
 real problem: the slides' W (seed 003, 3 classes × 4 pixels) on three images,
 each dimension's ``(L(W + h) − L(W)) / h`` next to the analytic ``dW``; one
 step ``W − α·dW``; and the error of forward and centered differences against
-``h`` (truncation error falls with ``h``, round-off error grows as ``ε/h``).
+``h`` (truncation error falls with ``h``, round-off error grows as ``ε/h``);
+last, one numerical gradient timed against the analytic one at CIFAR-10's size
+(:mod:`.explain_speed`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from ..objective import Objective
 from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_W, num, score
+from .explain_speed import speed_text, time_gradients
 
 SLIDE_WALK = [
     # (seeds, dimension (1-based), w, h, L(W), L(W + h))
@@ -98,7 +101,9 @@ def explain_gradient(h: float = 1e-4, loss: str = "softmax"):
     lines += [f"(Seeds 000/003 show the analytic dW = [{', '.join(num(v, 1) for v in SLIDES_DW)}, …]: it agrees",
               " with the walk on dimensions 1–3 only; the slides' numbers are an illustration.)", "",
               _live_text(live)]
-    return "\n".join(lines), {"slide": slide, **live}
+    timing = time_gradients(loss)
+    lines += ["", speed_text(timing)]
+    return "\n".join(lines), {"slide": slide, **live, "timing": timing}
 
 
 def _f(x: float, spec: str) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import losses
 from .._checks import scores_and_labels
+from ..regularizers import L1, L2
 from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_SCORES, SLIDES_W, num, score, small
 
 JIGGLE = 0.001
@@ -66,6 +67,7 @@ def questions(scores=None, labels=None, classes=None, *, loss: str | None = None
         f"with 2W (scores doubled) it gives {num(doubled)} = 2 × {num(base)}: every Δ = 2 problem is the "
         "Δ = 1 problem with W scaled by 2, and λ trades the scale of W against Δ.", doubled)
     _not_unique(add, S, y, zero, names)
+    _regularization_preference(add)
     _jiggle(add, S, y, names)
     _svm_vs_softmax(add)
     _sigmoid(add, S[0, :2])
@@ -194,3 +196,26 @@ def _mle_map(add, S, y):
         f"λ = 1/(2Nσ²); λ = {lam} on N = {N} examples is σ = {num(sigma, 3)}. "
         "L1 is a Laplace prior the same way.",
         {"likelihood": likelihood, "mean_nll": L, "lambda": lam, "sigma": sigma})
+
+
+WEIGHT_PAIRS = [
+    ("seeds 000/002", [1, 1, 1, 1], [1, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]),
+    ("seed 004", [1, 1, 1], [1, 0, 0], [0.3, -0.1, 0.8]),
+]
+"""The slides' two weight vectors with the same score ``wᵀx``: ``(seeds, x, w1, w2)``."""
+
+
+def _regularization_preference(add):
+    """Two w with the same score: which does L2 prefer, which L1 (computed by the regularizers)."""
+    parts, values = [], []
+    for seeds, x, w1, w2 in WEIGHT_PAIRS:
+        x, w1, w2 = (np.asarray(v, dtype=np.float64) for v in (x, w1, w2))
+        r = {name: (float(reg()(w1[:, None])[0]), float(reg()(w2[:, None])[0]))
+             for name, reg in (("L1", L1), ("L2", L2))}
+        parts.append(f"{seeds}: x = {_vec(x)}, w1 = {_vec(w1)}, w2 = {_vec(w2)}, w1ᵀx = {num(w1 @ x)} = w2ᵀx; "
+                     f"L2: {num(r['L2'][0])} vs {num(r['L2'][1])}, L1: {num(r['L1'][0])} vs {num(r['L1'][1])}")
+        values.append({"seeds": seeds, "scores": [float(w1 @ x), float(w2 @ x)], "L1": r["L1"], "L2": r["L2"]})
+    add("weight_preference", "both", "Two weight vectors give the same scores: which does regularization prefer?",
+        f"{'; '.join(parts)}. L2 prefers the spread-out w2 in both (it uses every input a little); "
+        "L1 cannot tell the first pair apart and prefers the concentrated w1 in the second (L1 favours "
+        "few large weights: sparsity).", values)

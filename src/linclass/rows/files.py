@@ -212,27 +212,21 @@ def _labels(load, where: str, n: int) -> np.ndarray:
     return y
 
 
-def _npz_split(path: Path, limits: Limits) -> Split:
+def _npz_split(path: Path, limits: Limits, labels: bool = True) -> Split:
     where = str(path)
     with _open(path, where) as f:
         size = os.fstat(f.fileno()).st_size
         try:
             with zipfile.ZipFile(f) as zf:
                 info = {i.filename: i for i in zf.infolist()}
-                if "X.npy" not in info or "y.npy" not in info:
+                if "X.npy" not in info or ("y.npy" not in info and labels):
                     raise DataError(f"{where} must hold arrays named X and y (numpy.savez(path, X=X, y=y)), "
                                     f"found {sorted(n.removesuffix('.npy') for n in info)[:20]}.")
-                xi, yi = info["X.npy"], info["y.npy"]
+                xi = info["X.npy"]
                 if xi.compress_type != zipfile.ZIP_STORED:
                     raise DataError(f"{where} is compressed, so X cannot be memory-mapped; save it with numpy.savez "
                                     "(not savez_compressed), or as a directory with X.npy and y.npy.")
-                problem = zip_member_problem(yi, yi.filename, limits)
-                if problem:
-                    raise DataError(f"{where}: y cannot be read: {problem}.")
-                with zf.open(yi) as fy:
-                    y_bytes = bounded_read(fy, limits)
-                if not isinstance(y_bytes, bytes):
-                    raise DataError(f"{where}: y cannot be read: {y_bytes.message}.")
+                y_bytes = _npz_labels(zf, info["y.npy"], limits, where) if labels else None
             f.seek(xi.header_offset)
             local = f.read(30)
             name_len, extra_len = struct.unpack("<HH", local[26:30])
@@ -250,8 +244,20 @@ def _npz_split(path: Path, limits: Limits) -> Split:
     part = _check_X(Part(where, offset, tuple(shape), np.dtype(dtype)), f"{where} (X)",
                     min(size, offset + xi.file_size))
     y = _labels(lambda: _load_npy(io.BytesIO(y_bytes), f"{where} (y)", len(y_bytes)), f"{where} (y)",
-                part.shape[0])
+                part.shape[0]) if labels else None
     return Split(Rows([part], where), y, where)
+
+
+def _npz_labels(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, where: str) -> bytes:
+    """The bytes of the ``.npz``'s ``y`` member, held to the bounds of an archive member."""
+    problem = zip_member_problem(info, info.filename, limits)
+    if problem:
+        raise DataError(f"{where}: y cannot be read: {problem}.")
+    with zf.open(info) as fy:
+        y_bytes = bounded_read(fy, limits)
+    if not isinstance(y_bytes, bytes):
+        raise DataError(f"{where}: y cannot be read: {y_bytes.message}.")
+    return y_bytes
 
 
 def _load_labels(path: Path) -> np.ndarray:
@@ -259,14 +265,16 @@ def _load_labels(path: Path) -> np.ndarray:
         return _load_npy(f, str(path), os.fstat(f.fileno()).st_size)
 
 
-def open_split(path, limits: Limits = DEFAULT_LIMITS) -> Split:
+def open_split(path, limits: Limits = DEFAULT_LIMITS, *, labels: bool = True) -> Split:
     """The split stored at ``path`` (see the module's layouts), memory-mapped; raises :class:`DataError`.
-
+    ``labels=False`` (rows to classify): ``y`` is None and is not read, and a bare ``.npy`` file is accepted.
     ``limits``: the bounds on ``y`` inside an ``.npz`` (see :mod:`linclass.datasets.limits`)."""
     path = Path(path)
     where = str(path)
     if path.suffix == ".npz" and path.exists() and not path.is_dir():
-        return _npz_split(path, limits)
+        return _npz_split(path, limits, labels)
+    if path.suffix == ".npy" and path.exists() and not path.is_dir() and not labels:
+        return Split(Rows([_npy_part(path)], where), None, where)
     if not path.is_dir():
         raise DataError(f"{where}: no such directory or .npz file; pass a directory holding X.npy and y.npy "
                         "(or X-00000.npy… shards), or an .npz with X and y.")
@@ -279,6 +287,8 @@ def open_split(path, limits: Limits = DEFAULT_LIMITS) -> Split:
                             "with numpy.save (one row per example).")
         parts = [_npy_part(p) for p in shards]
     X = Rows(parts, where)
+    if not labels:
+        return Split(X, None, where)
     if (path / "y.npy").exists():
         y = _labels(lambda: _load_labels(path / "y.npy"), str(path / "y.npy"), X.shape[0])
     else:
@@ -287,3 +297,12 @@ def open_split(path, limits: Limits = DEFAULT_LIMITS) -> Split:
             raise DataError(f"{where} has no labels: save them as y.npy (one per row of X).")
         y = _labels(lambda: np.concatenate([_load_labels(p) for p in y_shards]), f"{where}/y-*.npy", X.shape[0])
     return Split(X, y, where)
+
+
+def is_embedding_path(path) -> bool:
+    """Whether ``path`` names one of this module's layouts (an ``.npz`` or ``.npy`` file, or a directory with
+    ``X.npy`` or shards), judged by names alone: nothing is read."""
+    path = Path(path)
+    if path.is_file():
+        return path.suffix in (".npz", ".npy")
+    return path.is_dir() and ((path / "X.npy").is_file() or any(_SHARD.match(p.name) for p in path.iterdir()))
