@@ -13,13 +13,15 @@ linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax
 linclass train --dataset cifar10 --features hog+hist
 linclass train --optimizer random-search --budget 1000
 """),
-    "evaluate": ("Evaluate a trained model on a data set's test split.", """
+    "evaluate": ("Evaluate a trained model: top-1, top-5, balanced accuracy, per class, most confused.", """
 linclass evaluate runs/digits-softmax-*/model.npz
 linclass evaluate model.npz --data ../shared/data/cifar10-jpg.tar.gz --json
+linclass evaluate runs/probe-*/model.npz --data emb/test          a probe's model on embedding files
 """),
-    "predict": ("Classify image files with a trained model.", """
+    "predict": ("Classify image files, or the rows of embedding files, with a trained model.", """
 linclass predict runs/cifar/model.npz cat.jpg ship.png
 linclass predict model.npz *.jpg --top 3 --json
+linclass predict runs/probe-*/model.npz emb/new --top 5 --out preds.csv   every row (or preds.npy)
 """),
     "strategies": ("Random search vs random local search vs minibatch gradient descent, as in the lecture.", """
 linclass strategies --data ../shared/data/cifar10-jpg.tar.gz

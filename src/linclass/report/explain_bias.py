@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .explain import SLIDES_W, num, score
+from .explain import SLIDES_W
 from .explain_gradient import SLIDES_B
+from .numbers import num, score
 
 SLIDES_X = [56, 231, 24, 2]
 """Seed 003's cat image, 4 pixels."""

@@ -20,7 +20,7 @@ from sklearn.datasets import load_digits
 
 from .. import losses
 from . import lecture_plots
-from .explain import small
+from .numbers import fixed, general, small
 
 SEED = 0
 EXAMPLES = 10
@@ -71,7 +71,7 @@ def explain_landscape(out_dir=None, seed: int = SEED):
     views = {loss: slices(loss, X, y, W, W1, W2) for loss in ("svm", "softmax")}
     out = Path(out_dir) if out_dir is not None else Path("runs") / "landscape"
     picture = lecture_plots.landscape(views, out / "landscape.png")
-    span = f"[−{REACH:g}, {REACH:g}]"
+    span = f"[{general(-REACH, 6)}, {general(REACH, 6)}]"
     lines = [f"The loss landscape: a random W (64 pixels × 10 classes) on {len(y)} digits, the data loss",
              f"along W + a·W₁ and over W + a·W₁ + b·W₂ for random directions W₁, W₂, a and b in {span}.",
              "", "loss       L(W)   min along the line   min over the plane   smallest 2nd difference"]
@@ -81,7 +81,7 @@ def explain_landscape(out_dir=None, seed: int = SEED):
         curvature = float(second_differences(view["along"]).min())
         shown = 0.0 if abs(curvature) < CONVEX_TOLERANCE else curvature  # round-off prints as 0
         lines.append(f"{loss:<8}{small(centre):>8}{small(float(view['along'].min())):>21}"
-                     f"{small(float(view['over'].min())):>21}{shown:>26.2g}".replace("-", "−"))
+                     f"{small(float(view['over'].min())):>21}{fixed(shown, '>26.2g')}")
         results[loss] = {"loss": centre, "along": view["along"].tolist(), "plane_min": float(view["over"].min()),
                          "min_second_difference": curvature, "convex": curvature >= -CONVEX_TOLERANCE}
     lines += ["", "Both losses are convex in W: the SVM loss is a sum of max(0, ·) of functions linear in W",

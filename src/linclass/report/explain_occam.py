@@ -18,6 +18,7 @@ import numpy as np
 from ..datasets.small import load_digits_dataset
 from ..estimators import SoftmaxClassifier
 from . import lecture_plots
+from .numbers import sci
 
 LAMBDAS = np.logspace(-5, 0, 11)
 TRAIN_SIZE = 150
@@ -42,7 +43,7 @@ def sweep(lambdas=LAMBDAS, train_size: int = TRAIN_SIZE, seed: int = SEED) -> li
 
 
 def _lam(x: float) -> str:
-    return f"{x:.0e}".replace("-", "−")
+    return sci(x, 1)
 
 
 def occam_choice(rows) -> dict:
