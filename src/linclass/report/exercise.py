@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import losses
-from .explain import _table, explain, num
+from .explain import columns, explain
+from .numbers import num, score
 
 CLASS_POOL = ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 """CIFAR-10's classes, three of which each exercise draws."""
@@ -58,6 +59,11 @@ def make_exercise(seed: int, loss: str = "svm") -> Exercise:
             return exercise
 
 
+def _table(exercise: Exercise) -> list[str]:
+    return columns("image", [(f"{i + 1} ({exercise.classes[y]})", [score(s) for s in row])
+                             for i, (row, y) in enumerate(zip(exercise.scores, exercise.labels))], exercise.classes)
+
+
 def questions(exercise: Exercise) -> list[str]:
     """The exercise's questions, numbered."""
     if exercise.loss == "svm":
@@ -76,7 +82,7 @@ def exercise_text(exercise: Exercise) -> str:
     check = ", ".join(f"L_{i + 1}" for i in range(len(exercise.labels)))
     return "\n".join([f"Exercise {exercise.seed} ({name} loss): scores s of {len(exercise.labels)} images, "
                       "rows are images (their correct class in brackets).", "",
-                      *_table(exercise.scores, exercise.labels, exercise.classes), "",
+                      *_table(exercise), "",
                       *questions(exercise), "",
                       f"Check: linclass exercise --seed {exercise.seed} --loss {exercise.loss} --check \"{check}\" "
                       "(or one worked line); the key: --answers."])

@@ -22,7 +22,7 @@ import numpy as np
 from .. import losses
 from ..errors import InputError
 from .exercise import DELTA, Exercise
-from .explain import num, score
+from .numbers import num, score
 
 NUMBER = r"\(?\s*-?\d+(?:\.\d+)?(?:e-?\d+)?\s*\)?"
 MAX_TERM = re.compile(rf"max\(\s*0\s*,\s*({NUMBER})\s*(?:-\s*({NUMBER})\s*\+\s*({NUMBER}))?\s*\)")
