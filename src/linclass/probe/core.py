@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .. import __version__, _checks
+from .. import _checks
+from .._version import __version__
 from ..classifier import Classifier
 from ..errors import LabelError, ParameterError
 from ..model import LinearModel
