@@ -34,7 +34,7 @@ from ..regularizers import L2
 from ..rows.files import Split, open_split
 from ..rows.source import accuracy, feature_stats
 from . import minibatch
-from .resume import Progress, run_record
+from .resume import Progress, input_digest, run_record
 
 BACKENDS = ("numpy", "torch")
 TOL = 1e-4
@@ -43,16 +43,26 @@ leaves the objective within 3e-8 (relative) of the float64 optimum (``benchmarks
 certificate is reported."""
 
 
+MAX_PATH = 200
+"""Most λ one ``--reg-path`` fits (each is a full L-BFGS run and a file while the run lasts)."""
+
+
 def parse_reg_path(text: str) -> list[float]:
-    """``"LO:HI:K"`` → K log-spaced λ from HI (strong) down to LO (weak); e.g. ``1e-6:1e-2:8``."""
+    """``"LO:HI:K"`` → K log-spaced λ from HI (strong) down to LO (weak); e.g. ``1e-6:1e-2:8``.
+
+    ``0 < LO <= HI <=`` :data:`~linclass._checks.REG_STRENGTH_MAX` (as ``--reg-strength``), ``1 <= K <=``
+    :data:`MAX_PATH`."""
+    hint = "--reg-path LO:HI:K (e.g. 1e-6:1e-2:8)"
     try:
         lo, hi, k = text.split(":")
         lo, hi, k = float(lo), float(hi), int(k)
     except ValueError:
         raise ParameterError(f"--reg-path must be LO:HI:K (two λ and a count), e.g. 1e-6:1e-2:8; got {text!r}.") \
             from None
-    lo, hi = _checks.log_range((lo, hi), "--reg-path LO:HI:K (e.g. 1e-6:1e-2:8)")
-    k = _checks.integer(k, "--reg-path LO:HI:K: K", hint=", e.g. 1e-6:1e-2:8")
+    lo, hi = _checks.log_range((lo, hi), hint)
+    _checks.number(hi, f"{hint}: HI", high=_checks.REG_STRENGTH_MAX)
+    k = _checks.integer(k, "--reg-path LO:HI:K: K", maximum=MAX_PATH,
+                        hint=" (the number of λ fitted, one L-BFGS run each), e.g. 1e-6:1e-2:8")
     return [float(v) for v in np.geomspace(hi, lo, k)] if k > 1 else [hi]
 
 
@@ -128,7 +138,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
         standardize: bool = False, backend: str = "numpy", device=None, dask=None, dtype="float32",
         tol: float = TOL, max_iter: int = 1000, chunk_rows=None, threads=None, progress=None, optimizer="lbfgs",
         lr=None, schedule=None, batch_size=None, epochs=None, seed=0, checkpoint=None,
-        resume: bool = False) -> ProbeResult:
+        resume: bool = False, full_digest: bool = False) -> ProbeResult:
     """Fit the L2 softmax probe on ``train`` and score it on ``val`` / ``test``.
 
     ``train``, ``val``, ``test``: a directory or ``.npz`` (see :mod:`linclass.rows.files`),
@@ -146,7 +156,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     ``seed``) on shuffled blocks streamed from the files, numpy backend only; its result's ``grad_norm``
     tells how far from the optimum it ended. ``checkpoint``: a folder where each finished λ (and a
     minibatch λ's last epoch) is kept; ``resume=True`` continues the run that wrote it
-    (:mod:`linclass.probe.resume`).
+    (:mod:`linclass.probe.resume`), if its inputs are the same (a digest of each; ``full_digest``: of every byte).
     """
     started = time.perf_counter()
     lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
@@ -180,9 +190,11 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     path, best, best_params = [], None, None
     data = make_evaluator(backend, train.X, y_train, C, lams[0], dtype=np.dtype(dtype), shift=shift, scale=scale,
                           device=device, dask=client, chunk_rows=chunk_rows, threads=threads)
+    inputs = None if checkpoint is None else {name: input_digest(s.X, s.y, full_digest) for name, s in
+                                              (("train", train), ("val", val), ("test", test)) if s is not None}
     files = Progress(checkpoint, run_record(train.X, y_train, classes, {
         "reg_path": lams, "standardize": standardize, "dtype": dtype, "tol": tol, "max_iter": max_iter,
-        "optimizer": optimizer, **({} if mini is None else mini._asdict())}), resume)
+        "optimizer": optimizer, **({} if mini is None else mini._asdict())}, inputs), resume)
     curvature = None
     for k, lam in enumerate(lams):
         done = files.finished(k, lam)  # (resume) a λ this run already fitted is read back
