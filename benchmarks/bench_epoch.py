@@ -2,7 +2,7 @@
 
 50,000 × 3,072 float32 examples, 10 classes, batch 256 (synthetic data), timed in
 one run for:
-- linclass: ``linclass.train.train`` with SGD (one epoch, without replacement);
+- linclass: ``linclass.fitting.loop.run_epochs`` with SGD (one epoch, without replacement);
 - PyTorch CPU: ``nn.Linear`` + ``CrossEntropyLoss`` + ``optim.SGD``, same batches;
 - scikit-learn: one epoch of ``SGDClassifier(loss="log_loss")`` (``partial_fit``);
 - the memory-bandwidth bound: the time to read X once (the least any epoch can
@@ -41,11 +41,11 @@ def main():
 
     from threadpoolctl import threadpool_info
 
+    from linclass.fitting.loop import LoopConfig, run_epochs
     from linclass.model import LinearModel
     from linclass.objective import Objective
     from linclass.optim import get_optimizer
     from linclass.regularizers import L2
-    from linclass.train import TrainConfig, train
 
     N, D, C, B = args.n, 3072, 10, 256
     rng = np.random.default_rng(0)
@@ -58,11 +58,11 @@ def main():
     v = np.ones(D, dtype=np.float32)
     objective = Objective("softmax", L2(), 1e-4)
     params = LinearModel.init(D, C, seed=0).params
-    config = TrainConfig(batch_size=B, epochs=1, seed=0, progress=False)
+    config = LoopConfig(batch_size=B, epochs=1, seed=0, progress=False)
     fns = {
         "bound: X @ v": lambda: X @ v,
         "bound: X.sum(axis=0)": lambda: X.sum(axis=0),
-        "linclass": lambda: train(objective, get_optimizer("sgd", learning_rate=1e-3), X, y, params=params,
+        "linclass": lambda: run_epochs(objective, get_optimizer("sgd", learning_rate=1e-3), X, y, params=params,
                                   config=config),
     }
     try:

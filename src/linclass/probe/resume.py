@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import persist
 from ..errors import ParameterError
-from ..train import record_differences
+from ..fitting.loop import record_differences
 
 
 def run_record(X, y, classes, settings: dict) -> dict:
