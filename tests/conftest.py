@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
+import cifar_official_format
 import numpy as np
 import pytest
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
+from linclass.datasets import cifar10
 from linclass.demo import make_server
 
 
@@ -67,3 +70,17 @@ def _color_images(root, n=16, size=16):
 def color_images():
     """``color_images(root, n=16, size=16)``: writes an image folder of three hues and returns ``root``."""
     return _color_images
+
+
+@pytest.fixture
+def official_cifar10(tmp_path, monkeypatch):
+    """A small CIFAR-10 in the official format (20 images per batch, 20 test images), served on 127.0.0.1
+    and made the official source: ``load_cifar10``'s default URL and checksum point at it."""
+    generated = cifar_official_format.generate(n_per_batch=20, n_test=20, seed=3)
+    archive = cifar_official_format.write_archive(tmp_path / "official.tar.gz", generated.members).read_bytes()
+    server = cifar_official_format.FileServer({"/cifar-10-python.tar.gz": archive})
+    monkeypatch.setitem(cifar10.load_cifar10.__kwdefaults__, "url", server.url("/cifar-10-python.tar.gz"))
+    monkeypatch.setitem(cifar10.load_cifar10.__kwdefaults__, "checksum", hashlib.md5(archive).hexdigest())
+    monkeypatch.setenv("LINCLASS_DATA", str(tmp_path / "cache"))
+    yield generated
+    server.stop()

@@ -101,6 +101,7 @@ def atomic_write(path, write) -> Path:
 def atomic_write_dir(path, files: dict, *, complete=None) -> Path:
     """A directory ``path`` holding ``files`` (``{name: write(file_object)}``), all or nothing.
 
+    A name may hold folders (``"train/cat/0000.jpg"``); the files are written in the order of ``files``.
     Every file is written and fsynced in a temporary directory beside ``path``, which is then
     renamed over it in one step (an old ``path`` is removed first). If the rename fails because
     another process put its own directory there first, that one is kept when ``complete(path)``
@@ -111,8 +112,14 @@ def atomic_write_dir(path, files: dict, *, complete=None) -> Path:
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     tmp.mkdir()
     try:
+        folders = set()
         for name, write in files.items():
-            _write_synced(tmp / name, write)
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.update(p for p in target.parents if p.is_relative_to(tmp))
+            _write_synced(target, write)
+        for folder in sorted(folders, reverse=True):  # their entries, durable before the rename publishes them
+            fsync_dir(folder)
         if path.exists():  # a stale or broken copy (a complete one would have been read)
             shutil.rmtree(path, ignore_errors=True)
         try:

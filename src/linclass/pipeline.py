@@ -1,8 +1,8 @@
 """From a data set to a trained, evaluated :class:`Classifier`: what ``linclass train`` runs.
 
 ``fit_classifier`` does features → preprocessing → optimization with the
-settings of :class:`Settings`; ``evaluate`` computes accuracy, per-class
-precision/recall and the confusion matrix. The command line adds only
+settings of :class:`Settings`; ``evaluate`` computes the metrics of
+:mod:`linclass.metrics`. The command line adds only
 argument parsing and the files it writes.
 """
 
@@ -12,12 +12,12 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .classifier import Classifier
 from .datasets import cache_dir
 from .design import fit_design
 from .fitting import LBFGS, LocalSearch, Minibatch, Problem, RandomSearch, solve
+from .metrics import Tally
 from .model import LinearModel
 from .objective import Objective
 from .regularizers import get_regularizer
@@ -92,11 +92,6 @@ def solver_for(settings: Settings):
 
 
 def evaluate(clf: Classifier, X, y) -> dict:
-    """Accuracy, per-class precision and recall, and the confusion matrix (rows = true class)."""
-    pred = clf.predict(X)
-    labels = np.arange(len(clf.class_names))
-    precision, recall, _, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    return {"accuracy": float(np.mean(pred == y)),
-            "per_class": [{"class": str(name), "precision": float(p), "recall": float(r), "support": int(s)}
-                          for name, p, r, s in zip(clf.class_names, precision, recall, support)],
-            "confusion_matrix": confusion_matrix(y, pred, labels=labels).tolist()}
+    """Top-1, top-5 and balanced accuracy, per-class precision and recall, the confusion matrix (rows = true
+    class) and the most confused pairs (:class:`linclass.metrics.Tally`)."""
+    return Tally(len(clf.class_names)).add(clf.scores(X), y).summary(clf.class_names)

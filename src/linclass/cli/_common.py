@@ -13,13 +13,15 @@ linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax
 linclass train --dataset cifar10 --features hog+hist
 linclass train --optimizer random-search --budget 1000
 """),
-    "evaluate": ("Evaluate a trained model on a data set's test split.", """
+    "evaluate": ("Evaluate a trained model: top-1, top-5, balanced accuracy, per class, most confused.", """
 linclass evaluate runs/digits-softmax-*/model.npz
 linclass evaluate model.npz --data ../shared/data/cifar10-jpg.tar.gz --json
+linclass evaluate runs/probe-*/model.npz --data emb/test          a probe's model on embedding files
 """),
-    "predict": ("Classify image files with a trained model.", """
+    "predict": ("Classify image files, or the rows of embedding files, with a trained model.", """
 linclass predict runs/cifar/model.npz cat.jpg ship.png
 linclass predict model.npz *.jpg --top 3 --json
+linclass predict runs/probe-*/model.npz emb/new --top 5 --out preds.csv   every row (or preds.npy)
 """),
     "strategies": ("Random search vs random local search vs minibatch gradient descent, as in the lecture.", """
 linclass strategies --data ../shared/data/cifar10-jpg.tar.gz
@@ -56,6 +58,11 @@ linclass tune --random 20 --lr-range 1e-4:1e-1 --reg-range 1e-5:1 --cv 5
 linclass tune --data ../shared/data/cifar10-jpg.tar.gz --subset 10000 --epochs 5 --jobs 2
 linclass tune --backend dask --scheduler tcp://scheduler-host:8786   on a Dask cluster
 linclass tune --param batch_size=32,256             any other estimator parameter
+"""),
+    "data": ("Write a data set as class folders of image files, with a checksum list.", """
+linclass data export cifar10 data/cifar10-jpg                 the official download as 60,000 JPEGs
+linclass data export cifar10 data/cifar10-png --format png    the exact pixels, as PNG
+linclass data export cifar10 data/cifar10-jpg --mirror /media/usb/cifar-10-python.tar.gz
 """),
     "probe": ("Fit a linear probe (L2 softmax, scikit-learn's LogisticRegression objective) on embeddings.", """
 linclass probe emb/train --val emb/val --test emb/test          λ = 1e-4

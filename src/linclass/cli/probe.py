@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 import warnings
 
+from ..datasets.limits import add_limit_options, limits_from_args
 from ..errors import ParameterError
 from ..optim import OPTIMIZERS
 from ..persist import write_json
 from ..probe import BACKENDS, fit
 from ..probe.resume import Progress
 from ..report import html
+from ..rows.files import open_split
 from ._common import Output, add_command
 from .outdir import output_dir
 
@@ -21,6 +23,8 @@ def register(subparsers, common):
                    "(ints or strings), or X-00000.npy… shards, or an .npz with X and y")
     p.add_argument("--val", metavar="VAL", help="validation split (same layout): accuracy, and λ of a path")
     p.add_argument("--test", metavar="TEST", help="test split (same layout)")
+    add_limit_options(p.add_argument_group("bounds on the labels inside an .npz"),
+                      ("max_member_bytes", "max_ratio"))
     g = p.add_argument_group("objective")
     g.add_argument("--reg-strength", type=float, default=1e-4, metavar="λ",
                    help="λ of mean loss + λ·ΣW² (default 1e-4; LogisticRegression's C = 1/(2·N·λ))")
@@ -69,7 +73,10 @@ def run(args) -> Output:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     with output_dir(args.out or f"runs/probe-{stamp}") as out, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fit(args.train, val=args.val, test=args.test, reg_strength=args.reg_strength,
+        limits = limits_from_args(args)
+        splits = {k: open_split(getattr(args, k), limits) if getattr(args, k) else None
+                  for k in ("train", "val", "test")}
+        result = fit(splits["train"], val=splits["val"], test=splits["test"], reg_strength=args.reg_strength,
                      reg_path=args.reg_path, standardize=args.standardize, backend=args.backend,
                      device=args.device, dask=args.dask, dtype=args.dtype, chunk_rows=args.chunk_rows,
                      progress=None if args.json else print, optimizer=args.optimizer, lr=args.lr,

@@ -7,8 +7,8 @@ read member by member without unpacking; one wrapping folder is looked through):
     ROOT/<class>/*.jpg           test and validation taken by a seeded stratified split
 
 Class names are the class folders' names, sorted. Hidden files and folders,
-``__MACOSX``, ``Thumbs.db`` and ``desktop.ini`` are ignored; files outside class
-folders are ignored and listed in ``Dataset.notes``.
+``__MACOSX``, ``Thumbs.db``, ``desktop.ini`` and ``SHA256SUMS`` (a checksum list) are ignored;
+files outside class folders are ignored and listed in ``Dataset.notes``.
 
 Decoding: :func:`linclass.datasets.images.decode_image`, the decoder ``predict``
 uses too, reads PNG, JPEG, BMP, GIF (first frame) and WebP within the pixel cap

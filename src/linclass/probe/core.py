@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import __version__, _checks, defaults
+from .. import _checks, defaults
+from .._version import __version__
 from ..classifier import Classifier
 from ..errors import LabelError, ParameterError
 from ..fitting import LBFGS, Backend, Minibatch, Problem, solve

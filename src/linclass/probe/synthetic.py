@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import persist
+
 
 def embeddings(n: int, d: int, classes: int, *, seed: int = 0, split: int = 0, separation: float = 0.15,
                dtype=np.float32, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -29,22 +31,26 @@ def embeddings(n: int, d: int, classes: int, *, seed: int = 0, split: int = 0, s
 
 def write(directory, n: int, d: int, classes: int, *, seed: int = 0, dtype=np.float32, shards: int = 1,
           chunk: int = 65536, **options) -> Path:
-    """``directory/X.npy`` (or ``X-00000.npy``… with ``shards`` > 1) and ``y.npy``, written chunk by chunk."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    """``directory/X.npy`` (or ``X-00000.npy``… with ``shards`` > 1) and ``y.npy``, streamed chunk by chunk.
+
+    The directory is written whole or not at all (:func:`~linclass.persist.atomic_write_dir`: an old one
+    is replaced); rows are the same however they are sharded.
+    """
     bounds = [int(v) for v in np.linspace(0, n, shards + 1)]
     names = ["X.npy"] if shards == 1 else [f"X-{k:05d}.npy" for k in range(shards)]
-    outs = [np.lib.format.open_memmap(directory / name, mode="w+", dtype=dtype, shape=(hi - lo, d))
-            for name, lo, hi in zip(names, bounds[:-1], bounds[1:])]
-    labels = []
-    for a in range(0, n, chunk):  # the same rows however they are sharded
-        b = min(a + chunk, n)
-        X, y = embeddings(b - a, d, classes, seed=seed, dtype=dtype, start=a, **options)
-        labels.append(y)
-        for out, lo, hi in zip(outs, bounds[:-1], bounds[1:]):
-            if lo < b and a < hi:
-                out[max(a, lo) - lo:min(b, hi) - lo] = X[max(a, lo) - a:min(b, hi) - a]
-    for out in outs:
-        out.flush()
-    np.save(directory / "y.npy", np.concatenate(labels))
-    return directory
+    labels = np.empty(n, dtype=np.int64)
+
+    def rows(lo: int, hi: int):
+        def write_rows(f):
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+                      "shape": (hi - lo, d)}
+            np.lib.format.write_array_header_1_0(f, header)
+            for a in range(lo - lo % chunk, hi, chunk):  # the global chunks overlapping [lo, hi)
+                b = min(a + chunk, n)
+                X, labels[a:b] = embeddings(b - a, d, classes, seed=seed, dtype=dtype, start=a, **options)
+                f.write(X[max(a, lo) - a:min(b, hi) - a].tobytes())
+        return write_rows
+
+    files = {name: rows(lo, hi) for name, lo, hi in zip(names, bounds[:-1], bounds[1:])}
+    files["y.npy"] = lambda f: np.save(f, labels)  # after the rows, which fill it
+    return persist.atomic_write_dir(directory, files)

@@ -6,8 +6,9 @@ the average) and the same numbers for ``--json``. The other lecture topics live
 beside this module: ``explain_questions``, ``explain_gradient``,
 ``explain_entropy``, ``explain_features`` and ``explain_lr``.
 
-Printed arithmetic is true arithmetic: a probability is shown with as many
-digits as ``−log(p) = L`` needs, and where ``p`` cannot be shown at all (it
+Printed arithmetic is true arithmetic: the SVM's scores are shown with as many
+decimals as the written sums need to add up, a probability with as many digits
+as ``−log(p) = L`` needs, and where ``p`` cannot be shown at all (it
 rounds to 0 or 1) the loss is written in log-space, ``L_i = (s_max − s_{y_i}) +
 log Σ_j e^{s_j − s_max}`` (the log-sum-exp trick), never as ``exp inf``.
 """
@@ -21,6 +22,7 @@ import numpy as np
 from .. import losses
 from .._checks import scores_and_labels
 from ..errors import InputError
+from .numbers import num, score, small
 
 SLIDES_SCORES = [[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]]
 """The lecture's score matrix: one row per image (cat, car, frog), columns cat, car, frog."""
@@ -35,25 +37,6 @@ LOG_BASES = {"e": (math.e, "ln", "natural log"), "2": (2.0, "log2", "log base 2,
 _MAX_EXP = 50.0  # beyond |s| = 50 the exp(s) row is written shifted by the row's max
 
 
-def num(x: float, digits: int = 2) -> str:
-    """A number as the slides write it: rounded, no trailing zeros, a real minus sign."""
-    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return text.replace("-", "−")
-
-
-def score(x: float) -> str:
-    """A score as the slides write it: at least one decimal (``2.0``, ``−1.7``)."""
-    text = num(x)
-    return text if "." in text or "e" in text else f"{text}.0"
-
-
-def small(x: float) -> str:
-    """Two decimals, or two significant digits for values too small to show that way."""
-    return num(x) if x == 0 or abs(x) >= 0.005 else f"{x:.2g}".replace("-", "−")
-
-
 def log_base(name: str) -> tuple[float, str, str]:
     """``(base, symbol, words)`` for ``"e"``, ``"2"`` or ``"10"``."""
     try:
@@ -62,37 +45,74 @@ def log_base(name: str) -> tuple[float, str, str]:
         raise InputError(f"--log-base must be one of {', '.join(LOG_BASES)}, got {name!r}.") from None
 
 
-def _paren(x: float) -> str:
-    return f"({score(x)})" if x < 0 else score(x)
+def _paren(x: float, digits: int = 2) -> str:
+    return f"({score(x, digits)})" if x < 0 else score(x, digits)
 
 
-def _table(scores, labels, classes) -> list[str]:
-    width = max(8, *(len(c) + 2 for c in classes))
-    head = "image".ljust(14) + "".join(c.rjust(width) for c in classes)
-    rows = [head]
-    for i, row in enumerate(scores):
-        name = f"{i + 1} ({classes[labels[i]]})"
-        rows.append(name.ljust(14) + "".join(score(s).rjust(width) for s in row))
+def columns(head: str, label_cells: list[tuple[str, list[str]]], names: list[str], *,
+            width: int = 8, label_width: int = 14) -> list[str]:
+    """A table of at least ``width``-wide columns, wider where a cell needs it: cells never touch."""
+    width = max(width, *(len(c) + 2 for _, cells in label_cells for c in cells + names))
+    label_width = max(label_width, len(head) + 1, *(len(label) + 1 for label, _ in label_cells))
+    rows = [head.ljust(label_width) + "".join(n.rjust(width) for n in names)]
+    rows += [label.ljust(label_width) + "".join(c.rjust(width) for c in cells) for label, cells in label_cells]
     return rows
 
 
+def _shown(text: str) -> float:
+    """The value a printed number stands for."""
+    return float(text.replace("−", "-"))
+
+
+def _adds_up(scores, labels, delta: float, digits: int) -> bool:
+    """Whether every written SVM line, redone from the numbers it shows, gives the number it shows."""
+    def shown(x):
+        return _shown(num(x, digits))
+
+    def same(a, b):
+        return num(a, digits) == num(b, digits)
+
+    written = []
+    for row, y in zip(scores, labels):
+        others = [j for j in range(len(row)) if j != y]
+        inside = [row[j] - row[y] + delta for j in others]
+        if not all(same(shown(row[j]) - shown(row[y]) + shown(delta), v) for j, v in zip(others, inside)):
+            return False
+        loss = sum(max(0.0, v) for v in inside)
+        if not same(sum(shown(max(0.0, v)) for v in inside), loss):
+            return False
+        written.append((shown(loss), loss))
+    return same(sum(w for w, _ in written) / len(written), sum(v for _, v in written) / len(written))
+
+
+def svm_digits(scores, labels, delta: float) -> int:
+    """The fewest decimals (2 to 12) with which every written SVM line adds up from the numbers it shows."""
+    return next((d for d in range(2, 13) if _adds_up(scores, labels, delta, d)), 12)
+
+
 def explain_svm(scores, labels, classes, *, delta: float = 1.0):
-    """Multiclass SVM: ``L_i = Σ_{j≠y_i} max(0, s_j − s_{y_i} + Δ)``, written out per image."""
+    """Multiclass SVM: ``L_i = Σ_{j≠y_i} max(0, s_j − s_{y_i} + Δ)``, written out per image, as the slides do:
+    the terms, their insides, their values, then ``L_i``."""
     scores = np.asarray(scores, dtype=np.float64)
     per_example, _ = losses.svm_loss(scores, labels, delta=delta, reduction="none")
     margins = losses.svm_margins(scores, labels, delta=delta)
-    lines = [f"Multiclass SVM loss, Δ = {num(delta)}:  L_i = Σ_{{j≠y_i}} max(0, s_j − s_{{y_i}} + Δ)", ""]
-    lines += _table(scores, labels, classes) + [""]
+    d = svm_digits(scores, labels, delta)
+    lines = [f"Multiclass SVM loss, Δ = {num(delta, d)}:  L_i = Σ_{{j≠y_i}} max(0, s_j − s_{{y_i}} + Δ)", ""]
+    lines += columns("image", [(f"{i + 1} ({classes[labels[i]]})", [score(s, d) for s in row])
+                               for i, row in enumerate(scores)], list(classes)) + [""]
     for i, row in enumerate(scores):
         y = labels[i]
         others = [j for j in range(len(row)) if j != y]
-        terms = [f"max(0, {score(row[j])} − {_paren(row[y])} + {num(delta)})" for j in others]
-        values = [num(margins[i, j]) for j in others]
-        lines.append(f"L_{i + 1} ({classes[y]}) = " + " + ".join(terms) + f" = {num(per_example[i])}")
-        lines.append(" " * len(f"L_{i + 1} ({classes[y]}) ") + "= " + " + ".join(values))
-    total = " + ".join(num(v) for v in per_example)
+        head = f"L_{i + 1} ({classes[y]}) "
+        steps = [" + ".join(f"max(0, {score(row[j], d)} − {_paren(row[y], d)} + {num(delta, d)})" for j in others),
+                 " + ".join(f"max(0, {num(row[j] - row[y] + delta, d)})" for j in others)]
+        if len(others) > 1:
+            steps.append(" + ".join(num(margins[i, j], d) for j in others))
+        steps.append(num(per_example[i], d))
+        lines += [(head if k == 0 else " " * len(head)) + "= " + step for k, step in enumerate(steps)]
+    total = " + ".join(num(v, d) for v in per_example)
     mean = float(per_example.mean())
-    lines += ["", f"L = (1/N) Σ L_i = ({total}) / {len(per_example)} = {num(mean)}"]
+    lines += ["", f"L = (1/N) Σ L_i = ({total}) / {len(per_example)} = {num(mean, d)}"]
     data = {"loss_name": "svm", "delta": delta, "classes": list(classes),
             "losses": per_example.tolist(), "loss": mean, "margins": margins.tolist()}
     return "\n".join(lines), data
@@ -118,6 +138,16 @@ def _exp_row(row) -> tuple[str, list[str]]:
     return label, cells
 
 
+def finite_margins(scores, delta: float = 1.0) -> None:
+    """Refuse scores whose differences overflow float64: no loss could be printed finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.ptp(scores, axis=1) + abs(delta)
+    if not np.all(np.isfinite(spread)):
+        i = int(np.argmin(np.isfinite(spread)))
+        raise InputError(f"the scores of row {i + 1} differ by more than a float64 holds (about 1.8e308), so "
+                         "its loss overflows; scale the scores down, e.g. divide them by 1e10.")
+
+
 def explain_softmax(scores, labels, classes, *, base: str = "e"):
     """Softmax: exp → normalize → ``−log`` of the correct class's probability, per image."""
     b, log, words = log_base(base)
@@ -125,16 +155,13 @@ def explain_softmax(scores, labels, classes, *, base: str = "e"):
     natural, _ = losses.softmax_loss(scores, labels, reduction="none")
     per_example = natural / math.log(b)
     probs = losses.softmax(scores)
-    width = max(10, *(len(c) + 2 for c in classes))
     lines = [f"Softmax loss ({words}):  L_i = −{log}( e^{{s_{{y_i}}}} / Σ_j e^{{s_j}} )", ""]
     for i, row in enumerate(scores):
         y = labels[i]
         lines.append(f"image {i + 1} (correct class: {classes[y]})")
-        lines.append("  ".ljust(18) + "".join(c.rjust(width) for c in classes))
-        lines.append("  scores s".ljust(18) + "".join(score(s).rjust(width) for s in row))
-        label, cells = _exp_row(row)
-        lines.append(label.ljust(18) + "".join(c.rjust(width) for c in cells))
-        lines.append("  normalize p".ljust(18) + "".join(f"{p:.2f}".rjust(width) for p in probs[i]))
+        table = [("  scores s", [score(s) for s in row]), _exp_row(row),
+                 ("  normalize p", [f"{p:.2f}" for p in probs[i]])]
+        lines += columns("", table, list(classes), width=10, label_width=18)
         lines.append(_loss_line(i, row, y, probs[i, y], per_example[i], b, log))
         lines.append("")
     total = " + ".join(small(v) for v in per_example)
@@ -168,6 +195,7 @@ def explain(loss: str, scores=None, labels=None, classes=None, *, delta: float =
     scores = np.asarray(scores, dtype=np.float64)
     labels = [int(v) for v in labels]
     scores_and_labels(scores, labels)  # validates shapes, labels, finiteness
+    finite_margins(scores, delta)
     classes = list(classes) if classes else [f"class {j}" for j in range(scores.shape[1])]
     if loss == "svm":
         return explain_svm(scores, labels, classes, delta=delta)

@@ -14,14 +14,15 @@ import numpy as np
 
 from .._checks import probability_vector
 from ..errors import InputError
-from .explain import log_base, num
+from .explain import log_base
+from .numbers import fixed, num
 
 WEATHER_TRUE = [0.5, 0.3, 0.2]
 WEATHER_FORECAST = [0.4, 0.3, 0.3]
 
 
 def _3(x: float) -> str:
-    return f"{x:.3f}"
+    return fixed(x, ".3f")
 
 
 def entropies(Q, P, base: str = "e") -> dict:

@@ -5,7 +5,9 @@ dimensions 4–6 and seed 004's ``h = 0.001``), then the same walk live on a tin
 real problem: the slides' W (seed 003, 3 classes × 4 pixels) on three images,
 each dimension's ``(L(W + h) − L(W)) / h`` next to the analytic ``dW``; one
 step ``W − α·dW``; and the error of forward and centered differences against
-``h`` (truncation error falls with ``h``, round-off error grows as ``ε/h``).
+``h`` (truncation error falls with ``h``, round-off error grows as ``ε/h``);
+last, one numerical gradient timed against the analytic one at CIFAR-10's size
+(:mod:`.explain_speed`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..objective import Objective
-from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_W, num, score
+from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_W
+from .explain_speed import speed_text, time_gradients
+from .numbers import fixed, general, num, score
 
 SLIDE_WALK = [
     # (seeds, dimension (1-based), w, h, L(W), L(W + h))
@@ -93,17 +97,30 @@ def explain_gradient(h: float = 1e-4, loss: str = "softmax"):
              "slope = (L(W + h) − L(W)) / h.", "",
              "seeds     dim        w         h      L(W)  L(W + h)  slope"]
     for r in slide:
-        lines.append(f"{r['seeds']:<8}{r['dim']:>5}{score(r['w']):>9}{r['h']:>10g}{r['loss']:>10}"
-                     f"{r['loss_plus_h']:>10}  ({r['loss_plus_h']} − {r['loss']}) / {r['h']:g} = {num(r['slope'], 1)}")
+        h = general(r["h"], 6)
+        lines.append(f"{r['seeds']:<8}{r['dim']:>5}{score(r['w']):>9}{h:>10}{r['loss']:>10}"
+                     f"{r['loss_plus_h']:>10}  ({r['loss_plus_h']} − {r['loss']}) / {h} = {num(r['slope'], 1)}")
     lines += [f"(Seeds 000/003 show the analytic dW = [{', '.join(num(v, 1) for v in SLIDES_DW)}, …]: it agrees",
               " with the walk on dimensions 1–3 only; the slides' numbers are an illustration.)", "",
               _live_text(live)]
-    return "\n".join(lines), {"slide": slide, **live}
+    timing = time_gradients(loss)
+    lines += ["", speed_text(timing)]
+    return "\n".join(lines), {"slide": slide, **live, "timing": timing}
 
 
-def _f(x: float, spec: str) -> str:
-    """``x`` formatted by ``spec`` with a real minus sign."""
-    return format(x, spec).replace("-", "−", 1) if x < 0 else format(x, spec)
+def error_cause(worst: float, h: float, loss: float, walk) -> str:
+    """The largest slope error, and its cause: truncation (∝ h) or round-off (∝ ε|L|/h)."""
+    roundoff = np.finfo(np.float64).eps * max(1.0, abs(loss)) / h
+    if any(r["w_plus_h"] == r["w"] for r in walk):
+        return (f"largest |slope − analytic| = {fixed(worst, '.1e')}: round-off, not truncation. h = "
+                f"{general(h, 3)} is below the spacing of float64 numbers near w, so w + h rounds back to w "
+                "or L(W + h) rounds back to L(W), and the slopes come out 0; use h ≈ 1e−7 (about √ε).")
+    if roundoff >= worst / 2:
+        return (f"largest |slope − analytic| = {fixed(worst, '.1e')}: round-off, not truncation. L(W + h) "
+                f"and L(W) agree to about ε·|L| and dividing by h = {general(h, 3)} magnifies that to "
+                f"about {fixed(roundoff, '.1e')}; a larger h (≈ 1e−7, about √ε) is more accurate.")
+    return (f"largest |slope − analytic| = {fixed(worst, '.1e')} (truncation: forward differences are off "
+            "by about h/2 · L'')")
 
 
 def _live_text(live) -> str:
@@ -113,21 +130,22 @@ def _live_text(live) -> str:
     lines = [f"Live, on a real problem: {live['loss_name']} loss, seed 003's W (3 classes {', '.join(SLIDES_CLASSES)}"
              " × 4 pixels),", f"bias [{bias}], three images {WALK_IMAGES} / 255.",
              "W = [" + "; ".join(", ".join(num(v, 2) for v in row) for row in rows) + "]",
-             f"L(W) = {L:.6f}, h = {h:g}", "",
+             f"L(W) = {fixed(L, '.6f')}, h = {general(h, 6)}", "",
              "dim      w     W + h      L(W + h)   (L(W+h) − L)/h   analytic dW"]
     for r in live["walk"]:
-        lines.append(f"{r['dim']:>3}{score(r['w']):>7}{_f(r['w_plus_h'], '>10.4f')}{r['loss_plus_h']:>14.8f}"
-                     f"{_f(r['slope'], '>17.5f')}{_f(r['analytic'], '>14.5f')}")
+        lines.append(f"{r['dim']:>3}{score(r['w']):>7}{fixed(r['w_plus_h'], '>10.4f')}"
+                     f"{fixed(r['loss_plus_h'], '>14.8f')}{fixed(r['slope'], '>17.5f')}"
+                     f"{fixed(r['analytic'], '>14.5f')}")
     worst = max(abs(r["slope"] - r["analytic"]) for r in live["walk"])
     step = live["step"]
-    lines += [f"largest |slope − analytic| = {worst:.1e} (forward differences are off by about h/2 · L'')", "",
-              f"One step W − α·dW with α = {num(step['lr'])}: L = {L:.4f} → {step['loss']:.4f}",
-              f"  slope along the step direction −dW/‖dW‖: −‖dW‖ = {_f(step['slope_along_step'], '.4f')}",
+    lines += [error_cause(worst, h, L, live["walk"]), "",
+              f"One step W − α·dW with α = {num(step['lr'])}: L = {fixed(L, '.4f')} → {fixed(step['loss'], '.4f')}",
+              f"  slope along the step direction −dW/‖dW‖: −‖dW‖ = {fixed(step['slope_along_step'], '.4f')}",
               "  (steepest descent: any other unit direction v has a slope dW·v > −‖dW‖)",
-              f"  first-order prediction L − α‖dW‖² = {step['predicted']:.4f}", "",
+              f"  first-order prediction L − α‖dW‖² = {fixed(step['predicted'], '.4f')}", "",
               f"Error |numerical − analytic| on dimension {live['error_dim']} against h:",
               "       h     forward    centered"]
     for e in live["errors"]:
-        lines.append(f"{e['h']:>8.0e}{e['forward']:>12.1e}{e['centered']:>12.1e}")
+        lines.append(f"{fixed(e['h'], '>8.0e')}{fixed(e['forward'], '>12.1e')}{fixed(e['centered'], '>12.1e')}")
     lines.append("Large h: truncation error (∝ h forward, ∝ h² centered); small h: round-off (∝ ε/h).")
     return "\n".join(lines)

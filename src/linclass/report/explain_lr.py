@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from . import lecture_plots
-from .explain import num
+from .numbers import fixed, general, num, vector
 
 CURVATURE = (1.0, 10.0)
 START = (-4.0, 1.5)
 STEPS = 30
+SHOWN_STEPS = (0, 10, 20, 30)
 RATES = {"too small": 0.002, "good": 0.09, "oscillating": 0.195, "diverging": 0.21}
 """The learning rates tried, by the regime the theory above expects."""
 REGIMES = {
@@ -59,19 +60,19 @@ def explain_lr(out_dir=None, rates=None):
     rates = RATES if rates is None else rates
     runs = {name: descend(lr) for name, lr in rates.items()}
     out = Path(out_dir) if out_dir is not None else Path("runs") / "lr-lab"
-    named = {f"α = {rates[k]:g}: {regime(*v)}": v for k, v in runs.items()}
+    named = {f"α = {general(rates[k], 6)}: {regime(*v)}": v for k, v in runs.items()}
     picture = lecture_plots.lr_lab(named, CURVATURE, out / "lr_lab.png")
     a_max = max(CURVATURE)
-    lines = [f"Learning-rate lab: gradient descent on L(w) = ½ (w₁² + 10 w₂²) from w = {list(START)}, "
+    lines = [f"Learning-rate lab: gradient descent on L(w) = ½ (w₁² + 10 w₂²) from w = {vector(START, 1)}, "
              f"{STEPS} steps", "(each step multiplies w_k by 1 − α a_k; the steep direction has a = 10)", "",
-             "      α   α·a_max   L(0)      L(10)      L(20)      L(30)   regime"]
+             f"{'α':>7}{'α·a_max':>10}" + "".join(f"{f'L({t})':>11}" for t in SHOWN_STEPS) + "   regime"]
     results = []
     for name, (path, losses) in runs.items():
         seen = regime(path, losses)
         results.append({"lr": rates[name], "expected": name, "regime": seen, "losses": losses.tolist(),
                         "final_loss": float(losses[-1])})
-        lines.append(f"{rates[name]:>7g}{rates[name] * a_max:>10.2f}" +
-                     "".join(f"{losses[t]:>11.3g}" for t in (0, 10, 20, 30)) + f"   {seen}: {REGIMES[seen]}")
+        lines.append(f"{general(rates[name], 6):>7}{fixed(rates[name] * a_max, '>10.2f')}" +
+                     "".join(f"{general(losses[t], 3):>11}" for t in SHOWN_STEPS) + f"   {seen}: {REGIMES[seen]}")
     lines += ["", f"Rule: α·a_max < 1 straight down, 1–2 oscillating, > 2 diverging (here {num(1 / a_max, 2)} "
               f"and {num(2 / a_max, 2)});", "too small wastes steps. In training, try α by factors of 10 and "
               "watch the loss curve for these shapes.", "", f"plot: {picture}"]

@@ -14,9 +14,12 @@ import numpy as np
 
 from .. import losses
 from .._checks import scores_and_labels
-from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_SCORES, SLIDES_W, num, score, small
+from ..regularizers import L1, L2
+from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_SCORES, SLIDES_W, finite_margins
+from .numbers import fixed, general, num, score, small, vector
 
 JIGGLE = 0.001
+CIFAR_CLASSES = 10
 
 
 def _svm(S, y, **kw):
@@ -32,6 +35,7 @@ def questions(scores=None, labels=None, classes=None, *, loss: str | None = None
     if scores is None:
         scores, labels, classes = SLIDES_SCORES, SLIDES_LABELS, classes or SLIDES_CLASSES
     S, y = scores_and_labels(np.asarray(scores, dtype=np.float64), [int(v) for v in labels])
+    finite_margins(S)
     N, C = S.shape
     classes = list(classes) if classes else [f"class {j}" for j in range(C)]
     names = [f"the {classes[y[i]]} image" for i in range(N)]
@@ -66,6 +70,7 @@ def questions(scores=None, labels=None, classes=None, *, loss: str | None = None
         f"with 2W (scores doubled) it gives {num(doubled)} = 2 × {num(base)}: every Δ = 2 problem is the "
         "Δ = 1 problem with W scaled by 2, and λ trades the scale of W against Δ.", doubled)
     _not_unique(add, S, y, zero, names)
+    _regularization_preference(add)
     _jiggle(add, S, y, names)
     _svm_vs_softmax(add)
     _sigmoid(add, S[0, :2])
@@ -91,29 +96,26 @@ def _lowered(add, row, y, name, classes):
         lowered[1])
 
 
-def _vec(v) -> str:
-    return "[" + ", ".join(num(x) for x in v) + "]"
-
-
 def _softmax_min_max(add, C):
     near = [10] + [-100] * (C - 1)
     far = [-100] + [10] * (C - 1)
     lo, hi = _soft([near], [0]), _soft([far], [0])
     add("softmax_min_max", "softmax", "What are the smallest and largest possible softmax losses?",
         f"0 and +∞, neither reached with finite scores: L_i = −log p_{{y_i}} → 0 as the correct score "
-        f"wins by more and more ({_vec(near)} → {small(lo)}), and → ∞ as p_{{y_i}} → 0 ({_vec(far)} → {num(hi)}).",
+        f"wins by more and more ({vector(near)} → {small(lo)}), and → ∞ as p_{{y_i}} → 0 ({vector(far)} → {num(hi)}).",
         [lo, hi])
 
 
 def _initialization(add, S, y, C):
     zero = np.zeros_like(S)
     init_svm, init_soft = _svm(zero, y), _soft(zero, y)
+    cifar_svm = "" if C == CIFAR_CLASSES else f" (9 for CIFAR-10's {CIFAR_CLASSES} classes)"
     add("init_svm", "svm", "At initialization W is small, so all s ≈ 0. What is the SVM loss?",
-        f"C − 1 = {num(init_svm)} for C = {C} (9 for CIFAR-10's 10 classes): a sanity check for training.",
-        init_svm)
-    add("init_softmax", "softmax", "... and the softmax loss?",
-        f"ln C = {num(init_soft, 4)} for C = {C} (ln 10 = 2.3026 for CIFAR-10; natural log, "
-        f"not log10 {C} ≈ {num(math.log10(C), 3)} as one slide writes).", init_soft)
+        f"C − 1 = {num(init_svm)} for C = {C}{cifar_svm}: a sanity check for training.", init_svm)
+    cifar_soft = "" if C == CIFAR_CLASSES else f"; ln 10 = {num(math.log(CIFAR_CLASSES), 4)} for CIFAR-10"
+    add("init_softmax", "softmax", "At initialization W is small, so all s ≈ 0. What is the softmax loss?",
+        f"ln C = {num(init_soft, 4)} for C = {C}{cifar_soft}. It is the natural log: seed 004's "
+        f"\"log 3 ≈ 0.477\" is log10 3; ln 3 = {num(math.log(3), 4)}.", init_soft)
 
 
 def _not_unique(add, S, y, zero, names):
@@ -147,7 +149,7 @@ def _jiggle(add, S, y, names):
         state = "active" if margins[i, j] > 0 else "inactive"
         parts.append(f"{names[i]} (margin {state}): {num(before, 4)} → {num(after, 4)}")
         soft_change = _soft([bumped], [y[i]]) - _soft([row], [y[i]])
-        softs.append(f"{names[i]}: {soft_change:+.2g} ≈ 0.001 × {dsoft[i, j]:.3f}")
+        softs.append(f"{names[i]}: {general(soft_change, 2, sign=True)} ≈ 0.001 × {fixed(dsoft[i, j], '.3f')}")
     add("jiggle", "both", "If a score changes a little (±0.001), how does the loss change?",
         "SVM: not at all where s_j − s_{y_i} + 1 < 0 (the margin holds), by ±0.001 per active margin. "
         f"Raising each image's strongest wrong score by 0.001: {'; '.join(parts)}. Softmax: always, by "
@@ -160,8 +162,8 @@ def _svm_vs_softmax(add):
         s20 = [20] + s[1:]
         rows.append({"scores": s, "svm": _svm([s], [0]), "softmax": _soft([s], [0]),
                      "softmax_correct_20": _soft([s20], [0]), "svm_correct_20": _svm([s20], [0])})
-    table = "; ".join(f"{_vec(r['scores'])}: SVM {num(r['svm'])}, softmax {r['softmax']:.3g} → "
-                      f"{r['softmax_correct_20']:.2g} at s_0 = 20" for r in rows)
+    table = "; ".join(f"{vector(r['scores'])}: SVM {num(r['svm'])}, softmax {general(r['softmax'], 3)} → "
+                      f"{general(r['softmax_correct_20'], 2)} at s_0 = 20" for r in rows)
     add("svm_vs_softmax", "both", "SVM vs softmax with correct class 0: what changes when s_0 goes 10 → 20?",
         f"{table}. SVM is indifferent once the margins hold; softmax always wants more.", rows)
 
@@ -174,7 +176,7 @@ def _sigmoid(add, pair):
     add("sigmoid", "softmax", "How does softmax relate to the sigmoid?",
         f"With two classes it is the sigmoid of the score difference: e^{{s_1}} / (e^{{s_0}} + e^{{s_1}}) = "
         f"1 / (1 + e^{{−(s_1 − s_0)}}) = σ(s_1 − s_0). With s = [{num(s0)}, {num(s1)}]: softmax gives "
-        f"p_1 = {soft:.4f} and σ({num(s1 - s0)}) = {sigma:.4f}; binary logistic regression is the "
+        f"p_1 = {fixed(soft, '.4f')} and σ({num(s1 - s0)}) = {fixed(sigma, '.4f')}; binary logistic regression is the "
         "two-class softmax classifier.", {"softmax": soft, "sigmoid": sigma})
 
 
@@ -186,11 +188,37 @@ def _mle_map(add, S, y):
     likelihood = float(np.prod(p))
     lam = 0.1
     sigma = math.sqrt(1 / (2 * N * lam))
+    factors = " × ".join(general(v, 3) for v in p)
+    product = general(likelihood, 3) if N == 1 else f"{factors} = {general(likelihood, 3)}"
+    examples = "example" if N == 1 else "examples"
     add("mle_map", "softmax", "Why −log? What are MLE and MAP here?",
         f"Softmax reads scores as log-probabilities, so L = −(1/N) Σ log p_{{y_i}} is the negative "
-        f"log-likelihood of the labels (MLE minimizes it): here Π p_{{y_i}} = "
-        f"{' × '.join(f'{v:.3g}' for v in p)} = {likelihood:.3g} = e^(−{N} × {num(L, 4)}). "
+        f"log-likelihood of the labels (MLE minimizes it): here Π p_{{y_i}} = {product} = "
+        f"e^(−{N} × {num(L, 4)}). "
         f"MAP adds a prior: a Gaussian W_k ~ N(0, σ²) adds Σ W²/(2σ²) to −log p, i.e. L2 with "
-        f"λ = 1/(2Nσ²); λ = {lam} on N = {N} examples is σ = {num(sigma, 3)}. "
+        f"λ = 1/(2Nσ²); λ = {num(lam)} on N = {N} {examples} is σ = {num(sigma, 3)}. "
         "L1 is a Laplace prior the same way.",
         {"likelihood": likelihood, "mean_nll": L, "lambda": lam, "sigma": sigma})
+
+
+WEIGHT_PAIRS = [
+    ("seeds 000/002", [1, 1, 1, 1], [1, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]),
+    ("seed 004", [1, 1, 1], [1, 0, 0], [0.3, -0.1, 0.8]),
+]
+"""The slides' two weight vectors with the same score ``wᵀx``: ``(seeds, x, w1, w2)``."""
+
+
+def _regularization_preference(add):
+    """Two w with the same score: which does L2 prefer, which L1 (computed by the regularizers)."""
+    parts, values = [], []
+    for seeds, x, w1, w2 in WEIGHT_PAIRS:
+        x, w1, w2 = (np.asarray(v, dtype=np.float64) for v in (x, w1, w2))
+        r = {name: (float(reg()(w1[:, None])[0]), float(reg()(w2[:, None])[0]))
+             for name, reg in (("L1", L1), ("L2", L2))}
+        parts.append(f"{seeds}: x = {vector(x)}, w1 = {vector(w1)}, w2 = {vector(w2)}, w1ᵀx = {num(w1 @ x)} = w2ᵀx; "
+                     f"L2: {num(r['L2'][0])} vs {num(r['L2'][1])}, L1: {num(r['L1'][0])} vs {num(r['L1'][1])}")
+        values.append({"seeds": seeds, "scores": [float(w1 @ x), float(w2 @ x)], "L1": r["L1"], "L2": r["L2"]})
+    add("weight_preference", "both", "Two weight vectors give the same scores: which does regularization prefer?",
+        f"{'; '.join(parts)}. L2 prefers the spread-out w2 in both (it uses every input a little); "
+        "L1 cannot tell the first pair apart and prefers the concentrated w1 in the second (L1 favours "
+        "few large weights: sparsity).", values)
