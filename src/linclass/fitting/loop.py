@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import persist
+from .._checks import choice
 from ..errors import DivergenceError, InputError, ParameterError
 from ..optim import apply_updates
-from ..rows.batches import batch_source
+from ..rows.batches import SHUFFLES, batch_source
 from ..rows.source import accuracy as rows_accuracy
 from .result import History
 
@@ -57,13 +58,14 @@ class LoopConfig:
     """Path of a checkpoint written atomically after every epoch."""
     progress: bool | None = None
     """Show a progress bar; None = only when stderr is a terminal."""
-    stream: bool | None = None
-    """Stream shuffled blocks of rows (:class:`linclass.rows.batches.Blocks`) instead of gathering each batch from a
-    permutation; None: stream exactly when X is a memory map or a row source (:func:`linclass.rows.source.streamed`)."""
+    shuffle: str | None = None
+    """The order of an epoch (:data:`linclass.rows.batches.SHUFFLES`): ``"rows"``, a permutation of the rows (the
+    exact per-row order), or ``"blocks"``, shuffled blocks streamed through a buffer (:class:`~linclass.rows.batches.
+    Blocks`); None: blocks when X is a memory map or a row source (:func:`linclass.rows.source.streamed`), else rows."""
     block_rows: int | None = None
-    """Streaming: rows per block (None: about 1 MiB of X)."""
+    """Blocks: rows per block (None: about 1 MiB of X)."""
     buffer_blocks: int | None = None
-    """Streaming: blocks shuffled together in one buffer (None: about 64 MiB of X)."""
+    """Blocks: blocks shuffled together in one buffer (None: about 64 MiB of X)."""
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -72,6 +74,8 @@ class LoopConfig:
             raise ParameterError(f"epochs must be >= 1, got {self.epochs}.")
         if self.iterations is not None and self.iterations < 1:
             raise ParameterError(f"iterations must be >= 1, got {self.iterations}.")
+        if self.shuffle is not None:
+            choice(self.shuffle, "shuffle", SHUFFLES)
         if self.keep not in (None, "best", "last"):
             raise ParameterError(f"keep must be 'best' or 'last', got {self.keep!r}.")
         for name in ("block_rows", "buffer_blocks"):
@@ -218,7 +222,7 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     params = {k: np.array(v) for k, v in params.items()}
-    source = batch_source(X, y, config.batch_size, stream=config.stream, replacement=config.replacement,
+    source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
                           dtype=np.result_type(*params.values()))
     total = config.iterations or config.epochs * source.steps

@@ -76,7 +76,7 @@ def _minibatch(problem: Problem, solver: Minibatch, params, dtype, *, checkpoint
     config = LoopConfig(batch_size=solver.batch_size, epochs=solver.epochs, iterations=solver.iterations,
                         replacement=solver.replacement, seed=solver.seed, early_stopping=solver.early_stopping,
                         patience=solver.patience, keep=solver.keep, explode_factor=solver.explode_factor,
-                        checkpoint=str(checkpoint) if checkpoint else None, progress=progress, stream=solver.stream,
+                        checkpoint=str(checkpoint) if checkpoint else None, progress=progress, shuffle=solver.shuffle,
                         block_rows=solver.block_rows, buffer_blocks=solver.buffer_blocks)
     X_val, y_val = problem.val if problem.val is not None else (None, None)
     limit = _BLAS.limit(limits=solver.blas_threads) if solver.blas_threads else contextlib.nullcontext()

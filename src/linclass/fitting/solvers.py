@@ -68,9 +68,10 @@ class Minibatch:
     None: the optimizer's own default. ``schedule`` spans ``schedule_steps`` steps (None: the run's).
     ``epochs`` of ``batch_size`` rows, or ``iterations`` steps; ``seed`` drives the order (and nothing
     else). ``early_stopping`` after ``patience`` epochs without a better validation accuracy; ``keep``
-    ``"best"`` / ``"last"`` weights. ``replacement``: draw rows with replacement. ``stream`` / ``block_rows``
-    / ``buffer_blocks``: shuffled blocks of a memory map (:mod:`linclass.rows.batches`). ``blas_threads``:
-    a cap on BLAS threads during the loop (a small batch's products gain nothing from more).
+    ``"best"`` / ``"last"`` weights. ``replacement``: draw rows with replacement. ``shuffle`` (``rows`` /
+    ``blocks``; None: blocks for files), ``block_rows``, ``buffer_blocks``: the order of an epoch
+    (:mod:`linclass.rows.batches`). ``blas_threads``: a cap on BLAS threads during the loop (a small batch's
+    products gain nothing from more).
     ``tol``: with it, a run whose epoch-mean loss still fell by more than ``tol`` in its last ``patience``
     epochs counts as not converged (scikit-learn's SGD rule, a ConvergenceWarning); None: no such check.
     """
@@ -86,7 +87,7 @@ class Minibatch:
     patience: int = 5
     keep: str | None = None
     replacement: bool = False
-    stream: bool | None = None
+    shuffle: str | None = None
     block_rows: int | None = None
     buffer_blocks: int | None = None
     schedule_steps: int | None = None

@@ -32,21 +32,31 @@ from ..regularizers import L2
 from ..rows.files import Split, open_split
 from ..rows.source import accuracy, feature_stats
 from . import minibatch
-from .resume import Progress, run_record
+from .resume import Progress, input_digest, run_record
 
 BACKENDS = ("numpy", "torch")
 
 
+MAX_PATH = 200
+"""Most λ one ``--reg-path`` fits (each is a full L-BFGS run and a file while the run lasts)."""
+
+
 def parse_reg_path(text: str) -> list[float]:
-    """``"LO:HI:K"`` → K log-spaced λ from HI (strong) down to LO (weak); e.g. ``1e-6:1e-2:8``."""
+    """``"LO:HI:K"`` → K log-spaced λ from HI (strong) down to LO (weak); e.g. ``1e-6:1e-2:8``.
+
+    ``0 < LO <= HI <=`` :data:`~linclass._checks.REG_STRENGTH_MAX` (as ``--reg-strength``), ``1 <= K <=``
+    :data:`MAX_PATH`."""
+    hint = "--reg-path LO:HI:K (e.g. 1e-6:1e-2:8)"
     try:
         lo, hi, k = text.split(":")
         lo, hi, k = float(lo), float(hi), int(k)
     except ValueError:
         raise ParameterError(f"--reg-path must be LO:HI:K (two λ and a count), e.g. 1e-6:1e-2:8; got {text!r}.") \
             from None
-    lo, hi = _checks.log_range((lo, hi), "--reg-path LO:HI:K (e.g. 1e-6:1e-2:8)")
-    k = _checks.integer(k, "--reg-path LO:HI:K: K", hint=", e.g. 1e-6:1e-2:8")
+    lo, hi = _checks.log_range((lo, hi), hint)
+    _checks.number(hi, f"{hint}: HI", high=_checks.REG_STRENGTH_MAX)
+    k = _checks.integer(k, "--reg-path LO:HI:K: K", maximum=MAX_PATH,
+                        hint=" (the number of λ fitted, one L-BFGS run each), e.g. 1e-6:1e-2:8")
     return [float(v) for v in np.geomspace(hi, lo, k)] if k > 1 else [hi]
 
 
@@ -102,7 +112,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
         standardize: bool = False, backend: str = "numpy", device=None, dask=None, dtype="float32",
         tol: float | None = None, max_iter: int | None = None, chunk_rows=None, threads=None, progress=None,
         optimizer="lbfgs", lr=None, schedule=None, batch_size=None, epochs=None, seed=0, checkpoint=None,
-        resume: bool = False) -> ProbeResult:
+        resume: bool = False, full_digest: bool = False) -> ProbeResult:
     """Fit the L2 softmax probe on ``train`` and score it on ``val`` / ``test``.
 
     ``train``, ``val``, ``test``: a directory or ``.npz`` (see :mod:`linclass.rows.files`),
@@ -121,7 +131,8 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
     ``seed``) on shuffled blocks streamed from the files, numpy backend only; its result's ``grad_norm``
     tells how far from the optimum it ended. ``checkpoint``: a folder where each finished λ (and a
     minibatch λ's last epoch) is kept; ``resume=True`` continues the run that wrote it
-    (:mod:`linclass.probe.resume`). Every λ is one :func:`linclass.fitting.solve`.
+    (:mod:`linclass.probe.resume`), if its inputs are the same (a digest of each; ``full_digest``: of every byte).
+    Every λ is one :func:`linclass.fitting.solve`.
     """
     started = time.perf_counter()
     lams = _lambdas(reg_strength, reg_path)
@@ -129,7 +140,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
         raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
     mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
                               lams=lams, backend=backend, dask=dask)
-    problem, classes, test, where = _problem(train, y, val, test, lams, standardize)
+    problem, classes, test, splits = _problem(train, y, val, test, lams, standardize)
     client = _client(dask)
     place = Backend("dask", client=client, chunk_rows=chunk_rows) if client is not None else \
         Backend(backend, device=device, chunk_rows=chunk_rows, threads=threads)
@@ -137,7 +148,8 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
     solver = lbfgs if mini is None else minibatch.spec(mini, dtype)
     settings = {"reg_path": lams, "standardize": standardize, "dtype": dtype, "tol": lbfgs.tol,
                 "max_iter": lbfgs.max_iter, "optimizer": optimizer, **({} if mini is None else mini._asdict())}
-    files = Progress(checkpoint, run_record(problem.X, problem.y, classes, settings), resume)
+    inputs = None if checkpoint is None else {name: input_digest(s.X, s.y, full_digest) for name, s in splits.items()}
+    files = Progress(checkpoint, run_record(problem.X, problem.y, classes, settings, inputs), resume)
     params, curvature, path, best = problem.zeros(), None, [], None
     for k, lam in enumerate(lams):
         done = files.finished(k, lam)  # (resume) a λ this run already fitted is read back
@@ -152,7 +164,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
             progress(f"λ {lam:.3g}: objective {row['objective']:.8f}, {row['iterations']} iterations, "
                      f"val {_pct(row['val_accuracy'])}, {row['seconds']:.1f} s" + (" (read back)" if done else ""))
     settings.update(reg_strength=best[0]["reg_strength"], backend="dask" if client is not None else backend)
-    clf = _classifier(problem, best[0], best[1], classes, settings, where)
+    clf = _classifier(problem, best[0], best[1], classes, settings, splits["train"].where)
     return ProbeResult(clf, dict(best[0]), path, time.perf_counter() - started)
 
 
@@ -167,9 +179,9 @@ def _lambdas(reg_strength, reg_path) -> list[float]:
     return lams
 
 
-def _problem(train, y, val, test, lams, standardize) -> tuple[Problem, np.ndarray, tuple | None, str]:
-    """The probe's :class:`Problem` at the first λ, the training classes, the test rows ``(X, y)``, and where
-    the training rows come from."""
+def _problem(train, y, val, test, lams, standardize) -> tuple[Problem, np.ndarray, tuple | None, dict]:
+    """The probe's :class:`Problem` at the first λ, the training classes, the test rows ``(X, y)``, and the
+    splits given (``{"train": Split, …}``)."""
     train = as_split(train, y, "train")
     val = as_split(val, what="val") if val is not None else None
     test = as_split(test, what="test") if test is not None else None
@@ -189,7 +201,8 @@ def _problem(train, y, val, test, lams, standardize) -> tuple[Problem, np.ndarra
         shift, scale = (v.astype(np.float32).astype(np.float64) for v in feature_stats(train.X))
     problem = Problem(Objective("softmax", L2(), lams[0]), train.X, y_train, classes.size, val=others.get("val"),
                       shift=shift, scale=scale)
-    return problem, classes, others.get("test"), train.where
+    splits = {name: s for name, s in (("train", train), ("val", val), ("test", test)) if s is not None}
+    return problem, classes, others.get("test"), splits
 
 
 def _fit_lambda(problem: Problem, solver, params, curvature, test, files, k, progress) -> tuple[dict, dict, object]:
