@@ -84,7 +84,7 @@ def settings(optimizer: str, *, lr=None, schedule=None, batch_size=None, epochs=
     lr = _checks.number(lr, "lr (--lr)", low=0, low_open=True, hint="; e.g. 1e-3")
     for lam in lams:
         _checks.stable_step(optimizer, lr, L2(), lam, names=("--lr", "--reg-strength"))
-    schedule = schedule or "constant"
+    schedule = "constant" if schedule is None else schedule  # "" is refused below, as train refuses it
     parse_schedule(schedule, lr, 1)  # a bad spec fails before the data is read
     return Settings(optimizer, lr, schedule,
                     _checks.integer(BATCH_SIZE if batch_size is None else batch_size, "batch_size (--batch-size)"),
