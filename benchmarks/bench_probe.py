@@ -252,7 +252,7 @@ import numpy as np
 from linclass import Objective
 from linclass.optim import get_optimizer
 from linclass.regularizers import L2
-from linclass.train import TrainConfig, train
+from linclass.fitting.loop import LoopConfig, run_epochs
 from threadpoolctl import threadpool_limits
 threadpool_limits(1)  # one BLAS thread: small products, immune to a busy machine
 path, mode, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -260,9 +260,9 @@ y = np.load(path + "/y.npy")
 X = np.load(path + "/X.npy", mmap_mode="r")
 D, C = X.shape[1], int(y.max()) + 1
 t = time.perf_counter()
-if epochs: train(Objective("softmax", L2(), 1e-4), get_optimizer("adam", learning_rate=1e-3), X, y,
+if epochs: run_epochs(Objective("softmax", L2(), 1e-4), get_optimizer("adam", learning_rate=1e-3), X, y,
       params={"W": np.zeros((D, C), np.float32), "b": np.zeros(C, np.float32)},
-      config=TrainConfig(batch_size=256, epochs=epochs, stream=mode == "blocks", progress=False))
+      config=LoopConfig(batch_size=256, epochs=epochs, stream=mode == "blocks", progress=False))
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(json.dumps({"peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024,
                   "seconds_per_epoch": (time.perf_counter() - t) / max(epochs, 1)}))

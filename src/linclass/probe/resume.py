@@ -24,8 +24,8 @@ import numpy as np
 
 from .. import persist
 from ..errors import ParameterError
+from ..fitting.loop import record_differences
 from ..rows.source import read_rows, release_rows, spans
-from ..train import record_differences
 
 SAMPLE_ROWS = 64
 """Rows of each input hashed by the cheap digest (evenly spread, first and last included)."""
