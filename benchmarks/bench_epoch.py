@@ -29,13 +29,13 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 from linclass.datasets import load_dataset
+from linclass.fitting.loop import LoopConfig, run_epochs
 from linclass.losses import softmax_loss
 from linclass.model import LinearModel
 from linclass.objective import Objective
 from linclass.optim import get_optimizer
 from linclass.preprocess import Preprocessor
 from linclass.regularizers import L2
-from linclass.train import TrainConfig, train
 
 try:
     import torch
@@ -104,8 +104,8 @@ def linclass_epoch(X, y, C: int, shuffle: str):
     """One epoch of linclass's training loop with SGD, batches in ``shuffle`` order."""
     objective = Objective("softmax", L2(), LAM)
     params = LinearModel.init(X.shape[1], C, seed=0).params
-    config = TrainConfig(batch_size=BATCH, epochs=1, seed=0, progress=False, shuffle=shuffle)
-    return lambda: train(objective, get_optimizer("sgd", learning_rate=LR), X, y, params=params, config=config)
+    config = LoopConfig(batch_size=BATCH, epochs=1, seed=0, progress=False, shuffle=shuffle)
+    return lambda: run_epochs(objective, get_optimizer("sgd", learning_rate=LR), X, y, params=params, config=config)
 
 
 def sklearn_epoch(X, y, C: int):

@@ -13,13 +13,13 @@ from linclass import Objective
 from linclass.classifier import Classifier
 from linclass.cli import main
 from linclass.errors import ParameterError
+from linclass.fitting.loop import LoopConfig, run_epochs
 from linclass.model import LinearModel
 from linclass.optim import get_optimizer
 from linclass.probe import fit, open_split, synthetic
 from linclass.regularizers import L2
 from linclass.rows.batches import Blocks, Permuted, batch_source, steps_per_epoch
 from linclass.rows.source import feature_stats
-from linclass.train import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -152,14 +152,14 @@ def test_streamed_run_resumed_from_a_checkpoint_is_bit_identical(tmp_path, opt, 
     params = LinearModel.init(6, 3, seed=1).params
     optimizer = get_optimizer(opt, learning_rate=0.01)
     options = dict(batch_size=32, epochs=5, seed=5, block_rows=16, buffer_blocks=4)
-    full = train(objective, optimizer, mapped, y, params=params, config=TrainConfig(**options))
-    config = TrainConfig(**options, checkpoint=str(tmp_path / "ckpt.npz"))
+    full = run_epochs(objective, optimizer, mapped, y, params=params, config=LoopConfig(**options))
+    config = LoopConfig(**options, checkpoint=str(tmp_path / "ckpt.npz"))
     with pytest.raises(KeyboardInterrupt):  # dies in epoch 3 (13 steps per epoch)
-        train(interrupting(objective, 30), optimizer, mapped, y, params=params, config=config)
-    resumed = train(objective, optimizer, mapped, y, params=params, config=config, resume=True)
+        run_epochs(interrupting(objective, 30), optimizer, mapped, y, params=params, config=config)
+    resumed = run_epochs(objective, optimizer, mapped, y, params=params, config=config, resume=True)
     assert resumed.params["W"].tobytes() == full.params["W"].tobytes()
     assert resumed.history.loss == full.history.loss
-    in_memory = train(objective, optimizer, X, y, params=params, config=TrainConfig(**options))
+    in_memory = run_epochs(objective, optimizer, X, y, params=params, config=LoopConfig(**options))
     assert in_memory.params["W"].tobytes() != full.params["W"].tobytes()  # the memory map was streamed
 
 

@@ -18,6 +18,10 @@ import numpy as np
 
 from .errors import InputError, LabelError, ModelFileError, ParameterError
 
+REG_STRENGTH_MAX = 1e6
+"""The largest regularization strength λ accepted (``--reg-strength``, each λ of ``--reg-path``): beyond it every
+weight is zero to float64's precision."""
+
 
 class NotRegularFile(OSError):
     """A path that names a FIFO, a device, a socket or a folder: never read (it could block or never end)."""

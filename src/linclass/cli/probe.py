@@ -9,7 +9,7 @@ from ..datasets.limits import add_limit_options, limits_from_args
 from ..errors import ParameterError
 from ..optim import OPTIMIZERS
 from ..persist import write_json
-from ..probe import BACKENDS, fit
+from ..probe import BACKENDS, fit, parse_reg_path
 from ..probe.resume import Progress
 from ..report import html
 from ..rows.files import open_split
@@ -53,11 +53,17 @@ def register(subparsers, common):
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/probe-<time>)")
     o.add_argument("--resume", action="store_true", help="continue the interrupted run in --out: its finished λ "
-                   "are read back, a minibatch λ goes on from its last epoch")
+                   "are read back, a minibatch λ goes on from its last epoch (refused if an input differs)")
+    o.add_argument("--overwrite", action="store_true", help="replace the finished run in --out (refused without "
+                   "it: its model.npz would be lost)")
+    o.add_argument("--full-digest", action="store_true", help="identify the inputs for --resume by hashing every "
+                   "byte (default: shapes, sizes, dates and sampled rows)")
     p.set_defaults(run=run)
 
 
 def _check(args):
+    if args.reg_path is not None:
+        parse_reg_path(args.reg_path)  # before any file is opened
     if args.dask and args.backend != "numpy":
         raise ParameterError("--dask computes with NumPy on the workers; leave out --backend torch.")
     if args.optimizer != "lbfgs" and (args.tol is not None or args.max_iter is not None):
@@ -71,7 +77,9 @@ def run(args) -> Output:
         raise ParameterError("--resume continues the run in --out DIR: give the same --out as the run to continue.")
     solver = {k: getattr(args, k) for k in ("tol", "max_iter") if getattr(args, k) is not None}
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with output_dir(args.out or f"runs/probe-{stamp}") as out, warnings.catch_warnings(record=True) as caught:
+    finished = None if args.resume or args.overwrite else "model.npz"
+    with output_dir(args.out or f"runs/probe-{stamp}", finished=finished) as out, \
+            warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         limits = limits_from_args(args)
         splits = {k: open_split(getattr(args, k), limits) if getattr(args, k) else None
@@ -81,7 +89,7 @@ def run(args) -> Output:
                      device=args.device, dask=args.dask, dtype=args.dtype, chunk_rows=args.chunk_rows,
                      progress=None if args.json else print, optimizer=args.optimizer, lr=args.lr,
                      schedule=args.schedule, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                     checkpoint=out, resume=args.resume, **solver)
+                     checkpoint=out, resume=args.resume, full_digest=args.full_digest, **solver)
         notes = [str(w.message) for w in caught if issubclass(w.category, (UserWarning, RuntimeWarning))]
         model_path = result.classifier.save(out / "model.npz")
         summary = result.summary() | {"model_path": str(model_path), "report_path": str(out / "report.html"),

@@ -20,23 +20,24 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import persist
-from ._checks import choice
-from .errors import DivergenceError, InputError, ParameterError
-from .optim import apply_updates
-from .rows.batches import SHUFFLES, batch_source, steps_per_epoch
-from .rows.source import accuracy as rows_accuracy
+from .. import persist
+from .._checks import choice
+from ..errors import DivergenceError, InputError, ParameterError
+from ..optim import apply_updates
+from ..rows.batches import SHUFFLES, batch_source
+from ..rows.source import accuracy as rows_accuracy
+from .result import History
 
-__all__ = ["History", "TrainConfig", "TrainResult", "accuracy", "save_checkpoint", "steps_per_epoch", "train"]
+__all__ = ["LoopConfig", "LoopResult", "record_differences", "run_epochs", "save_checkpoint"]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class LoopConfig:
     """Settings of the loop (the objective and optimizer are passed separately)."""
 
     batch_size: int = 256
@@ -83,23 +84,7 @@ class TrainConfig:
 
 
 @dataclass
-class History:
-    """Loss per step; accuracies per epoch.
-
-    ``train_accuracy`` is the running accuracy of the epoch: each training example
-    counted with the weights of the step that visited it, from the scores the step
-    computed anyway (no second pass over the training set). ``val_accuracy`` is
-    exact, with the weights at the end of the epoch.
-    """
-
-    loss: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@dataclass
-class TrainResult:
+class LoopResult:
     params: dict
     history: History
     epochs: int
@@ -110,11 +95,6 @@ class TrainResult:
     """The optimizer's state after the last step: pass it back as ``train(..., opt_state=)`` to continue."""
     kept: str = "last"
     """Which weights ``params`` are: ``"best"`` (those of ``best_epoch``) or ``"last"`` (after the last step)."""
-
-
-def accuracy(params, X, y) -> float:
-    """Fraction of rows of ``X`` (an array, memory map or row source) whose highest score is the label."""
-    return rows_accuracy(params["W"], params["b"], X, y)
 
 
 def _duration(seconds: float) -> str:
@@ -177,7 +157,7 @@ def _state_from_arrays(template, arrays: dict, scalars: dict, prefix="opt"):
     return type(template)(**fields)
 
 
-def _config_record(config: TrainConfig) -> dict:
+def _config_record(config: LoopConfig) -> dict:
     """The settings of ``config`` a checkpoint records (not where it is written, nor the progress bar)."""
     return {k: v for k, v in asdict(config).items() if k not in ("checkpoint", "progress")}
 
@@ -195,7 +175,7 @@ def record_differences(saved: dict, now: dict) -> list[str]:
 
 
 def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: int, iteration: int,
-                    best: tuple | None, config: TrainConfig, run: dict | None = None) -> None:
+                    best: tuple | None, config: LoopConfig, run: dict | None = None) -> None:
     """Everything needed to continue the run bit for bit, and what identifies it (``config`` and ``run``)."""
     arrays = {f"params/{k}": v for k, v in params.items()}
     opt_arrays, opt_scalars = _state_to_arrays(opt_state)
@@ -211,7 +191,7 @@ def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: in
     persist.save_arrays(path, arrays, meta, kind="checkpoint")
 
 
-def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dict]:
+def _resume_from(path, config: LoopConfig, run: dict | None) -> tuple[dict, dict]:
     """The checkpoint's ``(arrays, meta)``, refused unless it was written by the same run."""
     arrays, meta = persist.load_arrays(path, kind="checkpoint")
     now = json.loads(json.dumps({"config": _config_record(config), "run": run or {}}))
@@ -223,12 +203,12 @@ def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dic
     return arrays, meta
 
 
-def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
-          config: TrainConfig = TrainConfig(), resume: bool = False, run: dict | None = None) -> TrainResult:
+def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
+          config: LoopConfig = LoopConfig(), resume: bool = False, run: dict | None = None) -> LoopResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
 
     ``opt_state`` (default ``optimizer.init(params)``) is the optimizer's state to
-    start from, e.g. ``TrainResult.opt_state`` of a previous call; the result
+    start from, e.g. ``LoopResult.opt_state`` of a previous call; the result
     carries the final state.
 
     Raises :class:`DivergenceError` at the first non-finite or exploding loss; the
@@ -295,7 +275,7 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
             epoch += 1
             history.train_accuracy.append(correct / seen)
             if X_val is not None:
-                history.val_accuracy.append(accuracy(params, X_val, y_val))
+                history.val_accuracy.append(rows_accuracy(params["W"], params["b"], X_val, y_val))
                 if best is None or history.val_accuracy[-1] > best[0]:
                     best, since_best = (history.val_accuracy[-1], params, epoch), 0
                 else:
@@ -316,7 +296,7 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     kept = "best" if keep == "best" and best is not None else "last"
     if kept == "best":
         params = best[1]
-    return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state, kept)
+    return LoopResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state, kept)
 
 
 def _lr_advice(optimizer, step: int) -> str:
