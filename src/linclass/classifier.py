@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import persist
+from . import interop, persist
 from ._checks import model_schema
 from ._version import __version__
 from .design import Design
@@ -47,6 +47,15 @@ class Classifier:
     def predict_proba(self, X) -> np.ndarray:
         """Softmax of the scores (meaningful as probabilities for a softmax-trained model)."""
         return softmax(self.scores(X))
+
+    def to_sklearn(self):
+        """A fitted scikit-learn ``LogisticRegression`` with this (softmax) model's probabilities on raw rows, the
+        preprocessing folded in (:mod:`linclass.interop`)."""
+        return interop.to_sklearn(self)
+
+    def to_torch(self):
+        """A ``torch.nn.Linear`` whose outputs are this model's logits on raw rows (:mod:`linclass.interop`)."""
+        return interop.to_torch(self)
 
     def save(self, path, *, key=None):
         """Write the model file, signed with ``key`` (or ``$LINCLASS_MODEL_KEY`` if set): :mod:`linclass.persist`."""

@@ -36,6 +36,15 @@ linclass explain --gradient           the numerical-gradient walk, the slides' a
 linclass explain --entropy --log-base 10   the weather example: H(Q), H(Q,P), KL
 linclass explain --features cat.jpg   hue histogram and HOG of an image, as pictures
 linclass explain --lr                 the learning-rate lab: four rates, one plot
+linclass explain --landscape          the loss along a random line and plane through W: convex bowls
+linclass explain --bias-trick         W x + b as one product [W | b] [x; 1] (10 × 3073 for CIFAR-10)
+linclass explain --occam              train vs validation accuracy against λ on digits, plotted
+"""),
+    "exercise": ("A fresh exercise on the SVM or softmax loss: a score table, its questions, the key, a check.", """
+linclass exercise --seed 7                      a score table and its questions (same seed, same exercise)
+linclass exercise --seed 7 --answers            the worked key, as `linclass explain` writes it
+linclass exercise --seed 7 --check "2.9, 0, 12.9"   which term of your answer is first wrong, and why
+linclass exercise --loss softmax --seed 3
 """),
     "gradcheck": ("Check the analytic gradient against centered differences on random data.", """
 linclass gradcheck --loss svm --reg l2

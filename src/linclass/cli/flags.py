@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._checks import integer, number
+from .._checks import REG_STRENGTH_MAX, integer, number
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ FLAGS = {
     "max_ratio": Flag(float, 1, 1e9, "200"),
     # training
     "lr": Flag(float, 0, 1e6, "0.01", low_open=True),
-    "reg_strength": Flag(float, 0, 1e6, "1e-3"),
+    "reg_strength": Flag(float, 0, REG_STRENGTH_MAX, "1e-3"),
     "batch_size": Flag(int, 1, MANY, "64"),
     "epochs": Flag(int, 1, 10**6, "10"),
     "iterations": Flag(int, 1, 10**9, "500"),

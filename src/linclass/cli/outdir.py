@@ -2,7 +2,9 @@
 
 :func:`output_dir` creates the folder, takes its lock (``.lock``, created with
 ``O_EXCL``, holding the owner's pid and host: a lock whose process has ended on
-this host is stale and taken over), removes temporary files a killed run left
+this host is stale and taken over), refuses a folder that holds a finished run's result
+(``finished``, e.g. ``model.npz``: a command passes it unless ``--overwrite`` or ``--resume``), removes
+temporary files a killed run left
 (``.NAME.*.tmp`` from :func:`linclass.persist.atomic_write`), and on the way out
 releases the lock and, if the run failed, removes the folders it created that
 stayed empty.
@@ -71,9 +73,15 @@ def _missing_parents(folder: Path) -> list[Path]:
     return missing
 
 
+def _refuse_finished(folder: Path, finished: str | None) -> None:
+    if finished is not None and (folder / finished).exists():
+        raise OutputError(f"--out {folder} holds a finished run ({finished}); pass --overwrite to replace it, "
+                          "or choose another --out.")
+
+
 @contextmanager
-def output_dir(folder):
-    """Create and lock ``folder`` for one run; see the module docstring."""
+def output_dir(folder, *, finished: str | None = None):
+    """Create and lock ``folder`` for one run (refused if it holds ``finished``); see the module docstring."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"--out {folder} is an existing file, not a folder; give a folder, e.g. --out runs/mine.")
@@ -89,6 +97,7 @@ def output_dir(folder):
     try:
         lock = _lock(folder)
         try:
+            _refuse_finished(folder, finished)
             for tmp in folder.glob(".*.tmp"):  # left by a killed run: atomic_write's temporary files
                 if tmp.is_file():
                     tmp.unlink(missing_ok=True)

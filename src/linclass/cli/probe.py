@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 import warnings
 
+from ..datasets.limits import add_limit_options, limits_from_args
 from ..errors import ParameterError
 from ..optim import OPTIMIZERS
 from ..persist import write_json
-from ..probe import BACKENDS, fit
+from ..probe import BACKENDS, fit, parse_reg_path
 from ..probe.resume import Progress
 from ..report import html
+from ..rows.files import open_split
 from ._common import Output, add_command
 from .outdir import output_dir
 
@@ -21,6 +23,8 @@ def register(subparsers, common):
                    "(ints or strings), or X-00000.npy… shards, or an .npz with X and y")
     p.add_argument("--val", metavar="VAL", help="validation split (same layout): accuracy, and λ of a path")
     p.add_argument("--test", metavar="TEST", help="test split (same layout)")
+    add_limit_options(p.add_argument_group("bounds on the labels inside an .npz"),
+                      ("max_member_bytes", "max_ratio"))
     g = p.add_argument_group("objective")
     g.add_argument("--reg-strength", type=float, default=1e-4, metavar="λ",
                    help="λ of mean loss + λ·ΣW² (default 1e-4; LogisticRegression's C = 1/(2·N·λ))")
@@ -49,11 +53,17 @@ def register(subparsers, common):
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/probe-<time>)")
     o.add_argument("--resume", action="store_true", help="continue the interrupted run in --out: its finished λ "
-                   "are read back, a minibatch λ goes on from its last epoch")
+                   "are read back, a minibatch λ goes on from its last epoch (refused if an input differs)")
+    o.add_argument("--overwrite", action="store_true", help="replace the finished run in --out (refused without "
+                   "it: its model.npz would be lost)")
+    o.add_argument("--full-digest", action="store_true", help="identify the inputs for --resume by hashing every "
+                   "byte (default: shapes, sizes, dates and sampled rows)")
     p.set_defaults(run=run)
 
 
 def _check(args):
+    if args.reg_path is not None:
+        parse_reg_path(args.reg_path)  # before any file is opened
     if args.dask and args.backend != "numpy":
         raise ParameterError("--dask computes with NumPy on the workers; leave out --backend torch.")
     if args.optimizer != "lbfgs" and (args.tol is not None or args.max_iter is not None):
@@ -67,14 +77,19 @@ def run(args) -> Output:
         raise ParameterError("--resume continues the run in --out DIR: give the same --out as the run to continue.")
     solver = {k: getattr(args, k) for k in ("tol", "max_iter") if getattr(args, k) is not None}
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with output_dir(args.out or f"runs/probe-{stamp}") as out, warnings.catch_warnings(record=True) as caught:
+    finished = None if args.resume or args.overwrite else "model.npz"
+    with output_dir(args.out or f"runs/probe-{stamp}", finished=finished) as out, \
+            warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fit(args.train, val=args.val, test=args.test, reg_strength=args.reg_strength,
+        limits = limits_from_args(args)
+        splits = {k: open_split(getattr(args, k), limits) if getattr(args, k) else None
+                  for k in ("train", "val", "test")}
+        result = fit(splits["train"], val=splits["val"], test=splits["test"], reg_strength=args.reg_strength,
                      reg_path=args.reg_path, standardize=args.standardize, backend=args.backend,
                      device=args.device, dask=args.dask, dtype=args.dtype, chunk_rows=args.chunk_rows,
                      progress=None if args.json else print, optimizer=args.optimizer, lr=args.lr,
                      schedule=args.schedule, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                     checkpoint=out, resume=args.resume, **solver)
+                     checkpoint=out, resume=args.resume, full_digest=args.full_digest, **solver)
         notes = [str(w.message) for w in caught if issubclass(w.category, (UserWarning, RuntimeWarning))]
         model_path = result.classifier.save(out / "model.npz")
         summary = result.summary() | {"model_path": str(model_path), "report_path": str(out / "report.html"),

@@ -59,6 +59,8 @@ def register(subparsers, common):
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/<dataset>-<loss>-<time>)")
     o.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    o.add_argument("--overwrite", action="store_true", help="replace the finished run in --out (refused without "
+                   "it: its model.npz would be lost)")
     o.add_argument("--keep", choices=["best", "last"], help="the weights to save: best (the epoch of the highest "
                    "validation accuracy) or last (default: best with --early-stopping, else last)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -75,7 +77,8 @@ def run(args) -> Output:
     dataset = load_from_args(args)
     settings, sources = settings_from_args(args, dataset.name)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}") as out:
+    finished = None if args.resume or args.overwrite else "model.npz"
+    with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}", finished=finished) as out:
         return _train(args, dataset, settings, sources, out, key)
 
 

@@ -43,7 +43,7 @@ import numpy as np
 from .. import _checks
 from ..errors import ParameterError
 from ..losses import LOSSES, get_loss
-from ..objective import Objective
+from ..objective import Objective, certificate
 from ..regularizers import L2
 from ..rows.source import feature_stats
 from .chunked import SoftmaxL2
@@ -268,12 +268,8 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     loss_and_grad(theta)  # (remembered) the model's gradient at the result: the certificate
     out = {k: p.astype(dtypes[k]) for k, p in to_model(theta).items()}
     grads = seen[(id(stage), theta.tobytes())][2]
-    grad_norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads.values())))
-    bound = None
-    lam = objective.reg_strength if isinstance(objective, Objective) and objective.reg is not None else 0.0
-    if lam > 0 and objective.reg.convexity is not None and "W" in grads:
-        bound = float(np.linalg.norm(grads["W"]) / (objective.reg.convexity * lam))
-    pairs.reg = lam
+    grad_norm, bound = certificate(objective, grads)
+    pairs.reg = objective.reg_strength if isinstance(objective, Objective) and objective.reg is not None else 0.0
     return LBFGSResult(out, loss, grad_norm, n_iter, converged, message, bound,
                        sum(s.passes - p for s, p in stages), time.perf_counter() - started, "+".join(precisions), pairs)
 

@@ -16,42 +16,47 @@ from __future__ import annotations
 import importlib
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
-from .. import __version__, _checks
+from .. import _checks, defaults
+from .._version import __version__
 from ..classifier import Classifier
 from ..errors import LabelError, ParameterError
+from ..fitting import LBFGS, Backend, Minibatch, Problem, solve
 from ..model import LinearModel
 from ..objective import Objective
-from ..optim.lbfgs import lbfgs, softmax_evaluator
 from ..preprocess import Preprocessor
 from ..regularizers import L2
 from ..rows.files import Split, open_split
 from ..rows.source import accuracy, feature_stats
 from . import minibatch
-from .resume import Progress, run_record
+from .resume import Progress, input_digest, run_record
 
 BACKENDS = ("numpy", "torch")
-TOL = 1e-4
-"""Default relative tolerance of a probe (``‖∇L‖∞ ≤ tol · ‖∇L(0)‖∞``): on the benchmark's embeddings it
-leaves the objective within 3e-8 (relative) of the float64 optimum (``benchmarks/bench_probe.py``); the
-certificate is reported."""
+
+
+MAX_PATH = 200
+"""Most λ one ``--reg-path`` fits (each is a full L-BFGS run and a file while the run lasts)."""
 
 
 def parse_reg_path(text: str) -> list[float]:
-    """``"LO:HI:K"`` → K log-spaced λ from HI (strong) down to LO (weak); e.g. ``1e-6:1e-2:8``."""
+    """``"LO:HI:K"`` → K log-spaced λ from HI (strong) down to LO (weak); e.g. ``1e-6:1e-2:8``.
+
+    ``0 < LO <= HI <=`` :data:`~linclass._checks.REG_STRENGTH_MAX` (as ``--reg-strength``), ``1 <= K <=``
+    :data:`MAX_PATH`."""
+    hint = "--reg-path LO:HI:K (e.g. 1e-6:1e-2:8)"
     try:
         lo, hi, k = text.split(":")
         lo, hi, k = float(lo), float(hi), int(k)
     except ValueError:
         raise ParameterError(f"--reg-path must be LO:HI:K (two λ and a count), e.g. 1e-6:1e-2:8; got {text!r}.") \
             from None
-    lo, hi = _checks.log_range((lo, hi), "--reg-path LO:HI:K (e.g. 1e-6:1e-2:8)")
-    k = _checks.integer(k, "--reg-path LO:HI:K: K", hint=", e.g. 1e-6:1e-2:8")
+    lo, hi = _checks.log_range((lo, hi), hint)
+    _checks.number(hi, f"{hint}: HI", high=_checks.REG_STRENGTH_MAX)
+    k = _checks.integer(k, "--reg-path LO:HI:K: K", maximum=MAX_PATH,
+                        hint=" (the number of λ fitted, one L-BFGS run each), e.g. 1e-6:1e-2:8")
     return [float(v) for v in np.geomspace(hi, lo, k)] if k > 1 else [hi]
 
 
@@ -103,36 +108,17 @@ class ProbeResult:
                 "converged": best["converged"], "path": self.path, "best": best}
 
 
-def make_evaluator(backend: str, X, y, n_classes: int, reg_strength: float, *, dtype, shift, scale,
-                   device=None, dask=None, chunk_rows=None, threads=None):
-    """The loss-and-gradient function of one backend (see :func:`fit`)."""
-    objective = Objective("softmax", L2(), reg_strength)
-    if dask is not None:
-        module = importlib.import_module(".dask_backend", __package__)
-        return module.DaskSoftmaxL2(dask, X, y, n_classes, reg_strength, dtype=dtype, shift=shift, scale=scale,
-                                    chunk_rows=chunk_rows)
-    if backend == "torch":
-        module = importlib.import_module(".torch_backend", __package__)
-        return module.TorchSoftmaxL2(X, y, n_classes, reg_strength, dtype=dtype, shift=shift, scale=scale,
-                                     device=device, chunk_rows=chunk_rows)
-    if backend != "numpy":
-        raise ParameterError(f"unknown backend {backend!r}; choose numpy or torch.")
-    if device not in (None, "cpu"):
-        raise ParameterError(f"--device {device} needs --backend torch (the numpy backend runs on the CPU).")
-    return softmax_evaluator(objective, X, y, n_classes, dtype, shift=shift, scale=scale,
-                             chunk_rows=chunk_rows, threads=threads)
-
-
-def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4, reg_path=None,
+def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None, reg_path=None,
         standardize: bool = False, backend: str = "numpy", device=None, dask=None, dtype="float32",
-        tol: float = TOL, max_iter: int = 1000, chunk_rows=None, threads=None, progress=None, optimizer="lbfgs",
-        lr=None, schedule=None, batch_size=None, epochs=None, seed=0, checkpoint=None,
-        resume: bool = False) -> ProbeResult:
+        tol: float | None = None, max_iter: int | None = None, chunk_rows=None, threads=None, progress=None,
+        optimizer="lbfgs", lr=None, schedule=None, batch_size=None, epochs=None, seed=0, checkpoint=None,
+        resume: bool = False, full_digest: bool = False) -> ProbeResult:
     """Fit the L2 softmax probe on ``train`` and score it on ``val`` / ``test``.
 
     ``train``, ``val``, ``test``: a directory or ``.npz`` (see :mod:`linclass.rows.files`),
     an ``(X, y)`` pair, or (train only) ``X`` with ``y``; X may be a memory map.
-    ``reg_path``: a list of λ (or ``"LO:HI:K"``), fitted strong to weak with warm
+    ``reg_strength``: λ (default: the probe's, :mod:`linclass.defaults`). ``reg_path``: a list of λ
+    (or ``"LO:HI:K"``), fitted strong to weak with warm
     starts; the best validation accuracy wins (needs ``val``). ``standardize``:
     fit on ``(X − μ)/σ`` of the training rows (folded into the weights, no copy).
     ``backend``: ``numpy`` or ``torch`` (``device`` ``cpu`` / ``cuda[:i]``);
@@ -145,17 +131,57 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     ``seed``) on shuffled blocks streamed from the files, numpy backend only; its result's ``grad_norm``
     tells how far from the optimum it ended. ``checkpoint``: a folder where each finished λ (and a
     minibatch λ's last epoch) is kept; ``resume=True`` continues the run that wrote it
-    (:mod:`linclass.probe.resume`).
+    (:mod:`linclass.probe.resume`), if its inputs are the same (a digest of each; ``full_digest``: of every byte).
+    Every λ is one :func:`linclass.fitting.solve`.
     """
     started = time.perf_counter()
-    lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
-    for lam in lams:
-        if lam is None or not (math.isfinite(lam) and lam >= 0):
-            raise ParameterError(f"the regularization strength λ must be a finite number >= 0, got {lam!r}.")
+    lams = _lambdas(reg_strength, reg_path)
     if dtype not in ("float32", "float64"):
         raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
     mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
                               lams=lams, backend=backend, dask=dask)
+    problem, classes, test, splits = _problem(train, y, val, test, lams, standardize)
+    client = _client(dask)
+    place = Backend("dask", client=client, chunk_rows=chunk_rows) if client is not None else \
+        Backend(backend, device=device, chunk_rows=chunk_rows, threads=threads)
+    lbfgs = LBFGS.of("probe", tol=tol, max_iter=max_iter, backend=place, dtype=dtype)
+    solver = lbfgs if mini is None else minibatch.spec(mini, dtype)
+    settings = {"reg_path": lams, "standardize": standardize, "dtype": dtype, "tol": lbfgs.tol,
+                "max_iter": lbfgs.max_iter, "optimizer": optimizer, **({} if mini is None else mini._asdict())}
+    inputs = None if checkpoint is None else {name: input_digest(s.X, s.y, full_digest) for name, s in splits.items()}
+    files = Progress(checkpoint, run_record(problem.X, problem.y, classes, settings, inputs), resume)
+    params, curvature, path, best = problem.zeros(), None, [], None
+    for k, lam in enumerate(lams):
+        done = files.finished(k, lam)  # (resume) a λ this run already fitted is read back
+        if done is not None:
+            (params, row), curvature = done, None
+        else:
+            row, params, curvature = _fit_lambda(problem.at(lam), solver, params, curvature, test, files, k, progress)
+        path.append(row)
+        if best is None or (row["val_accuracy"] is not None and row["val_accuracy"] > best[0]["val_accuracy"]):
+            best = row, params
+        if progress is not None:
+            progress(f"λ {lam:.3g}: objective {row['objective']:.8f}, {row['iterations']} iterations, "
+                     f"val {_pct(row['val_accuracy'])}, {row['seconds']:.1f} s" + (" (read back)" if done else ""))
+    settings.update(reg_strength=best[0]["reg_strength"], backend="dask" if client is not None else backend)
+    clf = _classifier(problem, best[0], best[1], classes, settings, splits["train"].where)
+    return ProbeResult(clf, dict(best[0]), path, time.perf_counter() - started)
+
+
+def _lambdas(reg_strength, reg_path) -> list[float]:
+    """The λ of the run, strong to weak: ``reg_path`` (a list or ``"LO:HI:K"``), else ``reg_strength``."""
+    if reg_strength is None:
+        reg_strength = defaults.value("probe", "reg_strength")
+    lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
+    for lam in lams:
+        if lam is None or not (math.isfinite(lam) and lam >= 0):
+            raise ParameterError(f"the regularization strength λ must be a finite number >= 0, got {lam!r}.")
+    return lams
+
+
+def _problem(train, y, val, test, lams, standardize) -> tuple[Problem, np.ndarray, tuple | None, dict]:
+    """The probe's :class:`Problem` at the first λ, the training classes, the test rows ``(X, y)``, and the
+    splits given (``{"train": Split, …}``)."""
     train = as_split(train, y, "train")
     val = as_split(val, what="val") if val is not None else None
     test = as_split(test, what="test") if test is not None else None
@@ -164,77 +190,55 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     classes, y_train = np.unique(train.y, return_inverse=True)
     if classes.size < 2:
         raise LabelError(f"{train.where} has only one class ({classes[0]!r}); a classifier needs at least 2.")
-    others = {name: (s, encode(classes, s.y, s.where)) for name, s in (("val", val), ("test", test)) if s is not None}
-    for name, (s, _) in others.items():
-        if s.X.shape[1] != train.X.shape[1]:
+    others = {name: (s.X, encode(classes, s.y, s.where)) for name, s in (("val", val), ("test", test))
+              if s is not None}
+    for name, s in (("val", val), ("test", test)):
+        if s is not None and s.X.shape[1] != train.X.shape[1]:
             raise ParameterError(f"{s.where} has {s.X.shape[1]} features but training has {train.X.shape[1]}; "
                                  f"pass {name} embeddings from the same model.")
-    N, D = train.X.shape
-    C = classes.size
     shift = scale = None
     if standardize:
         shift, scale = (v.astype(np.float32).astype(np.float64) for v in feature_stats(train.X))
-    client = _client(dask)
-    params = {"W": np.zeros((D, C)), "b": np.zeros(C)}
-    path, best, best_params = [], None, None
-    data = make_evaluator(backend, train.X, y_train, C, lams[0], dtype=np.dtype(dtype), shift=shift, scale=scale,
-                          device=device, dask=client, chunk_rows=chunk_rows, threads=threads)
-    files = Progress(checkpoint, run_record(train.X, y_train, classes, {
-        "reg_path": lams, "standardize": standardize, "dtype": dtype, "tol": tol, "max_iter": max_iter,
-        "optimizer": optimizer, **({} if mini is None else mini._asdict())}), resume)
-    curvature = None
-    for k, lam in enumerate(lams):
-        done = files.finished(k, lam)  # (resume) a λ this run already fitted is read back
-        if done is not None:
-            (params, row), curvature = done, None
-        else:
-            t = time.perf_counter()
-            evaluator = data.with_reg(lam)  # the data stays where the backend put it; λ changes
-            if mini is not None:
-                result = minibatch.solve(mini, train.X, y_train, lam, params, evaluator, dtype=np.dtype(dtype),
-                                         shift=shift, scale=scale, val=(val.X, others["val"][1]) if val else None,
-                                         bar=progress is not None, checkpoint=files.epochs(k), resume=resume,
-                                         run={**files.record, "reg_strength": lam})
-            else:
-                result = lbfgs(Objective("softmax", L2(), lam), train.X, y_train, params, max_iter=max_iter, tol=tol,
-                               evaluator=evaluator, curvature=curvature)
-                curvature = result.curvature  # L-BFGS's pairs go on to the next λ
-            params = result.params  # the next, weaker λ starts here (warm start)
-            if mini is None and not result.converged and result.n_iter >= max_iter:
-                warnings.warn(f"L-BFGS stopped after max_iter={max_iter} iterations at λ={lam:g} with ‖∇L‖ = "
-                              f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or "
-                              "pass --standardize.", ConvergenceWarning, stacklevel=2)
-            row = {"reg_strength": lam, "C": 1 / (2 * N * lam) if lam > 0 else None,
-                   "objective": result.loss, "grad_norm": result.grad_norm,
-                   "distance_bound": result.distance_bound, "iterations": result.n_iter,
-                   "evaluations": result.evaluations, "precision": result.precision, "converged": result.converged}
-            if mini is not None:
-                row.update(mini._asdict(), epochs=result.epochs, val_accuracy_per_epoch=result.val_accuracy)
-            for name, (s, y_idx) in others.items():
-                row[f"{name}_accuracy"] = accuracy(params["W"], params["b"], s.X, y_idx, shift=shift, scale=scale)
-            row.setdefault("val_accuracy", None)
-            row.setdefault("test_accuracy", None)
-            row["seconds"] = time.perf_counter() - t
-            files.save(k, lam, params, row)
-        path.append(row)
-        if best is None or (row["val_accuracy"] is not None and row["val_accuracy"] > best["val_accuracy"]):
-            best, best_params = row, params
-        if progress is not None:
-            progress(f"λ {lam:.3g}: objective {row['objective']:.8f}, {row['iterations']} iterations, "
-                     f"val {_pct(row['val_accuracy'])}, {row['seconds']:.1f} s" + (" (read back)" if done else ""))
-    best = dict(best)
-    best["train_accuracy"] = data.accuracy(best_params["W"], best_params["b"])  # where the backend holds the rows
+    problem = Problem(Objective("softmax", L2(), lams[0]), train.X, y_train, classes.size, val=others.get("val"),
+                      shift=shift, scale=scale)
+    splits = {name: s for name, s in (("train", train), ("val", val), ("test", test)) if s is not None}
+    return problem, classes, others.get("test"), splits
+
+
+def _fit_lambda(problem: Problem, solver, params, curvature, test, files, k, progress) -> tuple[dict, dict, object]:
+    """One λ: ``solve`` warm-started from ``params`` (with L-BFGS's pairs), its row of the path saved."""
+    lam = problem.objective.reg_strength
+    mini = isinstance(solver, Minibatch)
+    result = solve(problem, solver, params, curvature=curvature, checkpoint=files.epochs(k) if mini else None,
+                   resume=files.resume, run={**files.record, "reg_strength": lam},
+                   progress=(None if progress is not None else False) if mini else None)
+    N = problem.X.shape[0]
+    row = {"reg_strength": lam, "C": 1 / (2 * N * lam) if lam > 0 else None,
+           "objective": result.objective, "grad_norm": result.grad_norm,
+           "distance_bound": result.distance_bound, "iterations": result.iterations,
+           "evaluations": result.evaluations, "precision": result.precision, "converged": result.converged,
+           "train_accuracy": result.train_accuracy}
+    if mini:
+        row.update({k: getattr(solver, k) for k in minibatch.Settings._fields}, epochs=result.epochs,
+                   val_accuracy_per_epoch=result.history.val_accuracy)
+    row["val_accuracy"] = result.history.val_accuracy[-1] if problem.val is not None else None
+    row["test_accuracy"] = None if test is None else accuracy(result.params["W"], result.params["b"], *test,
+                                                              shift=problem.shift, scale=problem.scale)
+    row["seconds"] = result.seconds
+    files.save(k, lam, result.params, row)
+    return row, result.params, result.curvature
+
+
+def _classifier(problem: Problem, best: dict, params: dict, classes, settings: dict, where: str) -> Classifier:
+    """The classifier of the best λ, its standardizer and weights in float32, with the run's settings."""
+    shift, scale = problem.shift, problem.scale
     pre = Preprocessor(None if shift is None else shift.astype(np.float32),
                        None if scale is None else scale.astype(np.float32))
-    model = LinearModel(best_params["W"].astype(np.float32), best_params["b"].astype(np.float32))
-    meta = {"settings": {"reg_strength": best["reg_strength"], "reg_path": lams, "standardize": standardize,
-                         "backend": "dask" if client is not None else backend, "dtype": dtype, "tol": tol,
-                         "max_iter": max_iter, "optimizer": optimizer,
-                         **({} if mini is None else mini._asdict())},
-            "dataset": train.where, "optimality": {k: best[k] for k in ("objective", "grad_norm", "distance_bound")},
+    model = LinearModel(params["W"].astype(np.float32), params["b"].astype(np.float32))
+    meta = {"settings": settings, "dataset": where,
+            "optimality": {k: best[k] for k in ("objective", "grad_norm", "distance_bound")},
             "trainer": f"linclass {__version__} probe"}
-    clf = Classifier(model, pre, [str(c) for c in classes], "softmax", None, None, meta)
-    return ProbeResult(clf, best, path, time.perf_counter() - started)
+    return Classifier(model, pre, [str(c) for c in classes], "softmax", None, None, meta)
 
 
 def _client(dask):

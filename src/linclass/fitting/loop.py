@@ -20,22 +20,24 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import persist
-from .errors import DivergenceError, InputError, ParameterError
-from .optim import apply_updates
-from .rows.batches import batch_source, steps_per_epoch
-from .rows.source import accuracy as rows_accuracy
+from .. import persist
+from .._checks import choice
+from ..errors import DivergenceError, InputError, ParameterError
+from ..optim import apply_updates
+from ..rows.batches import SHUFFLES, batch_source
+from ..rows.source import accuracy as rows_accuracy
+from .result import History
 
-__all__ = ["History", "TrainConfig", "TrainResult", "accuracy", "save_checkpoint", "steps_per_epoch", "train"]
+__all__ = ["LoopConfig", "LoopResult", "record_differences", "run_epochs", "save_checkpoint"]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class LoopConfig:
     """Settings of the loop (the objective and optimizer are passed separately)."""
 
     batch_size: int = 256
@@ -56,13 +58,14 @@ class TrainConfig:
     """Path of a checkpoint written atomically after every epoch."""
     progress: bool | None = None
     """Show a progress bar; None = only when stderr is a terminal."""
-    stream: bool | None = None
-    """Stream shuffled blocks of rows (:class:`linclass.rows.batches.Blocks`) instead of gathering each batch from a
-    permutation; None: stream exactly when X is a memory map or a row source (:func:`linclass.rows.source.streamed`)."""
+    shuffle: str | None = None
+    """The order of an epoch (:data:`linclass.rows.batches.SHUFFLES`): ``"rows"``, a permutation of the rows (the
+    exact per-row order), or ``"blocks"``, shuffled blocks streamed through a buffer (:class:`~linclass.rows.batches.
+    Blocks`); None: blocks when X is a memory map or a row source (:func:`linclass.rows.source.streamed`), else rows."""
     block_rows: int | None = None
-    """Streaming: rows per block (None: about 1 MiB of X)."""
+    """Blocks: rows per block (None: about 1 MiB of X)."""
     buffer_blocks: int | None = None
-    """Streaming: blocks shuffled together in one buffer (None: about 64 MiB of X)."""
+    """Blocks: blocks shuffled together in one buffer (None: about 64 MiB of X)."""
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -71,6 +74,8 @@ class TrainConfig:
             raise ParameterError(f"epochs must be >= 1, got {self.epochs}.")
         if self.iterations is not None and self.iterations < 1:
             raise ParameterError(f"iterations must be >= 1, got {self.iterations}.")
+        if self.shuffle is not None:
+            choice(self.shuffle, "shuffle", SHUFFLES)
         if self.keep not in (None, "best", "last"):
             raise ParameterError(f"keep must be 'best' or 'last', got {self.keep!r}.")
         for name in ("block_rows", "buffer_blocks"):
@@ -79,23 +84,7 @@ class TrainConfig:
 
 
 @dataclass
-class History:
-    """Loss per step; accuracies per epoch.
-
-    ``train_accuracy`` is the running accuracy of the epoch: each training example
-    counted with the weights of the step that visited it, from the scores the step
-    computed anyway (no second pass over the training set). ``val_accuracy`` is
-    exact, with the weights at the end of the epoch.
-    """
-
-    loss: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@dataclass
-class TrainResult:
+class LoopResult:
     params: dict
     history: History
     epochs: int
@@ -106,11 +95,6 @@ class TrainResult:
     """The optimizer's state after the last step: pass it back as ``train(..., opt_state=)`` to continue."""
     kept: str = "last"
     """Which weights ``params`` are: ``"best"`` (those of ``best_epoch``) or ``"last"`` (after the last step)."""
-
-
-def accuracy(params, X, y) -> float:
-    """Fraction of rows of ``X`` (an array, memory map or row source) whose highest score is the label."""
-    return rows_accuracy(params["W"], params["b"], X, y)
 
 
 def _duration(seconds: float) -> str:
@@ -173,7 +157,7 @@ def _state_from_arrays(template, arrays: dict, scalars: dict, prefix="opt"):
     return type(template)(**fields)
 
 
-def _config_record(config: TrainConfig) -> dict:
+def _config_record(config: LoopConfig) -> dict:
     """The settings of ``config`` a checkpoint records (not where it is written, nor the progress bar)."""
     return {k: v for k, v in asdict(config).items() if k not in ("checkpoint", "progress")}
 
@@ -191,7 +175,7 @@ def record_differences(saved: dict, now: dict) -> list[str]:
 
 
 def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: int, iteration: int,
-                    best: tuple | None, config: TrainConfig, run: dict | None = None) -> None:
+                    best: tuple | None, config: LoopConfig, run: dict | None = None) -> None:
     """Everything needed to continue the run bit for bit, and what identifies it (``config`` and ``run``)."""
     arrays = {f"params/{k}": v for k, v in params.items()}
     opt_arrays, opt_scalars = _state_to_arrays(opt_state)
@@ -207,7 +191,7 @@ def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: in
     persist.save_arrays(path, arrays, meta, kind="checkpoint")
 
 
-def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dict]:
+def _resume_from(path, config: LoopConfig, run: dict | None) -> tuple[dict, dict]:
     """The checkpoint's ``(arrays, meta)``, refused unless it was written by the same run."""
     arrays, meta = persist.load_arrays(path, kind="checkpoint")
     now = json.loads(json.dumps({"config": _config_record(config), "run": run or {}}))
@@ -219,12 +203,12 @@ def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dic
     return arrays, meta
 
 
-def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
-          config: TrainConfig = TrainConfig(), resume: bool = False, run: dict | None = None) -> TrainResult:
+def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
+          config: LoopConfig = LoopConfig(), resume: bool = False, run: dict | None = None) -> LoopResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
 
     ``opt_state`` (default ``optimizer.init(params)``) is the optimizer's state to
-    start from, e.g. ``TrainResult.opt_state`` of a previous call; the result
+    start from, e.g. ``LoopResult.opt_state`` of a previous call; the result
     carries the final state.
 
     Raises :class:`DivergenceError` at the first non-finite or exploding loss; the
@@ -238,7 +222,7 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     params = {k: np.array(v) for k, v in params.items()}
-    source = batch_source(X, y, config.batch_size, stream=config.stream, replacement=config.replacement,
+    source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
                           dtype=np.result_type(*params.values()))
     total = config.iterations or config.epochs * source.steps
@@ -291,7 +275,7 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
             epoch += 1
             history.train_accuracy.append(correct / seen)
             if X_val is not None:
-                history.val_accuracy.append(accuracy(params, X_val, y_val))
+                history.val_accuracy.append(rows_accuracy(params["W"], params["b"], X_val, y_val))
                 if best is None or history.val_accuracy[-1] > best[0]:
                     best, since_best = (history.val_accuracy[-1], params, epoch), 0
                 else:
@@ -312,7 +296,7 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     kept = "best" if keep == "best" and best is not None else "last"
     if kept == "best":
         params = best[1]
-    return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state, kept)
+    return LoopResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state, kept)
 
 
 def _lr_advice(optimizer, step: int) -> str:
