@@ -28,6 +28,8 @@ epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
     python benchmarks/bench_probe.py --skip-rss --skip-dask
     python benchmarks/bench_probe.py --stream-only   # the streamed minibatch source (~5 min)
     python benchmarks/bench_probe.py --dask-only     # the Dask part alone (dask-ml's admm: ~7 s an iteration)
+    python benchmarks/bench_probe.py --engine-only   # scikit-learn (both thread settings) and the NumPy engine,
+                                                     # with one evaluation's stages against its two products
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass import Objective
-from linclass.optim.chunked import chunk_rows_for
+from linclass.optim.chunked import SoftmaxL2, chunk_rows_for
 from linclass.probe import fit, synthetic
 from linclass.probe.dask_backend import BLOCK_BYTES
 from linclass.regularizers import L2
@@ -97,6 +99,26 @@ def torch_lbfgs(X, y, lam, max_iter):
     opt.step(closure)
     state = opt.state[opt._params[0]]
     return time.perf_counter() - t, W.detach().numpy(), b.detach().numpy(), state.get("n_iter", 0)
+
+
+def evaluation_stages(X, y, C: int, lam: float, repeats: int = 5) -> dict:
+    """Milliseconds of one evaluation of the NumPy engine (loss and gradient, all threads) against its parts:
+    reading X once, and its two products alone (``Vᵀ Xᵀ`` and ``Gᵀ X`` over all of X with the BLAS's threads)."""
+    rng = np.random.default_rng(0)
+    W, b = rng.standard_normal((X.shape[1], C)) * 0.01, np.zeros(C)
+    V, Gt = W.astype(np.float32), rng.standard_normal((C, X.shape[0])).astype(np.float32)
+    engine = SoftmaxL2(X, y, C, lam)
+    parts = {"read X once (X.sum(axis=0))": lambda: X.sum(axis=0),
+             "the two products alone (Vᵀ Xᵀ, Gᵀ X)": lambda: (V.T @ X.T, Gt @ X),
+             f"one evaluation ({engine.threads} threads, {engine.chunk_rows} rows a chunk)":
+                 lambda: engine.data_terms(W, b)}
+    best = {}
+    for _ in range(repeats):  # in turns: all see the same load
+        for name, fn in parts.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best.get(name, np.inf), (time.perf_counter() - t) * 1e3)
+    return best
 
 
 def binary_objective(X, y, lam, w, b) -> float:
@@ -338,6 +360,23 @@ def stream_bench(args, tmp, D, C) -> dict:
     return out
 
 
+def others(args, tmp, X, y, lam, X64, record, rows) -> None:
+    """The path, the torch backend, torch.optim.LBFGS and Dask, recorded as the engine's peers are."""
+    r = fit(tmp / "train", val=tmp / "val", reg_path="1e-6:1e-2:8")
+    record("linclass 8-value path", r.seconds, r.best["objective"], sum(row["iterations"] for row in r.path),
+           best_reg_strength=r.best["reg_strength"])
+
+    r = fit(tmp / "train", reg_strength=lam, backend="torch")
+    W, b = r.classifier.model.W, r.classifier.model.b
+    record("linclass probe (torch CPU)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"])
+
+    seconds, W, b, n_iter = torch_lbfgs(X, y, lam, 1000)
+    record("torch.optim.LBFGS (strong Wolfe)", seconds, objective_at(X64, y, lam, W, b), n_iter)
+
+    if not args.skip_dask:
+        rows.update(dask_part(args, tmp, X, y, lam, record, X64))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=100_000)
@@ -352,6 +391,8 @@ def main():
     p.add_argument("--stream-repeats", type=int, default=3, help="timed children per source and cache state")
     p.add_argument("--stream-k", type=int, nargs="+", default=[1, 3], help="epochs of the objective comparison")
     p.add_argument("--dask-only", action="store_true", help="only the Dask part: linclass --dask and dask-ml")
+    p.add_argument("--engine-only", action="store_true",
+                   help="only scikit-learn and the NumPy engine's fit, and one evaluation's stages")
     p.add_argument("--admm-iter", type=int, default=100,
                    help="max_iter of dask-ml's admm (its default 100; 0 skips admm)")
     p.add_argument("--repeats", type=int, default=3, help="runs of linclass --dask and dask-ml lbfgs (fastest kept)")
@@ -406,21 +447,13 @@ def main():
     r = fit(tmp / "train", reg_strength=lam)
     W, b = r.classifier.model.W, r.classifier.model.b
     record("linclass probe (numpy)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"],
-           precision=r.best["precision"])
+           precision=r.best["precision"], evaluations=r.best.get("evaluations"))
+    if args.engine_only:
+        for name, ms in evaluation_stages(X, y, C, lam).items():
+            print(f"  {name:52s} {ms:7.1f} ms")
 
-    r = fit(tmp / "train", val=tmp / "val", reg_path="1e-6:1e-2:8")
-    record("linclass 8-value path", r.seconds, r.best["objective"], sum(row["iterations"] for row in r.path),
-           best_reg_strength=r.best["reg_strength"])
-
-    r = fit(tmp / "train", reg_strength=lam, backend="torch")
-    W, b = r.classifier.model.W, r.classifier.model.b
-    record("linclass probe (torch CPU)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"])
-
-    seconds, W, b, n_iter = torch_lbfgs(X, y, lam, 1000)
-    record("torch.optim.LBFGS (strong Wolfe)", seconds, objective_at(X64, y, lam, W, b), n_iter)
-
-    if not args.skip_dask:
-        rows.update(dask_part(args, tmp, X, y, lam, record, X64))
+    if not args.engine_only:
+        others(args, tmp, X, y, lam, X64, record, rows)
 
     print()
     for name, row in rows.items():
@@ -436,7 +469,7 @@ def main():
         print(f"{name:34s} objective − sklearn's: {row['relative_to_sklearn']:+.2e} relative;  "
               f"time {row['time_ratio']:.2f}× scikit-learn's (the fastest run)")
 
-    if not args.skip_rss:
+    if not (args.skip_rss or args.engine_only):
         rows["rss"] = rss_child(args, tmp, D, C)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print(json.dumps(rows, indent=1))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from ..i18n import LANGUAGES
+
 COMMANDS = {
     "train": ("Train a linear classifier, evaluate it, write a report.", """
 linclass train                                   softmax on scikit-learn's digits (offline)
@@ -93,6 +95,12 @@ class Output:
 
     text: str
     data: dict = field(default_factory=dict)
+
+
+def add_lang(parser) -> None:
+    """``--lang``: the language of a teaching display (``explain``, ``exercise``, ``demo``)."""
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help="language: en, ru, vi or zh (default: $LINCLASS_LANG, else the locale, else en)")
 
 
 def add_command(subparsers, common, name: str):

@@ -33,17 +33,29 @@ from .._checks import as_labels
 from ..errors import InputError, ParameterError
 from ..rows.source import accuracy, read_rows, release_rows, spans
 
-CHUNK_BYTES = 16 * 2 ** 20
-"""Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize))."""
+CHUNK_BYTES = 4 * 2 ** 20
+"""Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize)): a chunk is
+read by both products, so two workers' chunks should stay in the cache between them (32 MiB of L3 here)."""
 
 PRECISIONS = (np.float32, np.float64)
+_TOO_LARGE = ("the products X·W overflow {dtype}: X holds values too large for it (or NaN / inf); the data "
+              "needs scaling: pass --standardize (standardize=True), or divide the embeddings by a constant.")
 
 _BLAS = ThreadpoolController()
+_POOLS: dict = {}
 
 
 def default_threads() -> int:
     """The cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _helpers(count: int) -> ThreadPoolExecutor:
+    """A pool of ``count`` helper threads, started once and kept (an L-BFGS fit evaluates dozens of times; starting
+    threads for each evaluation cost ~6 ms apiece on a busy machine)."""
+    if count not in _POOLS:
+        _POOLS[count] = ThreadPoolExecutor(max(1, count), thread_name_prefix="linclass-chunks")
+    return _POOLS[count]
 
 
 def chunk_rows_for(n_features: int, itemsize: int, budget: int = CHUNK_BYTES) -> int:
@@ -74,14 +86,20 @@ def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
 
     The two products run in ``dtype`` (``V`` (D, C) and ``c`` (C, 1) already in it);
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
-    Measured layouts (OpenBLAS, C = 20): ``X V`` then a transposed copy, and ``Xᵀ Gᵀ``,
-    are 1.5× faster than ``Vᵀ Xᵀ`` and ``G X``.
+    Both products keep classes as rows, ``Sᵀ = Vᵀ Xᵀ`` and ``Gᵀ X`` (the gradient returned
+    as its transposed view): measured with OpenBLAS on this project's machine
+    (``benchmarks/bench_probe.py --stages``), 1.3× faster than ``X V`` with a transposed
+    copy and ``Xᵀ G`` at D = 256, C = 20, and as fast at D = 3,072, C = 10.
     """
     block = block.astype(dtype, copy=False)
-    St = np.ascontiguousarray((block @ V).T)  # (C, n): classes as rows for the softmax's reductions
-    St += c
-    loss, Gt = fused_softmax(St, y)
-    return loss, block.T @ Gt.T, Gt.sum(axis=1, dtype=np.float64)
+    St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
+    try:
+        with np.errstate(over="raise", invalid="raise"):  # scores beyond the dtype: refused, never a silent −inf
+            St += c
+            loss, Gt = fused_softmax(St, y)
+    except FloatingPointError:
+        raise InputError(_TOO_LARGE.format(dtype=np.dtype(dtype).name)) from None
+    return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
 
 
 class SoftmaxL2:
@@ -143,7 +161,8 @@ class SoftmaxL2:
         """``(Σ_i L_i, Σ_i x_i ⊗ dL_i, Σ_i dL_i)`` in float64 on the raw rows, for ``V, c = effective(W, b)``.
 
         The chunks are shared out to ``threads`` workers (chunk k to worker k mod
-        threads), each with one BLAS thread and its own float64 sums, added in a fixed
+        threads: this thread and ``threads − 1`` helpers kept from one evaluation to the
+        next), each with one BLAS thread and its own float64 sums, added in a fixed
         order: the result does not depend on timing.
         """
         V, c = self.effective(np.asarray(W, np.float64), np.asarray(b, np.float64))
@@ -162,11 +181,8 @@ class SoftmaxL2:
             return total, gV, gc
 
         with _BLAS.limit(limits=1):
-            if threads == 1:
-                parts = [worker(0)]
-            else:
-                with ThreadPoolExecutor(threads) as pool:
-                    parts = list(pool.map(worker, range(threads)))
+            helpers = [_helpers(threads - 1).submit(worker, k) for k in range(1, threads)]
+            parts = [worker(0)] + [future.result() for future in helpers]
         total = math.fsum(p[0] for p in parts)
         return total, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
@@ -200,9 +216,8 @@ class SoftmaxL2:
         """The objective and its gradient from the summed data terms (shared by every backend)."""
         N = self.X.shape[0]
         W = np.asarray(W, np.float64)
-        if not math.isfinite(total):
-            raise InputError("the loss is not finite: X contains NaN or inf (or values too large for "
-                             f"{self.dtype.name}); clean the embeddings or pass --standardize.")
+        if not (math.isfinite(total) and np.isfinite(gV).all() and np.isfinite(gc).all()):
+            raise InputError(_TOO_LARGE.format(dtype=self.dtype.name))
         gV, gb = gV / N, gc / N
         if self.shift is not None:  # c = b − μ V: the chain rule through c adds −μ ⊗ ∇_c to ∇_V
             gV = gV - np.outer(self.shift, gb)

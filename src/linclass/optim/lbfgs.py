@@ -352,7 +352,7 @@ def run_stages(evaluate: Remembered, theta, *, gtol: float, tol: float, max_iter
                callback=None) -> Stages:
     """L-BFGS from ``theta`` in the first stage's precision; when float32 round-off stalls the line search, on
     in float64 from where it stopped (the pairs stay valid). A stall in float64 is the optimum to machine
-    precision (``converged``)."""
+    precision (``converged`` if the gradient rule holds there too)."""
     n_iter, precisions, stages = 0, [evaluate.stage.dtype.name], [(evaluate.stage, evaluate.stage.passes)]
     while True:
         first = n_iter
@@ -363,8 +363,10 @@ def run_stages(evaluate: Remembered, theta, *, gtol: float, tol: float, max_iter
         if outcome.status != "stalled":
             break
         finer = getattr(evaluate.stage, "precise", lambda: None)()
-        if finer is None:
-            converged = evaluate.stage.dtype == np.float64
+        if finer is None:  # the line search stalled in float64: the optimum to machine precision, if the gradient
+            # rule holds there too (a stall far above it is a badly scaled problem, never reported as converged)
+            scaled = outcome.g if measure is None else measure * outcome.g
+            converged = evaluate.stage.dtype == np.float64 and float(np.max(np.abs(scaled))) <= gtol
             break
         evaluate.stage = finer
         stages.append((finer, finer.passes))
