@@ -15,6 +15,7 @@ the same weights, bit for bit, as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -26,14 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from .. import persist
-from .._checks import choice
+from .._checks import as_labels, choice
 from ..errors import DivergenceError, InputError, ParameterError
 from ..optim import apply_updates
+from ..optim.chunked import SoftmaxL2Batches
+from ..optim.lbfgs import is_l2_softmax
 from ..rows.batches import SHUFFLES, batch_source
 from ..rows.source import accuracy as rows_accuracy
 from .result import History
 
-__all__ = ["LoopConfig", "LoopResult", "record_differences", "run_epochs", "save_checkpoint"]
+__all__ = ["LoopConfig", "LoopResult", "record_differences", "run_epochs", "save_checkpoint", "step_objective"]
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,13 @@ def _resume_from(path, config: LoopConfig, run: dict | None) -> tuple[dict, dict
     return arrays, meta
 
 
+def step_objective(objective, params):
+    """What each step calls: for an L2 (or unregularized) softmax :class:`~linclass.objective.Objective` on ``W``
+    and ``b``, :class:`~linclass.optim.chunked.SoftmaxL2Batches` (the same loss, gradient and scores, fused and
+    split between threads); any other objective as it is."""
+    return SoftmaxL2Batches(objective) if is_l2_softmax(objective) and set(params) == {"W", "b"} else objective
+
+
 def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
           config: LoopConfig = LoopConfig(), resume: bool = False, run: dict | None = None) -> LoopResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
@@ -222,6 +232,9 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     params = {k: np.array(v) for k, v in params.items()}
+    objective = step_objective(objective, params)
+    if isinstance(objective, SoftmaxL2Batches):  # it trusts the labels: checked once here
+        y = as_labels(y, N, params["W"].shape[1])
     source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
                           dtype=np.result_type(*params.values()))
@@ -250,41 +263,42 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
     start = time.perf_counter() - history.seconds
     stopped_early = False
     try:
-        while iteration < total and not stopped_early:
-            correct = seen = 0
-            for X_batch, y_batch in itertools.islice(source.epoch(rng), total - iteration):
-                value = objective(params, X_batch, y_batch)
-                if limit is None:
-                    limit = config.explode_factor * max(1.0, abs(value.loss))
-                if not math.isfinite(value.loss) or value.loss > limit:
-                    raise DivergenceError(
-                        f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the loss became "
-                        f"{value.loss:.4g}. {_lr_advice(optimizer, iteration)}")
-                updates, opt_state = optimizer.update(value.grads, opt_state, params)
-                new = apply_updates(params, updates)
-                if not all(np.all(np.isfinite(v)) for v in new.values()):
-                    raise DivergenceError(
-                        f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
-                        f"NaN or inf. {_lr_advice(optimizer, iteration)}")
-                params = new
-                correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
-                seen += len(y_batch)
-                history.loss.append(value.loss)
-                iteration += 1
-                progress.update(iteration, value.loss, history.val_accuracy[-1] if history.val_accuracy else None)
-            epoch += 1
-            history.train_accuracy.append(correct / seen)
-            if X_val is not None:
-                history.val_accuracy.append(rows_accuracy(params["W"], params["b"], X_val, y_val))
-                if best is None or history.val_accuracy[-1] > best[0]:
-                    best, since_best = (history.val_accuracy[-1], params, epoch), 0
-                else:
-                    since_best += 1
-                stopped_early = config.early_stopping and since_best >= config.patience
-            history.seconds = time.perf_counter() - start
-            if config.checkpoint:
-                save_checkpoint(config.checkpoint, params=params, opt_state=opt_state, rng=rng, history=history,
-                                epoch=epoch, iteration=iteration, best=best, config=config, run=run)
+        with getattr(objective, "running", contextlib.nullcontext)():
+            while iteration < total and not stopped_early:
+                correct = seen = 0
+                for X_batch, y_batch in itertools.islice(source.epoch(rng), total - iteration):
+                    value = objective(params, X_batch, y_batch)
+                    if limit is None:
+                        limit = config.explode_factor * max(1.0, abs(value.loss))
+                    if not math.isfinite(value.loss) or value.loss > limit:
+                        raise DivergenceError(
+                            f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the loss became "
+                            f"{value.loss:.4g}. {_lr_advice(optimizer, iteration)}")
+                    updates, opt_state = optimizer.update(value.grads, opt_state, params)
+                    new = apply_updates(params, updates)
+                    if not all(np.all(np.isfinite(v)) for v in new.values()):
+                        raise DivergenceError(
+                            f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
+                            f"NaN or inf. {_lr_advice(optimizer, iteration)}")
+                    params = new
+                    correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
+                    seen += len(y_batch)
+                    history.loss.append(value.loss)
+                    iteration += 1
+                    progress.update(iteration, value.loss, history.val_accuracy[-1] if history.val_accuracy else None)
+                epoch += 1
+                history.train_accuracy.append(correct / seen)
+                if X_val is not None:
+                    history.val_accuracy.append(rows_accuracy(params["W"], params["b"], X_val, y_val))
+                    if best is None or history.val_accuracy[-1] > best[0]:
+                        best, since_best = (history.val_accuracy[-1], params, epoch), 0
+                    else:
+                        since_best += 1
+                    stopped_early = config.early_stopping and since_best >= config.patience
+                history.seconds = time.perf_counter() - start
+                if config.checkpoint:
+                    save_checkpoint(config.checkpoint, params=params, opt_state=opt_state, rng=rng, history=history,
+                                    epoch=epoch, iteration=iteration, best=best, config=config, run=run)
     except DivergenceError as err:
         err.params, err.history = params, history
         raise
