@@ -15,6 +15,10 @@ an interior optimum), λ = 1e-4 (``C = 1/(2Nλ)``), measures:
 - on the same cluster, ``--dask`` against dask-ml's ``LogisticRegression`` (the Dask anchor,
   ``pip install 'linclass[bench]'``; skipped when absent) on the binary version of the problem
   (see :func:`dask_part`: dask-ml is binary only), both on one Dask array, at one objective;
+- what ``--dask`` adds to each evaluation over the NumPy engine on the same 2 cores, on a LocalCluster and on
+  a real ``dask scheduler`` with ``dask worker`` processes over tcp on loopback (target ≤ 50 ms), and
+  ``linclass probe``'s start-up: its wall time minus its fit's ``seconds`` (target ≤ 0.5 s), both with
+  ``--overhead-only`` (:func:`dask_overhead`, :func:`startup`);
 - peak RSS of a child process fitting a memory-mapped 1 GB ``X.npy`` (1,000,000 × 256;
   ``--rss-iter`` iterations: the peak is reached in the first pass), target < 600 MB.
 
@@ -28,6 +32,7 @@ epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
     python benchmarks/bench_probe.py --skip-rss --skip-dask
     python benchmarks/bench_probe.py --stream-only   # the streamed minibatch source (~5 min)
     python benchmarks/bench_probe.py --dask-only     # the Dask part alone (dask-ml's admm: ~7 s an iteration)
+    python benchmarks/bench_probe.py --overhead-only # Dask's overhead per evaluation (LocalCluster, tcp), start-up
     python benchmarks/bench_probe.py --engine-only   # scikit-learn (both thread settings) and the NumPy engine,
                                                      # with one evaluation's stages against its two products
 """
@@ -54,8 +59,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass import Objective
 from linclass.optim.chunked import SoftmaxL2, chunk_rows_for
-from linclass.probe import fit, synthetic
-from linclass.probe.dask_backend import BLOCK_BYTES
+from linclass.probe import fit, open_split, synthetic
+from linclass.probe.dask_backend import BLOCK_BYTES, DaskSoftmaxL2
 from linclass.regularizers import L2
 
 try:  # the Dask anchor, optional: pip install 'linclass[bench]'
@@ -255,6 +260,97 @@ def dask_part(args, tmp, X, y, lam, record, X64) -> dict:
     return out
 
 
+def tcp_cluster(tmp, workers: int):
+    """A ``dask scheduler`` and ``dask worker --nworkers W --nthreads 1`` over tcp on loopback, as a user starts
+    them: ``(address, processes)``."""
+    info = tmp / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(info)], **quiet)]
+    while not info.exists():
+        time.sleep(0.05)
+    procs.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", "--scheduler-file", str(info),
+                                   "--nworkers", str(workers), "--nthreads", "1", "--no-dashboard"], **quiet))
+    return json.loads(info.read_text())["address"], procs
+
+
+def per_evaluation(evaluator, W, b, count: int) -> float:
+    """Median seconds of one loss-and-gradient evaluation at ``count`` distinct points (no memo hit)."""
+    evaluator(W, b)
+    times = []
+    for k in range(count):
+        t = time.perf_counter()
+        evaluator(W + (k + 1) * 1e-7, b)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def dask_overhead(args, tmp, lam) -> dict:
+    """What a cluster adds to each evaluation, on 2 workers × 1 thread: a LocalCluster, then a real ``dask
+    scheduler`` with ``dask worker`` processes over tcp on loopback. Against the NumPy engine with 2 threads (the
+    same cores): the median evaluation at distinct points (``--overhead-evals``), and a whole fit's excess
+    seconds divided by its evaluations."""
+    split = open_split(tmp / "train")
+    y = split.y.astype(np.int64)
+    N, D = split.X.shape
+    C = int(y.max()) + 1
+    W, b = 0.01 * np.random.default_rng(0).standard_normal((D, C)), np.zeros(C)
+    with threadpool_limits(limits=1):
+        numpy_eval = per_evaluation(SoftmaxL2(split.X, y, C, lam, threads=2), W, b, args.overhead_evals)
+        numpy_fit = fit(tmp / "train", reg_strength=lam, threads=2)
+    out = {"numpy": {"evaluation_ms": 1000 * numpy_eval, "fit_seconds": numpy_fit.seconds,
+                     "evaluations": numpy_fit.best["evaluations"]}}
+    print(f"NumPy engine, 2 threads: {1000 * numpy_eval:.1f} ms per evaluation; fit {numpy_fit.seconds:.2f} s, "
+          f"{numpy_fit.best['evaluations']} evaluations", flush=True)
+    for name in ("LocalCluster", "tcp"):
+        procs = []
+        if name == "tcp":
+            address, procs = tcp_cluster(tmp, 2)
+            client = Client(address, timeout="60s")
+            client.wait_for_workers(2, timeout=120)
+        else:
+            client = Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None))
+        try:
+            t = time.perf_counter()
+            evaluator = DaskSoftmaxL2(client, split.X, y, C, lam)
+            placed = time.perf_counter() - t
+            seconds = per_evaluation(evaluator, W, b, args.overhead_evals)
+            r = fit(tmp / "train", reg_strength=lam, dask=client)
+        finally:
+            client.close()
+            for p in procs[::-1]:
+                p.terminate()
+                p.wait()
+        excess = (r.seconds - numpy_fit.seconds) / r.best["evaluations"]
+        out[name] = {"evaluation_ms": 1000 * seconds, "overhead_ms": 1000 * (seconds - numpy_eval),
+                     "placement_seconds": placed, "fit_seconds": r.seconds, "evaluations": r.best["evaluations"],
+                     "fit_overhead_ms_per_evaluation": 1000 * excess,
+                     "objective_vs_numpy": (r.best["objective"] - numpy_fit.best["objective"])
+                     / numpy_fit.best["objective"]}
+        print(f"{name:12s} {1000 * seconds:6.1f} ms per evaluation: overhead {1000 * (seconds - numpy_eval):+.1f} ms; "
+              f"fit {r.seconds:.2f} s, {r.best['evaluations']} evaluations: {1000 * excess:+.1f} ms per evaluation "
+              f"over NumPy's fit; blocks placed in {placed:.1f} s", flush=True)
+    return out
+
+
+def startup(args, tmp) -> dict:
+    """``linclass probe``'s wall time (a fresh process, as a user runs it) minus the fit's own ``seconds``:
+    interpreter and imports, reading the data's labels, writing the model, metrics and report. Best of
+    ``--startup-repeats``."""
+    best = None
+    for k in range(args.startup_repeats):
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "linclass", "probe", str(tmp / "train"), "--json",
+                               "--out", str(tmp / f"startup-{k}")], capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - t
+        seconds = json.loads(done.stdout)["seconds"]
+        row = {"wall_seconds": wall, "fit_seconds": seconds, "excess_seconds": wall - seconds}
+        print(f"linclass probe: wall {wall:.2f} s, fit's seconds {seconds:.2f} s, excess {wall - seconds:.2f} s",
+              flush=True)
+        best = row if best is None or row["excess_seconds"] < best["excess_seconds"] else best
+    return best
+
+
 def rss_child(args, tmp, D, C) -> dict:
     """Peak resident memory of a fresh process fitting a memory-mapped ``args.rss_rows`` × D file."""
     big = synthetic.write(tmp / "big", args.rss_rows, D, C, seed=1)
@@ -396,6 +492,10 @@ def main():
     p.add_argument("--admm-iter", type=int, default=100,
                    help="max_iter of dask-ml's admm (its default 100; 0 skips admm)")
     p.add_argument("--repeats", type=int, default=3, help="runs of linclass --dask and dask-ml lbfgs (fastest kept)")
+    p.add_argument("--overhead-only", action="store_true", help="only the Dask overhead per evaluation "
+                   "(LocalCluster and a tcp scheduler with dask worker processes) and linclass probe's start-up")
+    p.add_argument("--overhead-evals", type=int, default=15, help="evaluations timed per engine (median)")
+    p.add_argument("--startup-repeats", type=int, default=3, help="linclass probe runs timed (best kept)")
     p.add_argument("--skip-sklearn-threads", action="store_true",
                    help="time scikit-learn with 1 BLAS thread only (its default threads crawl on a busy machine)")
     args = p.parse_args()
@@ -416,9 +516,16 @@ def main():
         return
     synthetic.write(tmp / "train", N, D, C, seed=0)
     synthetic.write(tmp / "val", N // 10, D, C, seed=0, split=1)
+    rows = {}
+    if args.overhead_only:
+        rows["dask_overhead"] = dask_overhead(args, tmp, lam)
+        rows["startup"] = startup(args, tmp)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        print(json.dumps(rows, indent=1))
+        shutil.rmtree(tmp)
+        return
     X, y = np.load(tmp / "train" / "X.npy"), np.load(tmp / "train" / "y.npy")
     X64 = X.astype(np.float64)
-    rows = {}
 
     def record(name, seconds, objective, iterations, **extra):
         rows[name] = {"seconds": seconds, "objective": objective, "iterations": iterations, **extra}

@@ -81,9 +81,10 @@ def color_images():
 
 @pytest.fixture
 def official_cifar10(tmp_path, monkeypatch):
-    """A small CIFAR-10 in the official format (20 images per batch, 20 test images), served on 127.0.0.1
-    and made the official source: ``load_cifar10``'s default URL and checksum point at it."""
-    generated = cifar_official_format.generate(n_per_batch=20, n_test=20, seed=3)
+    """A small CIFAR-10 in the official format (20 images per batch, 20 test images, every class in both
+    splits, learnable), served on 127.0.0.1 and made the official source: ``load_cifar10``'s default URL
+    and checksum point at it."""
+    generated = cifar_official_format.generate(n_per_batch=20, n_test=20, seed=3, learnable=True)
     archive = cifar_official_format.write_archive(tmp_path / "official.tar.gz", generated.members).read_bytes()
     server = cifar_official_format.FileServer({"/cifar-10-python.tar.gz": archive})
     monkeypatch.setitem(cifar10.load_cifar10.__kwdefaults__, "url", server.url("/cifar-10-python.tar.gz"))

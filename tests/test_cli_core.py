@@ -18,7 +18,7 @@ def run_json(capsys, *argv):
 def test_explain_svm_prints_the_slides_terms(capsys):
     assert main(["explain"]) == 0
     out = capsys.readouterr().out
-    assert "max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9" in out
+    assert "max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1)\n          = max(0, 2.9) + max(0, −3.9)" in out
     assert "= 12.9" in out and "= 6.3 + 6.6" in out
     assert out.strip().endswith("= 5.27")
 

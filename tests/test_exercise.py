@@ -27,6 +27,7 @@ WRONG = [  # (exercise, answer, first wrong term, a word of the reason)
     (SVM, "L_2 = max(0, 1.3 − 4.9 + 1) + max(0, 4.9 − 4.9 + 1) + max(0, 2.0 − 4.9 + 1) = 1", "term 2 of L_2",
      "j = y_i"),
     (SVM, "L_1 = max(0, 5.1 − 3.2 + 1) = 2.9", "term 2 of L_1", "missing"),
+    (SVM, "L_1 = max(0, 5.1 − 3.2) + max(0, −1.7 − 3.2 + 1) = 1.9", "term 1 of L_1", "margin Δ is 1"),
     (SOFTMAX, "0.89, 0.08, 6.16", "L_1", "log base 10"),
     (SOFTMAX, "L_1 = −ln(0.87) = 0.14", "p_{y_i} of L_1", "correct class's probability"),
     (SOFTMAX, "L_1 = −log10(0.13) = 0.89", "the log of L_1", "natural log"),

@@ -209,10 +209,22 @@ def test_feature_sizes_and_pictures(capsys, tmp_path, hw, size):
     data = run_json(capsys, "explain", "--features", str(path), "--out", str(tmp_path / "out"))
     assert data["hog_size"] == size == (hw[0] // 8) * (hw[1] // 8) * 9
     hue = rgb_to_hsv(image / 255)[..., 0]
-    expected = np.bincount(np.minimum((hue * 12).astype(int), 11).ravel(), minlength=12) / hue.size
-    np.testing.assert_allclose(data["hue_histogram"], expected, atol=10 / hue.size)  # pixels on a bin edge may differ
+    coloured = image.max(-1) != image.min(-1)        # grey pixels have no hue
+    on_edge = 1e-9                                   # a hue on a bin edge k/12 belongs to bin k (float gives k − ε)
+    expected = np.bincount(np.minimum((hue[coloured] * 12 + on_edge).astype(int), 11), minlength=12) / hue.size
+    np.testing.assert_allclose(data["hue_histogram"], expected, rtol=1e-6)
+    assert data["pixels_without_hue"] == hue.size - coloured.sum()
     for png in data["pictures"].values():
         assert Image.open(png).format == "PNG"
+
+
+def test_grey_image_has_no_hue(capsys, tmp_path):
+    path = tmp_path / "gray.png"
+    Image.fromarray(np.full((16, 24, 3), 128, np.uint8)).save(path)
+    data = run_json(capsys, "explain", "--features", str(path), "--out", str(tmp_path / "out"))
+    assert data["hue_histogram"] == [0.0] * 12 and data["pixels_without_hue"] == 16 * 24
+    text = text_of(capsys, "explain", "--features", str(path), "--out", str(tmp_path / "out"))
+    assert "384 of 384 pixels are grey" in text and "1.000" not in text
 
 
 def test_features_of_a_missing_or_bad_file(capsys, tmp_path):

@@ -43,7 +43,7 @@ def test_cli_resume_refuses_a_changed_val_in_one_line(tmp_path, splits, monkeypa
     train, val = splits
     out = tmp_path / "run"
     argv = ["probe", str(train), "--val", str(val), "--reg-path", "1e-3:1e-1:3", "--out", str(out)]
-    real, calls = core.lbfgs, []
+    real, calls = core.solve, []
 
     def interrupted(*args, **kwargs):
         if len(calls) == 2:
@@ -52,7 +52,7 @@ def test_cli_resume_refuses_a_changed_val_in_one_line(tmp_path, splits, monkeypa
         return real(*args, **kwargs)
 
     with monkeypatch.context() as m:
-        m.setattr(core, "lbfgs", interrupted)
+        m.setattr(core, "solve", interrupted)
         assert main(argv) != 0
     assert sorted(p.name for p in out.glob("lambda-*.npz")) == ["lambda-00.npz", "lambda-01.npz"]
     _rewrite(val, seed=3)

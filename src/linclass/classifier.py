@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import interop, persist
+from . import persist
 from ._checks import model_schema
 from ._version import __version__
 from .design import Design
@@ -51,11 +51,11 @@ class Classifier:
     def to_sklearn(self):
         """A fitted scikit-learn ``LogisticRegression`` with this (softmax) model's probabilities on raw rows, the
         preprocessing folded in (:mod:`linclass.interop`)."""
-        return interop.to_sklearn(self)
+        return _interop().to_sklearn(self)
 
     def to_torch(self):
         """A ``torch.nn.Linear`` whose outputs are this model's logits on raw rows (:mod:`linclass.interop`)."""
-        return interop.to_torch(self)
+        return _interop().to_torch(self)
 
     def save(self, path, *, key=None):
         """Write the model file, signed with ``key`` (or ``$LINCLASS_MODEL_KEY`` if set): :mod:`linclass.persist`."""
@@ -90,3 +90,8 @@ class Classifier:
         shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
         extra = {k: v for k, v in meta.items() if k not in ("class_names", "loss", "image_shape", "features")}
         return cls(model, pre, list(meta["class_names"]), meta["loss"], shape, features, extra)
+
+
+def _interop():
+    from . import interop  # scikit-learn's linear_model (and torch): loaded only when a model is converted
+    return interop

@@ -31,7 +31,8 @@ from ._common import COMMANDS
 
 EPILOG = """examples:
   linclass train                          softmax on scikit-learn's digits (offline), with a report
-  linclass train --data cifar10-jpg.tar.gz --loss svm
+  linclass data export cifar10 data/cifar10-jpg   CIFAR-10 as class folders of JPEGs (downloaded once)
+  linclass train --data data/cifar10-jpg --loss svm   an SVM on them
   linclass explain                        the slides' SVM example, term by term
   linclass explain --loss softmax         the same scores through softmax
   linclass gradcheck --loss svm --reg l2  analytic vs numerical gradient

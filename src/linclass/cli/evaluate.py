@@ -45,7 +45,10 @@ def run(args) -> Output:
     settings = clf.metadata.get("settings", {})
     if args.seed is None:
         args.seed = settings.get("seed", 0)
-    if not args.dataset and not args.data and trained_on in BUILT_IN:
+    if not args.dataset and not args.data and trained_on is not None:
+        if trained_on not in BUILT_IN:
+            raise InputError(f"this model was trained on {trained_on!r}, not a built-in data set: give its data "
+                             "with --data PATH (the folder or archive given to train).")
         args.dataset = trained_on
     dataset = load_from_args(args)
     if list(dataset.class_names) != list(clf.class_names):

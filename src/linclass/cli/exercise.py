@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 
+from .. import i18n
 from ..report import exercise, exercise_check
-from ._common import Output, add_command
+from ._common import Output, add_command, add_lang
 
 SEEDS = 10_000
 """A drawn seed is below this: short enough to read out in class."""
@@ -24,10 +25,16 @@ def register(subparsers, common):
     what.add_argument("--check", metavar="ANSWER",
                       help='check an answer: the losses "L_1, L_2, L_3" (and L at the end if you like), or one '
                            'worked line "L_1 = max(0, 5.1 − 3.2 + 1) + … = 2.9"; says which term is first wrong')
+    add_lang(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> Output:
+    with i18n.language(args.lang):
+        return _run(args)
+
+
+def _run(args) -> Output:
     seed = args.seed if args.seed is not None else secrets.randbelow(SEEDS)
     task = exercise.make_exercise(seed, args.loss)
     if args.answers:

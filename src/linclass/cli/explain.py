@@ -13,9 +13,10 @@ import importlib
 import math
 import re
 
+from .. import i18n
 from ..errors import InputError
 from ..report import explain, explain_bias, explain_entropy, explain_gradient, explain_questions
-from ._common import Output, add_command
+from ._common import Output, add_command, add_lang
 
 
 def _heavy(name: str):
@@ -79,6 +80,7 @@ def register(subparsers, common):
     p.add_argument("--predicted", help="--entropy's predicted distribution P (default 0.4,0.3,0.3)")
     p.add_argument("--out", help="folder for the pictures of --features, --lr, --landscape and --occam "
                    "(default runs/...)")
+    add_lang(p)
     p.set_defaults(run=run)
 
 
@@ -138,6 +140,11 @@ def refuse_unused(args, asked: str) -> None:
 
 
 def run(args) -> Output:
+    with i18n.language(args.lang):
+        return _run(args)
+
+
+def _run(args) -> Output:
     asked = topic(args)
     refuse_unused(args, asked)
     delta = 1.0 if args.delta is None else args.delta

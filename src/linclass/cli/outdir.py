@@ -1,13 +1,11 @@
 """A command's ``--out`` folder, held by one run at a time.
 
-:func:`output_dir` creates the folder, takes its lock (``.lock``, created with
-``O_EXCL``, holding the owner's pid and host: a lock whose process has ended on
-this host is stale and taken over), refuses a folder that holds a finished run's result
+:func:`output_dir` creates the folder, takes its lock (``.lock``, created with ``O_EXCL``, holding the
+owner's pid and host: a lock whose process has ended on this host, or one older than :data:`LOCK_GRACE`
+that names no process, is stale and taken over), refuses a folder that holds a finished run's result
 (``finished``, e.g. ``model.npz``: a command passes it unless ``--overwrite`` or ``--resume``), removes
-temporary files a killed run left
-(``.NAME.*.tmp`` from :func:`linclass.persist.atomic_write`), and on the way out
-releases the lock and, if the run failed, removes the folders it created that
-stayed empty.
+temporary files a killed run left (``.NAME.*.tmp`` from :func:`linclass.persist.atomic_write`), and on
+the way out releases the lock and, if the run failed, removes the folders it created that stayed empty.
 """
 
 from __future__ import annotations
@@ -15,12 +13,23 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import OutputError
 
 LOCK = ".lock"
+LOCK_GRACE = 2.0
+"""Seconds a lock that names no process (empty: the disk filled before its pid was written) is respected:
+a run writes its pid right after creating the lock, so an older one is stale and taken over."""
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _alive(pid: int) -> bool:
@@ -48,8 +57,9 @@ def _lock(folder: Path) -> Path:
                 owner = []
             pid = int(owner[0]) if owner and owner[0].isdigit() else None
             host = owner[1] if len(owner) > 1 else None
-            if pid is not None and host == socket.gethostname() and not _alive(pid):
-                path.unlink(missing_ok=True)  # stale: its run was killed
+            if (pid is not None and host == socket.gethostname() and not _alive(pid)) or \
+                    (pid is None and _age(path) > LOCK_GRACE):
+                path.unlink(missing_ok=True)  # stale: its run was killed, or never wrote its pid (disk full)
                 continue
             who = f"pid {pid} on {host}" if pid is not None else "another run"
             raise OutputError(f"--out {folder} is in use by another linclass run ({who}); wait for it to finish, "

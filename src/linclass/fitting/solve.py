@@ -158,6 +158,10 @@ def _warn_budget(problem: Problem, solver, result: Result) -> None:
         warnings.warn(f"L-BFGS stopped after max_iter={solver.max_iter} iterations{lam} with ‖∇L‖ = "
                       f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or standardize "
                       "the features (--standardize).", ConvergenceWarning, stacklevel=3)
+    elif isinstance(solver, LBFGS) and not result.converged:  # stalled: no step lowers the objective any more
+        warnings.warn(f"L-BFGS stopped after {result.iterations} iterations{lam}: no step lowers the objective while "
+                      f"‖∇L‖ = {result.grad_norm:.3g} is above the tolerance; the data needs scaling: standardize the "
+                      "features (--standardize).", ConvergenceWarning, stacklevel=3)
     elif isinstance(solver, Minibatch) and result.converged is False:
         warnings.warn(f"the training loss was still falling after {result.epochs} epochs (max_iter; by more than "
                       f"tol={solver.tol:g} in the last {solver.patience}){lam}; raise max_iter or the learning "

@@ -40,6 +40,8 @@ CHUNK_BYTES = 4 * 2 ** 20
 read by both products, so two workers' chunks should stay in the cache between them (32 MiB of L3 here)."""
 
 PRECISIONS = (np.float32, np.float64)
+_TOO_LARGE = ("the products X·W overflow {dtype}: X holds values too large for it (or NaN / inf); the data "
+              "needs scaling: pass --standardize (standardize=True), or divide the embeddings by a constant.")
 
 _BLAS = ThreadpoolController()
 _POOLS: dict = {}
@@ -93,8 +95,12 @@ def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
     """
     block = block.astype(dtype, copy=False)
     St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
-    St += c
-    loss, Gt = fused_softmax(St, y)
+    try:
+        with np.errstate(over="raise", invalid="raise"):  # scores beyond the dtype: refused, never a silent −inf
+            St += c
+            loss, Gt = fused_softmax(St, y)
+    except FloatingPointError:
+        raise InputError(_TOO_LARGE.format(dtype=np.dtype(dtype).name)) from None
     return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
 
 
@@ -261,9 +267,8 @@ class SoftmaxL2:
         """The objective and its gradient from the summed data terms (shared by every backend)."""
         N = self.X.shape[0]
         W = np.asarray(W, np.float64)
-        if not math.isfinite(total):
-            raise InputError("the loss is not finite: X contains NaN or inf (or values too large for "
-                             f"{self.dtype.name}); clean the embeddings or pass --standardize.")
+        if not (math.isfinite(total) and np.isfinite(gV).all() and np.isfinite(gc).all()):
+            raise InputError(_TOO_LARGE.format(dtype=self.dtype.name))
         gV, gb = gV / N, gc / N
         if self.shift is not None:  # c = b − μ V: the chain rule through c adds −μ ⊗ ∇_c to ∇_V
             gV = gV - np.outer(self.shift, gb)

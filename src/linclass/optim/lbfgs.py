@@ -258,8 +258,10 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
         if outcome.status != "stalled":
             break
         finer = getattr(stage, "precise", lambda: None)()
-        if finer is None:  # the line search stalled: in float64, that is the optimum to machine precision
-            converged = stage.dtype == np.float64
+        if finer is None:  # the line search stalled in float64: the optimum to machine precision, if the gradient
+            # rule holds there too (a stall far above it is a badly scaled problem, never reported as converged)
+            scaled = outcome.g if measure is None else measure * outcome.g
+            converged = stage.dtype == np.float64 and float(np.max(np.abs(scaled))) <= gtol
             break
         stage = finer  # float32 round-off stalled the line search: finish in float64 (the pairs stay valid)
         stages.append((stage, stage.passes))

@@ -57,7 +57,7 @@ def settings(optimizer: str, *, lr=None, schedule=None, batch_size=None, epochs=
     lr = _checks.number(lr, "lr (--lr)", low=0, low_open=True, hint="; e.g. 1e-3")
     for lam in lams:
         _checks.stable_step(optimizer, lr, L2(), lam, names=("--lr", "--reg-strength"))
-    schedule = schedule or "constant"
+    schedule = "constant" if schedule is None else schedule  # "" is refused below, as train refuses it
     parse_schedule(schedule, lr, 1)  # a bad spec fails before the data is read
     batch_size = defaults.value("probe", "batch_size") if batch_size is None else batch_size
     epochs = defaults.value("probe", "epochs") if epochs is None else epochs

@@ -16,25 +16,32 @@ log Σ_j e^{s_j − s_max}`` (the log-sum-exp trick), never as ``exp inf``.
 from __future__ import annotations
 
 import math
+import unicodedata
 
 import numpy as np
 
 from .. import losses
 from .._checks import scores_and_labels
 from ..errors import InputError
+from ..i18n import N_, _
 from .numbers import num, score, small
 
 SLIDES_SCORES = [[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]]
 """The lecture's score matrix: one row per image (cat, car, frog), columns cat, car, frog."""
 SLIDES_LABELS = [0, 1, 2]
-SLIDES_CLASSES = ["cat", "car", "frog"]
+SLIDES_CLASSES = [N_("cat"), N_("car"), N_("frog")]
 SLIDES_W = [[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0.0, 0.25, 0.2, -0.3]]
 """Seed 003's weights (3 classes × 4 pixels, one row per class), where the lecture needs a W."""
 
-LOG_BASES = {"e": (math.e, "ln", "natural log"), "2": (2.0, "log2", "log base 2, in bits"),
-             "10": (10.0, "log10", "log base 10")}
-"""``--log-base`` choices: (base, the symbol printed, the words printed)."""
+LOG_BASES = {"e": (math.e, "ln", N_("natural log")), "2": (2.0, "log2", N_("log base 2, in bits")),
+             "10": (10.0, "log10", N_("log base 10"))}
+"""``--log-base`` choices: (base, the symbol printed, the words printed, in English: ``_(words)`` translates)."""
 _MAX_EXP = 50.0  # beyond |s| = 50 the exp(s) row is written shifted by the row's max
+
+
+def slides_classes() -> list[str]:
+    """The slides' class names (cat, car, frog) in the current language."""
+    return [_(name) for name in SLIDES_CLASSES]
 
 
 def log_base(name: str) -> tuple[float, str, str]:
@@ -49,13 +56,24 @@ def _paren(x: float, digits: int = 2) -> str:
     return f"({score(x, digits)})" if x < 0 else score(x, digits)
 
 
+def text_width(text: str) -> int:
+    """The terminal columns ``text`` takes: East Asian wide characters (猫, 图片) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int, *, left: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns, right-aligned (``left``: left-aligned)."""
+    space = " " * max(0, width - text_width(text))
+    return text + space if left else space + text
+
+
 def columns(head: str, label_cells: list[tuple[str, list[str]]], names: list[str], *,
             width: int = 8, label_width: int = 14) -> list[str]:
     """A table of at least ``width``-wide columns, wider where a cell needs it: cells never touch."""
-    width = max(width, *(len(c) + 2 for _, cells in label_cells for c in cells + names))
-    label_width = max(label_width, len(head) + 1, *(len(label) + 1 for label, _ in label_cells))
-    rows = [head.ljust(label_width) + "".join(n.rjust(width) for n in names)]
-    rows += [label.ljust(label_width) + "".join(c.rjust(width) for c in cells) for label, cells in label_cells]
+    width = max(width, *(text_width(c) + 2 for _, cells in label_cells for c in cells + names))
+    label_width = max(label_width, text_width(head) + 1, *(text_width(label) + 1 for label, _ in label_cells))
+    rows = [pad(head, label_width, left=True) + "".join(pad(n, width) for n in names)]
+    rows += [pad(label, label_width, left=True) + "".join(pad(c, width) for c in cells) for label, cells in label_cells]
     return rows
 
 
@@ -94,11 +112,12 @@ def explain_svm(scores, labels, classes, *, delta: float = 1.0):
     """Multiclass SVM: ``L_i = Σ_{j≠y_i} max(0, s_j − s_{y_i} + Δ)``, written out per image, as the slides do:
     the terms, their insides, their values, then ``L_i``."""
     scores = np.asarray(scores, dtype=np.float64)
-    per_example, _ = losses.svm_loss(scores, labels, delta=delta, reduction="none")
+    per_example = losses.svm_loss(scores, labels, delta=delta, reduction="none")[0]
     margins = losses.svm_margins(scores, labels, delta=delta)
     d = svm_digits(scores, labels, delta)
-    lines = [f"Multiclass SVM loss, Δ = {num(delta, d)}:  L_i = Σ_{{j≠y_i}} max(0, s_j − s_{{y_i}} + Δ)", ""]
-    lines += columns("image", [(f"{i + 1} ({classes[labels[i]]})", [score(s, d) for s in row])
+    lines = [_("Multiclass SVM loss, Δ = {delta}:").format(delta=num(delta, d))
+             + "  L_i = Σ_{j≠y_i} max(0, s_j − s_{y_i} + Δ)", ""]
+    lines += columns(_("image"), [(f"{i + 1} ({classes[labels[i]]})", [score(s, d) for s in row])
                                for i, row in enumerate(scores)], list(classes)) + [""]
     for i, row in enumerate(scores):
         y = labels[i]
@@ -109,7 +128,7 @@ def explain_svm(scores, labels, classes, *, delta: float = 1.0):
         if len(others) > 1:
             steps.append(" + ".join(num(margins[i, j], d) for j in others))
         steps.append(num(per_example[i], d))
-        lines += [(head if k == 0 else " " * len(head)) + "= " + step for k, step in enumerate(steps)]
+        lines += [(head if k == 0 else " " * text_width(head)) + "= " + step for k, step in enumerate(steps)]
     total = " + ".join(num(v, d) for v in per_example)
     mean = float(per_example.mean())
     lines += ["", f"L = (1/N) Σ L_i = ({total}) / {len(per_example)} = {num(mean, d)}"]
@@ -152,15 +171,16 @@ def explain_softmax(scores, labels, classes, *, base: str = "e"):
     """Softmax: exp → normalize → ``−log`` of the correct class's probability, per image."""
     b, log, words = log_base(base)
     scores = np.asarray(scores, dtype=np.float64)
-    natural, _ = losses.softmax_loss(scores, labels, reduction="none")
+    natural = losses.softmax_loss(scores, labels, reduction="none")[0]
     per_example = natural / math.log(b)
     probs = losses.softmax(scores)
-    lines = [f"Softmax loss ({words}):  L_i = −{log}( e^{{s_{{y_i}}}} / Σ_j e^{{s_j}} )", ""]
+    lines = [_("Softmax loss ({words}):").format(words=_(words)) + f"  L_i = −{log}( e^{{s_{{y_i}}}} / Σ_j e^{{s_j}} )",
+             ""]
     for i, row in enumerate(scores):
         y = labels[i]
-        lines.append(f"image {i + 1} (correct class: {classes[y]})")
-        table = [("  scores s", [score(s) for s in row]), _exp_row(row),
-                 ("  normalize p", [f"{p:.2f}" for p in probs[i]])]
+        lines.append(_("image {number} (correct class: {name})").format(number=i + 1, name=classes[y]))
+        table = [("  " + _("scores s"), [score(s) for s in row]), _exp_row(row),
+                 ("  " + _("normalize p"), [f"{p:.2f}" for p in probs[i]])]
         lines += columns("", table, list(classes), width=10, label_width=18)
         lines.append(_loss_line(i, row, y, probs[i, y], per_example[i], b, log))
         lines.append("")
@@ -184,19 +204,20 @@ def _loss_line(i, row, y, p, loss, base, log) -> str:
     gap = (top - row[y]) / math.log(base)
     unit = "" if log == "ln" else f" / ln {num(base)}"
     return (f"  L_{i + 1} = ({score(top)} − {_paren(row[y])}){unit} + {log}({inner}) "
-            f"= {small(gap)} + {small(lse)} = {small(loss)}   (p rounds to {round(p)}: log-sum-exp in log-space)")
+            f"= {small(gap)} + {small(lse)} = {small(loss)}   "
+            + _("(p rounds to {p}: log-sum-exp in log-space)").format(p=round(p)))
 
 
 def explain(loss: str, scores=None, labels=None, classes=None, *, delta: float = 1.0, base: str = "e"):
     """Explain ``loss`` (``"svm"`` or ``"softmax"``) on ``scores``; the slides' example by default."""
     if scores is None:
         scores, labels = SLIDES_SCORES, SLIDES_LABELS
-        classes = classes or SLIDES_CLASSES
+        classes = classes or slides_classes()
     scores = np.asarray(scores, dtype=np.float64)
     labels = [int(v) for v in labels]
     scores_and_labels(scores, labels)  # validates shapes, labels, finiteness
     finite_margins(scores, delta)
-    classes = list(classes) if classes else [f"class {j}" for j in range(scores.shape[1])]
+    classes = list(classes) if classes else [_("class {number}").format(number=j) for j in range(scores.shape[1])]
     if loss == "svm":
         return explain_svm(scores, labels, classes, delta=delta)
     return explain_softmax(scores, labels, classes, base=base)

@@ -42,7 +42,7 @@ def time_gradients(loss: str = "softmax", seed: int = SEED) -> dict:
                            indices=chunk)
         per_entry = min(per_entry, (time.perf_counter() - start) / len(chunk))
     analytic = []
-    for _ in range(REPEATS):
+    for _repeat in range(REPEATS):
         start = time.perf_counter()
         objective(params, X, y)
         analytic.append(time.perf_counter() - start)

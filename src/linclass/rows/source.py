@@ -17,6 +17,8 @@ import mmap
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = ["Standardized", "accuracy", "block_correct", "drop_pages", "feature_stats", "read_rows",
            "release_rows", "spans", "streamed"]
 
@@ -77,9 +79,16 @@ def feature_stats(X, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 1e-8, std, 1.0)
 
 
-def block_correct(block, y, V, c) -> int:
-    """How many rows of ``block`` score their label ``y`` highest under ``block V + c`` (in ``V``'s dtype)."""
+def block_correct(block, y, V, c, where: str = "X") -> int:
+    """How many rows of ``block`` score their label ``y`` highest under ``block V + c`` (in ``V``'s dtype).
+
+    A row whose scores are not finite (NaN or inf in ``block``, or values too large) is refused
+    (:class:`~linclass.errors.InputError`), as in training: it is never counted silently."""
     scores = block.astype(V.dtype, copy=False) @ V + c
+    finite = np.isfinite(scores).all(axis=1)
+    if not finite.all():
+        raise InputError(f"{where} holds NaN or inf in {np.count_nonzero(~finite)} row(s) (or values too large for "
+                         f"{V.dtype}), which cannot be scored; clean the embeddings, as training data must be.")
     return int(np.count_nonzero(scores.argmax(axis=1) == y))
 
 
@@ -94,7 +103,7 @@ def accuracy(W, b, X, y, *, shift=None, scale=None, chunk_rows: int = 16384) -> 
     y = np.asarray(y)
     right = 0
     for start, stop in spans(X, chunk_rows):
-        right += block_correct(read_rows(X, start, stop), y[start:stop], V, c)
+        right += block_correct(read_rows(X, start, stop), y[start:stop], V, c, getattr(X, "where", "X"))
         release_rows(X, start, stop)
     return right / X.shape[0]
 
