@@ -112,12 +112,16 @@ def _train(args, dataset, settings, sources, out: Path, key) -> Output:
     _write_report(out, clf, dataset, settings, sources, metrics, outcome.history, test)
     (out / "checkpoint.npz").unlink(missing_ok=True)  # the run finished: the model file is the result
     n_train = len(dataset.y_train) * (2 if settings.augment == "flip" else 1)
-    lines = [f"trained {settings.loss} ({settings.optimizer}, lr {settings.lr:g}, λ {settings.reg_strength:g}) "
+    applied = applied_settings(settings)
+    used = ", ".join([settings.optimizer] + [f"{name} {applied[key]:g}" for key, name in
+                                             (("lr", "lr"), ("step_size", "step"), ("reg_strength", "λ"))
+                                             if applied.get(key) is not None])
+    lines = [f"trained {settings.loss} ({used}) "
              f"on {dataset.name}: {n_train} train / {len(dataset.X_val)} val / "
              f"{len(dataset.X_test)} test examples in {outcome.seconds:.1f} s",
              f"  accuracy  train {_pct(train_metrics)}  val {_pct(metrics['val_accuracy'])}  "
              f"test {_pct(metrics['test_accuracy'])}",
-             f"  final loss {metrics['final_loss']:.4f}   ‖∇L‖ at the end {metrics['grad_norm']:.3g}"
+             f"  objective on the whole training set {metrics['objective']:.4f}   ‖∇L‖ {metrics['grad_norm']:.3g}"
              + (f"   ‖W − W*‖ ≤ {metrics['distance_bound']:.3g}" if metrics["distance_bound"] is not None else ""),
              f"  weights kept: {_kept_text(outcome)}",
              *(f"  note: {n}" for n in dataset.notes),
