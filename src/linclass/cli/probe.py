@@ -153,7 +153,7 @@ def _report(path, args, result):
     rows = [[r["reg_strength"], r["objective"], r["grad_norm"], r["iterations"], r["val_accuracy"],
              r["val_balanced_accuracy"], r["test_accuracy"], r["test_balanced_accuracy"], r["seconds"]]
             for r in result.path]
-    tables = [(f"Every λ fitted, in order ({result.selection}; the best validation "
+    tables = [(f"Regularization path: every λ fitted, in order ({result.selection}; the best validation "
                f"{result.selected_by.replace('_', ' ')} is kept)", columns, rows)]
     if best.get("val_accuracy_per_epoch"):
         tables.append((f"Validation accuracy per epoch ({args.optimizer}, λ {best['reg_strength']:g})",
