@@ -17,6 +17,7 @@ from ..pipeline import evaluate, fit_classifier
 from ..preprocess import PREPROCESSING
 from ..regularizers import REGULARIZERS
 from ..report import html, plots
+from ..rows.batches import SHUFFLES
 from ..settings import FIELDS, data_kind, resolve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
@@ -43,6 +44,9 @@ def register(subparsers, common):
     g.add_argument("--epochs", type=int)
     g.add_argument("--iterations", type=int, help="a budget in steps instead of epochs")
     g.add_argument("--replacement", action="store_true", default=None, help="sample minibatches with replacement")
+    g.add_argument("--shuffle", choices=list(SHUFFLES), help="the order of an epoch: rows (default: a permutation of "
+                   "the rows, the exact order a --resume repeats) or blocks (shuffled blocks of rows, the rows of "
+                   "about 64 blocks shuffled together)")
     g.add_argument("--early-stopping", action="store_true", default=None, help="stop when validation accuracy "
                    "stops improving and restore the best weights")
     g.add_argument("--patience", type=int, help="default 5")
@@ -141,7 +145,7 @@ def applied_settings(settings) -> dict:
     minibatch = not method.full_batch
     drop = set()
     if not minibatch:
-        drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
+        drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "shuffle", "early_stopping", "patience"}
     if not method.gradient:
         drop.add("iterations")
     else:

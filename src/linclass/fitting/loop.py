@@ -15,6 +15,7 @@ the same weights, bit for bit, as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -26,15 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from .. import persist
-from .._checks import choice
+from .._checks import as_labels, choice
 from ..errors import DivergenceError, InputError, ParameterError
 from ..optim import apply_updates
+from ..optim.chunked import SoftmaxL2Batches
+from ..optim.lbfgs import is_l2_softmax
 from ..rows.batches import SHUFFLES, batch_source
 from ..rows.source import accuracy as rows_accuracy
 from .result import History
 
 __all__ = ["LoopConfig", "LoopResult", "LoopState", "check_divergence", "end_epoch", "outcome", "record_differences",
-           "restore", "run_epochs", "save_checkpoint", "step"]
+           "restore", "run_epochs", "save_checkpoint", "step", "step_objective"]
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,13 @@ def outcome(state: LoopState, config: LoopConfig) -> LoopResult:
                       state.opt_state, kept)
 
 
+def step_objective(objective, params):
+    """What each step calls: for an L2 (or unregularized) softmax :class:`~linclass.objective.Objective` on ``W``
+    and ``b``, :class:`~linclass.optim.chunked.SoftmaxL2Batches` (the same loss, gradient and scores, fused and
+    split between threads); any other objective as it is."""
+    return SoftmaxL2Batches(objective) if is_l2_softmax(objective) and set(params) == {"W", "b"} else objective
+
+
 def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
                config: LoopConfig = LoopConfig(), resume: bool = False, run: dict | None = None) -> LoopResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
@@ -302,6 +312,9 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     params = {k: np.array(v) for k, v in params.items()}
+    objective = step_objective(objective, params)
+    if isinstance(objective, SoftmaxL2Batches):  # it trusts the labels: checked once here
+        y = as_labels(y, N, params["W"].shape[1])
     source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
                           dtype=np.result_type(*params.values()))
@@ -313,19 +326,20 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
     progress = _Progress(total, config.progress, first=state.iteration)
     start = time.perf_counter() - state.history.seconds
     try:
-        while state.iteration < total and not state.stopped_early:
-            correct = seen = 0
-            for X_batch, y_batch in itertools.islice(source.epoch(state.rng), total - state.iteration):
-                loss, hits = step(objective, optimizer, state, X_batch, y_batch, config.explode_factor)
-                correct, seen = correct + hits, seen + len(y_batch)
-                progress.update(state.iteration, loss,
-                                state.history.val_accuracy[-1] if state.history.val_accuracy else None)
-            end_epoch(state, correct, seen, X_val, y_val, config)
-            state.history.seconds = time.perf_counter() - start
-            if config.checkpoint:
-                save_checkpoint(config.checkpoint, params=state.params, opt_state=state.opt_state, rng=state.rng,
-                                history=state.history, epoch=state.epoch, iteration=state.iteration,
-                                best=state.best, config=config, run=run)
+        with getattr(objective, "running", contextlib.nullcontext)():  # the fused step's BLAS threads
+            while state.iteration < total and not state.stopped_early:
+                correct = seen = 0
+                for X_batch, y_batch in itertools.islice(source.epoch(state.rng), total - state.iteration):
+                    loss, hits = step(objective, optimizer, state, X_batch, y_batch, config.explode_factor)
+                    correct, seen = correct + hits, seen + len(y_batch)
+                    progress.update(state.iteration, loss,
+                                    state.history.val_accuracy[-1] if state.history.val_accuracy else None)
+                end_epoch(state, correct, seen, X_val, y_val, config)
+                state.history.seconds = time.perf_counter() - start
+                if config.checkpoint:
+                    save_checkpoint(config.checkpoint, params=state.params, opt_state=state.opt_state, rng=state.rng,
+                                    history=state.history, epoch=state.epoch, iteration=state.iteration,
+                                    best=state.best, config=config, run=run)
     except DivergenceError as err:
         err.params, err.history = state.params, state.history
         raise

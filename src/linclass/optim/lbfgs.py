@@ -187,9 +187,10 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     grads = evaluate.model_grads(run.theta)
     grad_norm, bound = certificate(objective, grads)
     pairs.reg = objective.reg_strength if isinstance(objective, Objective) and objective.reg is not None else 0.0
-    return LBFGSResult(variables.output(run.theta), run.loss, grad_norm, run.n_iter, run.converged,
-                       MESSAGES[run.status],
-                       bound, run.passes, time.perf_counter() - started, run.precision, pairs)
+    return LBFGSResult(params=variables.output(run.theta), loss=run.loss, grad_norm=grad_norm, n_iter=run.n_iter,
+                       converged=run.converged, message=MESSAGES[run.status], distance_bound=bound,
+                       evaluations=run.passes, seconds=time.perf_counter() - started, precision=run.precision,
+                       curvature=pairs)
 
 
 def check_smooth(objective, allow_nonsmooth: bool) -> None:
