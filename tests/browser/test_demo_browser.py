@@ -211,3 +211,24 @@ def test_margin_slider_step_slope_and_a_fresh_curve_per_loss(page, demo_url):
     history = page.evaluate("() => S.history")
     assert len(history) == 2 and history[1] < history[0]
     assert problems == []
+
+
+@pytest.mark.parametrize("lang, heading, button", [
+    ("ru", "Линейный классификатор: идём по склону", "Одно обновление параметров"),
+    ("zh", "线性分类器：沿着斜率走", "更新一次参数"),
+])
+def test_the_page_in_the_learners_language(page, demo_url, artifacts_dir, lang, heading, button):
+    problems = []
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    page.goto(f"{demo_url}?lang={lang}")
+    settle(page)
+    assert page.text_content("h1") == heading
+    assert page.text_content("#step") == button
+    assert page.evaluate("document.documentElement.lang") == lang
+    english = page.text_content("#total-loss")
+    page.click("#step")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '1'")
+    settle(page)
+    assert page.text_content("#total-loss") != english  # the numbers work as in English
+    page.screenshot(path=str(artifacts_dir / f"demo-{lang}.png"), full_page=True)
+    assert not problems, problems
