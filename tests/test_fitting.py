@@ -93,9 +93,8 @@ def test_solver_defaults_come_from_the_defaults_table():
                                            defaults.value("probe", "lbfgs_max_iter"))
     assert LBFGS.of("probe", tol=1e-3).tol == 1e-3  # a given value wins
     assert LBFGS().max_iter == defaults.value("train", "lbfgs_max_iter")
-    mini = Minibatch.of("estimator", epochs=3)
-    assert (mini.lr, mini.batch_size, mini.epochs) == (defaults.value("estimator", "lr"),
-                                                       defaults.value("estimator", "batch_size"), 3)
+    mini = Minibatch()
+    assert (mini.batch_size, mini.epochs) == (defaults.value("train", "batch_size"), defaults.value("train", "epochs"))
     with pytest.raises(ParameterError, match="already a schedule"):
         Minibatch(lr=lambda step: 0.1, schedule="cosine")
 
