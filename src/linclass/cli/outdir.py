@@ -10,6 +10,7 @@ the way out releases the lock and, if the run failed, removes the folders it cre
 
 from __future__ import annotations
 
+import datetime as _dt
 import errno
 import os
 import socket
@@ -71,6 +72,16 @@ def _lock(folder: Path) -> Path:
             f.write(me)
         return path
     raise OutputError(f"cannot lock --out {folder}: {path} keeps reappearing; delete it and retry.")
+
+
+def default_out(stem: str) -> Path:
+    """``runs/<stem>-<time>``, the default ``--out``: a new folder (``-2``, ``-3``… when runs start in one second)."""
+    base = f"runs/{stem}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    folder, k = Path(base), 1
+    while folder.exists():
+        k += 1
+        folder = Path(f"{base}-{k}")
+    return folder
 
 
 def _missing_parents(folder: Path) -> list[Path]:
