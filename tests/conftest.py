@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from linclass.datasets import cifar10
 from linclass.demo import make_server
+from linclass.fitting.loop import step_objective
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +37,16 @@ def one_blas_thread():
 
 
 class _Interrupting:
-    """An objective that raises KeyboardInterrupt on its n-th call (a crash in the middle of an epoch)."""
+    """An objective that raises KeyboardInterrupt on its n-th call (a crash in the middle of an epoch). It wraps what
+    the loop's steps call for ``objective`` (``step_objective``: the fused softmax, with its ``running`` context), so
+    that the interrupted run computes the same numbers as an uninterrupted one."""
 
-    def __init__(self, objective, n):
-        self.objective, self.n, self.calls = objective, n, 0
+    def __init__(self, objective, n, params=None):
+        self.objective = step_objective(objective, params or {"W": None, "b": None})
+        self.n, self.calls = n, 0
+
+    def __getattr__(self, name):
+        return getattr(self.objective, name)
 
     def __call__(self, *args):
         self.calls += 1

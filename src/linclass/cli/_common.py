@@ -61,6 +61,7 @@ linclass knn --dataset cifar10 --k 1,3,5,8,10,12,15,20,50,100 --metric l1
 linclass demo                      serve on 127.0.0.1:8000 and open the browser
 linclass demo --port 0 --no-browser   a free port, print the URL only
 linclass demo --host 0.0.0.0      reachable from other machines (no authentication!)
+linclass demo --lang vi           the page in Vietnamese (also ru, zh; or open it with ?lang=ru)
 """),
     "tune": ("Search learning rate × regularization on a validation split or by k-fold CV, in parallel.", """
 linclass tune                                    4×4 grid, softmax on digits

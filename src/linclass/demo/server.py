@@ -34,6 +34,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
+from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import LinclassError
 from . import api
@@ -125,7 +126,7 @@ class DemoHandler(BaseHTTPRequestHandler):
                 if any(p == path for _, p in api.ROUTES):
                     raise _BadRequest(405, f"{path} does not take {method}.")
                 raise _BadRequest(404, f"nothing at {path}; the page is at /.")
-            body = self._read_json() if method == "POST" else None
+            body = self._read_json() if method == "POST" else self._query()
             self._send_json(200, handler(body))
         except _BadRequest as err:
             self._send_json(err.status, {"error": err.message})
@@ -136,6 +137,11 @@ class DemoHandler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("unexpected error answering %s %s", method, path)
             self._send_json(500, {"error": "internal error; the server log has the details."})
+
+    def _query(self) -> dict:
+        """A GET's query: its ``lang`` (``?lang=ru``), else the server's language."""
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        return {"lang": query.get("lang") or self.server.lang}
 
     def _read_json(self):
         if self.headers.get("Transfer-Encoding"):
@@ -407,8 +413,9 @@ class DemoServer(HTTPServer):
     allow_reuse_address = True
     request_queue_size = BACKLOG
 
-    def __init__(self, address, workers: int = WORKERS):
+    def __init__(self, address, workers: int = WORKERS, lang: str = "en"):
         self.static_files = load_static()
+        self.lang = lang
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._jobs = queue.SimpleQueue()
         self._workers = [threading.Thread(target=self._work, name=f"linclass-demo-{i}", daemon=True)
@@ -453,6 +460,7 @@ class DemoServer(HTTPServer):
         return f"http://{host}:{port}/"
 
 
-def make_server(host: str = "127.0.0.1", port: int = 0, *, workers: int = WORKERS) -> DemoServer:
-    """A demo server bound to ``(host, port)`` (port 0: a free one; see ``server.url``), not yet serving."""
-    return DemoServer((host, port), workers)
+def make_server(host: str = "127.0.0.1", port: int = 0, *, workers: int = WORKERS, lang: str = "en") -> DemoServer:
+    """A demo server bound to ``(host, port)`` (port 0: a free one; see ``server.url``), not yet serving;
+    its page speaks ``lang`` (one of :data:`linclass.i18n.LANGUAGES`) unless asked ``?lang=``."""
+    return DemoServer((host, port), workers, lang)
