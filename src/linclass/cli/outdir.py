@@ -74,13 +74,14 @@ def _lock(folder: Path) -> Path:
     raise OutputError(f"cannot lock --out {folder}: {path} keeps reappearing; delete it and retry.")
 
 
-def default_out(stem: str) -> Path:
-    """``runs/<stem>-<time>``, the default ``--out``: a new folder (``-2``, ``-3``… when runs start in one second)."""
-    base = f"runs/{stem}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    folder, k = Path(base), 1
+def default_out(name: str) -> Path:
+    """``runs/<name>-<date>-<time>``, the default ``--out`` of a run; ``…-2``, ``-3``, … when a run of the same
+    second already has that folder (two commands in a row would otherwise meet in one folder)."""
+    base = Path("runs") / f"{name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    folder, n = base, 1
     while folder.exists():
-        k += 1
-        folder = Path(f"{base}-{k}")
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
     return folder
 
 
