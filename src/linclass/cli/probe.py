@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import warnings
 
 from ..datasets.limits import add_limit_options, limits_from_args
@@ -15,7 +14,7 @@ from ..probe.search import parse_reg_search
 from ..report import html
 from ..rows.files import open_split
 from ._common import Output, add_command
-from .outdir import output_dir
+from .outdir import default_out, output_dir
 
 
 def register(subparsers, common):
@@ -84,9 +83,8 @@ def run(args) -> Output:
     if args.resume and not args.out:
         raise ParameterError("--resume continues the run in --out DIR: give the same --out as the run to continue.")
     solver = {k: getattr(args, k) for k in ("tol", "max_iter") if getattr(args, k) is not None}
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     finished = None if args.resume or args.overwrite else "model.npz"
-    with output_dir(args.out or f"runs/probe-{stamp}", finished=finished) as out, \
+    with output_dir(args.out or default_out("probe"), finished=finished) as out, \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         limits = limits_from_args(args)
