@@ -88,7 +88,7 @@ def solver_for(settings: Settings):
     return Minibatch(settings.optimizer, lr=settings.lr, schedule=settings.schedule, batch_size=settings.batch_size,
                      epochs=settings.epochs, iterations=settings.iterations, seed=settings.seed,
                      early_stopping=settings.early_stopping, patience=settings.patience, keep=settings.keep,
-                     replacement=settings.replacement)
+                     replacement=settings.replacement, shuffle=settings.shuffle)
 
 
 def evaluate(clf: Classifier, X, y) -> dict:

@@ -15,12 +15,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ._checks import stable_step
+from ._checks import choice, stable_step
 from .errors import ParameterError
 from .losses import get_loss
 from .optim import get_method
 from .preprocess import PREPROCESSING
 from .regularizers import REGULARIZERS, get_regularizer
+from .rows.batches import SHUFFLES
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Settings:
     epochs: int = 10
     iterations: int | None = None
     replacement: bool = False
+    shuffle: str = "rows"
+    """The order of an epoch (:data:`linclass.rows.batches.SHUFFLES`): ``rows``, a permutation of the rows (the exact
+    per-row order, as fast as ``blocks`` on rows in memory: ``benchmarks/bench_epoch.py``), or ``blocks``."""
     early_stopping: bool = False
     patience: int = 5
     keep: str | None = None
@@ -63,6 +67,7 @@ class Settings:
         if self.reg not in REGULARIZERS and self.reg != "none":
             raise ParameterError(f"unknown regularizer {self.reg!r}; choose one of {', '.join(REGULARIZERS)} "
                                  "or none.")
+        choice(self.shuffle, "shuffle", SHUFFLES)
         if self.preprocess not in PREPROCESSING:
             raise ParameterError(f"unknown preprocessing {self.preprocess!r}; choose one of "
                                  f"{', '.join(PREPROCESSING)}.")

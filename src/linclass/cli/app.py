@@ -128,11 +128,14 @@ def _os_error_text(err: OSError) -> str:
 def main(argv=None) -> int:
     """Run ``linclass`` with ``argv`` (default: the command line); return the exit code.
 
-    0: success; 2: bad input, files or settings (one line on stderr); 130: interrupted;
+    No arguments print the help. 0: success; 2: bad input, files or settings (one line on stderr); 130: interrupted;
     1: a bug in linclass (one line, the traceback with ``--debug``).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(tuple(n for n in [command_name(argv)] if n in COMMANDS))
+    if not argv:  # plain `linclass`: what it does and its commands, as --help shows them
+        parser.print_help()
+        return 0
     try:
         args, extras = parser.parse_known_args(argv)
         command = parser.commands[args.command]

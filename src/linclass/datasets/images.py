@@ -134,6 +134,8 @@ def load_image_files(paths, image_shape, limits: Limits = DEFAULT_LIMITS) -> np.
     H, W, C = image_shape
     out = np.empty((len(paths), H, W, C), dtype=np.uint8)
     for i, path in enumerate(paths):
+        if not Path(path).exists():
+            raise DataError(f"no such file {str(path)!r}; check the path (and the current folder).")
         try:
             out[i] = decode_image(str(Path(path)), (H, W), limits=limits, channels=C)[0]
         except Exception as err:  # noqa: BLE001 - Pillow raises many types on bad files

@@ -15,25 +15,29 @@ the same weights, bit for bit, as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import persist
-from .._checks import choice
+from .._checks import as_labels, choice
 from ..errors import DivergenceError, InputError, ParameterError
 from ..optim import apply_updates
+from ..optim.chunked import SoftmaxL2Batches
+from ..optim.lbfgs import is_l2_softmax
 from ..rows.batches import SHUFFLES, batch_source
 from ..rows.source import accuracy as rows_accuracy
 from .result import History
 
-__all__ = ["LoopConfig", "LoopResult", "record_differences", "run_epochs", "save_checkpoint"]
+__all__ = ["LoopConfig", "LoopResult", "LoopState", "check_divergence", "end_epoch", "outcome", "record_differences",
+           "restore", "run_epochs", "save_checkpoint", "step", "step_objective"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class LoopResult:
     best_epoch: int | None = None
     stopped_early: bool = False
     opt_state: object = None
-    """The optimizer's state after the last step: pass it back as ``train(..., opt_state=)`` to continue."""
+    """The optimizer's state after the last step: pass it back as ``run_epochs(..., opt_state=)`` to continue."""
     kept: str = "last"
     """Which weights ``params`` are: ``"best"`` (those of ``best_epoch``) or ``"last"`` (after the last step)."""
 
@@ -203,8 +207,94 @@ def _resume_from(path, config: LoopConfig, run: dict | None) -> tuple[dict, dict
     return arrays, meta
 
 
+@dataclass
+class LoopState:
+    """What a run carries from step to step, and what a checkpoint saves of it."""
+
+    params: dict
+    opt_state: object
+    rng: np.random.Generator
+    history: History = field(default_factory=History)
+    epoch: int = 0
+    iteration: int = 0
+    best: tuple | None = None
+    """``(validation accuracy, params, epoch)`` of the best epoch so far."""
+    since_best: int = 0
+    stopped_early: bool = False
+    limit: float | None = None
+    """The loss above which a step counts as divergence (set by this call's first step)."""
+
+
+def restore(state: LoopState, path, config: LoopConfig, run: dict | None) -> None:
+    """Continue ``state`` from the checkpoint at ``path`` (refused unless the same run wrote it)."""
+    arrays, meta = _resume_from(path, config, run)
+    state.params = persist.split_prefix(arrays, "params")
+    state.opt_state = _state_from_arrays(state.opt_state, arrays, meta["opt_scalars"])
+    state.rng.bit_generator.state = meta["rng"]
+    state.history = History(list(arrays["history/loss"]), meta["train_accuracy"], meta["val_accuracy"],
+                            meta["seconds"])
+    state.epoch, state.iteration = meta["epoch"], meta["iteration"]
+    if meta["best"] is not None:
+        state.best = (meta["best"]["accuracy"], persist.split_prefix(arrays, "best"), meta["best"]["epoch"])
+        state.since_best = state.epoch - state.best[2]
+
+
+def check_divergence(loss: float, state: LoopState, optimizer, explode_factor: float) -> None:
+    """Raise :class:`DivergenceError` when ``loss`` is not finite or above ``explode_factor · max(1, first loss)``."""
+    if state.limit is None:
+        state.limit = explode_factor * max(1.0, abs(loss))
+    if not math.isfinite(loss) or loss > state.limit:
+        raise DivergenceError(f"training diverged at step {state.iteration + 1} (epoch {state.epoch + 1}): the loss "
+                              f"became {loss:.4g}. {_lr_advice(optimizer, state.iteration)}")
+
+
+def step(objective, optimizer, state: LoopState, X_batch, y_batch, explode_factor: float) -> tuple[float, int]:
+    """One optimizer step on a batch: ``(its loss, correct predictions)``; the weights never become NaN."""
+    value = objective(state.params, X_batch, y_batch)
+    check_divergence(value.loss, state, optimizer, explode_factor)
+    updates, opt_state = optimizer.update(value.grads, state.opt_state, state.params)
+    new = apply_updates(state.params, updates)
+    if not all(np.all(np.isfinite(v)) for v in new.values()):
+        raise DivergenceError(f"training diverged at step {state.iteration + 1} (epoch {state.epoch + 1}): the "
+                              f"weights became NaN or inf. {_lr_advice(optimizer, state.iteration)}")
+    state.params, state.opt_state = new, opt_state
+    state.history.loss.append(value.loss)
+    state.iteration += 1
+    return value.loss, int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
+
+
+def end_epoch(state: LoopState, correct: int, seen: int, X_val, y_val, config: LoopConfig) -> None:
+    """Record the epoch's running accuracy, score the validation rows, keep the best, decide early stopping."""
+    state.epoch += 1
+    state.history.train_accuracy.append(correct / seen)
+    if X_val is None:
+        return
+    state.history.val_accuracy.append(rows_accuracy(state.params["W"], state.params["b"], X_val, y_val))
+    if state.best is None or state.history.val_accuracy[-1] > state.best[0]:
+        state.best, state.since_best = (state.history.val_accuracy[-1], state.params, state.epoch), 0
+    else:
+        state.since_best += 1
+    state.stopped_early = config.early_stopping and state.since_best >= config.patience
+
+
+def outcome(state: LoopState, config: LoopConfig) -> LoopResult:
+    """The run's result: the best epoch's weights (``keep``, or early stopping) or the last ones."""
+    keep = config.keep or ("best" if config.early_stopping else "last")
+    kept = "best" if keep == "best" and state.best is not None else "last"
+    return LoopResult(state.best[1] if kept == "best" else state.params, state.history, state.epoch,
+                      state.iteration, state.best[2] if state.best is not None else None, state.stopped_early,
+                      state.opt_state, kept)
+
+
+def step_objective(objective, params):
+    """What each step calls: for an L2 (or unregularized) softmax :class:`~linclass.objective.Objective` on ``W``
+    and ``b``, :class:`~linclass.optim.chunked.SoftmaxL2Batches` (the same loss, gradient and scores, fused and
+    split between threads); any other objective as it is."""
+    return SoftmaxL2Batches(objective) if is_l2_softmax(objective) and set(params) == {"W", "b"} else objective
+
+
 def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
-          config: LoopConfig = LoopConfig(), resume: bool = False, run: dict | None = None) -> LoopResult:
+               config: LoopConfig = LoopConfig(), resume: bool = False, run: dict | None = None) -> LoopResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
 
     ``opt_state`` (default ``optimizer.init(params)``) is the optimizer's state to
@@ -222,81 +312,41 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     params = {k: np.array(v) for k, v in params.items()}
+    objective = step_objective(objective, params)
+    if isinstance(objective, SoftmaxL2Batches):  # it trusts the labels: checked once here
+        y = as_labels(y, N, params["W"].shape[1])
     source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
                           dtype=np.result_type(*params.values()))
     total = config.iterations or config.epochs * source.steps
-    rng = np.random.default_rng(config.seed)
-    if opt_state is None:
-        opt_state = optimizer.init(params)
-    history = History()
-    epoch = iteration = 0
-    best = None  # (val accuracy, params, epoch)
-    since_best = 0
+    state = LoopState(params, optimizer.init(params) if opt_state is None else opt_state,
+                      np.random.default_rng(config.seed))
     if resume and config.checkpoint and Path(config.checkpoint).exists():
-        arrays, meta = _resume_from(config.checkpoint, config, run)
-        params = persist.split_prefix(arrays, "params")
-        opt_state = _state_from_arrays(opt_state, arrays, meta["opt_scalars"])
-        rng.bit_generator.state = meta["rng"]
-        history = History(list(arrays["history/loss"]), meta["train_accuracy"], meta["val_accuracy"],
-                          meta["seconds"])
-        epoch, iteration = meta["epoch"], meta["iteration"]
-        if meta["best"] is not None:
-            best = (meta["best"]["accuracy"], persist.split_prefix(arrays, "best"), meta["best"]["epoch"])
-            since_best = epoch - best[2]
-
-    limit = None
-    progress = _Progress(total, config.progress, first=iteration)
-    start = time.perf_counter() - history.seconds
-    stopped_early = False
+        restore(state, config.checkpoint, config, run)
+    progress = _Progress(total, config.progress, first=state.iteration)
+    start = time.perf_counter() - state.history.seconds
     try:
-        while iteration < total and not stopped_early:
-            correct = seen = 0
-            for X_batch, y_batch in itertools.islice(source.epoch(rng), total - iteration):
-                value = objective(params, X_batch, y_batch)
-                if limit is None:
-                    limit = config.explode_factor * max(1.0, abs(value.loss))
-                if not math.isfinite(value.loss) or value.loss > limit:
-                    raise DivergenceError(
-                        f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the loss became "
-                        f"{value.loss:.4g}. {_lr_advice(optimizer, iteration)}")
-                updates, opt_state = optimizer.update(value.grads, opt_state, params)
-                new = apply_updates(params, updates)
-                if not all(np.all(np.isfinite(v)) for v in new.values()):
-                    raise DivergenceError(
-                        f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
-                        f"NaN or inf. {_lr_advice(optimizer, iteration)}")
-                params = new
-                correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
-                seen += len(y_batch)
-                history.loss.append(value.loss)
-                iteration += 1
-                progress.update(iteration, value.loss, history.val_accuracy[-1] if history.val_accuracy else None)
-            epoch += 1
-            history.train_accuracy.append(correct / seen)
-            if X_val is not None:
-                history.val_accuracy.append(rows_accuracy(params["W"], params["b"], X_val, y_val))
-                if best is None or history.val_accuracy[-1] > best[0]:
-                    best, since_best = (history.val_accuracy[-1], params, epoch), 0
-                else:
-                    since_best += 1
-                stopped_early = config.early_stopping and since_best >= config.patience
-            history.seconds = time.perf_counter() - start
-            if config.checkpoint:
-                save_checkpoint(config.checkpoint, params=params, opt_state=opt_state, rng=rng, history=history,
-                                epoch=epoch, iteration=iteration, best=best, config=config, run=run)
+        with getattr(objective, "running", contextlib.nullcontext)():  # the fused step's BLAS threads
+            while state.iteration < total and not state.stopped_early:
+                correct = seen = 0
+                for X_batch, y_batch in itertools.islice(source.epoch(state.rng), total - state.iteration):
+                    loss, hits = step(objective, optimizer, state, X_batch, y_batch, config.explode_factor)
+                    correct, seen = correct + hits, seen + len(y_batch)
+                    progress.update(state.iteration, loss,
+                                    state.history.val_accuracy[-1] if state.history.val_accuracy else None)
+                end_epoch(state, correct, seen, X_val, y_val, config)
+                state.history.seconds = time.perf_counter() - start
+                if config.checkpoint:
+                    save_checkpoint(config.checkpoint, params=state.params, opt_state=state.opt_state, rng=state.rng,
+                                    history=state.history, epoch=state.epoch, iteration=state.iteration,
+                                    best=state.best, config=config, run=run)
     except DivergenceError as err:
-        err.params, err.history = params, history
+        err.params, err.history = state.params, state.history
         raise
     finally:
         progress.close()
-    history.seconds = time.perf_counter() - start
-    best_epoch = best[2] if best is not None else None
-    keep = config.keep or ("best" if config.early_stopping else "last")
-    kept = "best" if keep == "best" and best is not None else "last"
-    if kept == "best":
-        params = best[1]
-    return LoopResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state, kept)
+    state.history.seconds = time.perf_counter() - start
+    return outcome(state, config)
 
 
 def _lr_advice(optimizer, step: int) -> str:

@@ -5,8 +5,8 @@
   epochs (or steps) of minibatches by the loop of :mod:`linclass.fitting.loop`;
 - :class:`RandomSearch`, :class:`LocalSearch`: the lecture's strategies (:mod:`linclass.optim.search`).
 
-Each default is read from :mod:`linclass.defaults`; :meth:`LBFGS.of` and :meth:`Minibatch.of` take a
-caller's context (``train``, ``estimator``, ``probe``) and its given values (None: the context's default).
+Each default is read from :mod:`linclass.defaults`; :meth:`LBFGS.of` takes a caller's context (``train``,
+``estimator``, ``probe``) and its given values (None: the context's default).
 """
 
 from __future__ import annotations
@@ -100,11 +100,6 @@ class Minibatch:
     def __post_init__(self):
         if callable(self.lr) and self.schedule != "constant":
             raise ParameterError("the learning rate is already a schedule (a callable); leave the schedule constant.")
-
-    @classmethod
-    def of(cls, context: str, **given) -> Minibatch:
-        """The spec with ``context``'s default learning rate, batch size and epochs for every value not given."""
-        return _of(cls, context, given, {"lr": "lr", "batch_size": "batch_size", "epochs": "epochs"})
 
     def build(self, total_steps: int) -> Optimizer:
         """The optimizer, its learning rate scheduled over ``schedule_steps`` (or ``total_steps``) steps."""

@@ -21,6 +21,7 @@ chunk, its (rows, C) scores and the model; nothing of size N·D is allocated.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -31,6 +32,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._checks import as_labels
 from ..errors import InputError, ParameterError
+from ..objective import Value
 from ..rows.source import accuracy, read_rows, release_rows, spans
 
 CHUNK_BYTES = 4 * 2 ** 20
@@ -87,9 +89,9 @@ def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
     The two products run in ``dtype`` (``V`` (D, C) and ``c`` (C, 1) already in it);
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
     Both products keep classes as rows, ``Sᵀ = Vᵀ Xᵀ`` and ``Gᵀ X`` (the gradient returned
-    as its transposed view): measured with OpenBLAS on this project's machine
-    (``benchmarks/bench_probe.py --stages``), 1.3× faster than ``X V`` with a transposed
-    copy and ``Xᵀ G`` at D = 256, C = 20, and as fast at D = 3,072, C = 10.
+    as its transposed view): measured with OpenBLAS (Haswell kernel) on this project's
+    machine, 1.2× less CPU than ``X V`` with a transposed copy and ``Xᵀ G`` at D = 256,
+    C = 20, and as much at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
     """
     block = block.astype(dtype, copy=False)
     St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
@@ -100,6 +102,55 @@ def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
     except FloatingPointError:
         raise InputError(_TOO_LARGE.format(dtype=np.dtype(dtype).name)) from None
     return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
+
+
+class SoftmaxL2Batches:
+    """The minibatch loop's ``objective(params, X_batch, y_batch) -> Value`` for an L2 (or unregularized) softmax
+    :class:`~linclass.objective.Objective`: the same loss, gradient and scores, in one fused pass per worker.
+
+    The batch's rows are split between ``threads`` workers (this thread and helpers kept across steps; at least
+    :attr:`MIN_ROWS` rows each), each computing its rows' scores ``X_k W + b``, their softmax (:func:`fused_softmax`)
+    and ``Gᵀ X_k`` while the rows are in its cache, with one BLAS thread: call the steps inside :meth:`running`,
+    which sets that once (a BLAS limit costs ~0.4 ms, a step ~0.5 ms). Deterministic: the parts are added in a fixed
+    order. Labels are trusted (the loop checks them once).
+    """
+
+    MIN_ROWS = 64
+
+    def __init__(self, objective, threads: int | None = None):
+        self.objective, self.threads = objective, int(threads or default_threads())
+
+    def running(self):
+        """The context of the steps: one BLAS thread per worker (nothing to change with one worker)."""
+        return _BLAS.limit(limits=1) if self.threads > 1 else contextlib.nullcontext()
+
+    def __call__(self, params, X, y) -> Value:
+        W, b = params["W"], params["b"]
+        n = X.shape[0]
+        X = X.astype(W.dtype, copy=False)
+        scores = np.empty((n, W.shape[1]), W.dtype)  # (n, C), kept for the loop's running accuracy
+        workers = max(1, min(self.threads, n // self.MIN_ROWS))
+        cuts = [n * k // workers for k in range(workers + 1)]
+
+        def part(k):
+            rows = slice(cuts[k], cuts[k + 1])
+            S = np.matmul(X[rows], W, out=scores[rows])
+            S += b
+            loss, Gt = fused_softmax(np.ascontiguousarray(S.T), y[rows])
+            return loss, Gt @ X[rows], Gt.sum(axis=1)
+
+        helpers = [_helpers(workers - 1).submit(part, k) for k in range(1, workers)]
+        parts = [part(0)] + [future.result() for future in helpers]
+        data_loss = math.fsum(p[0] for p in parts) / n
+        dWt, db = parts[0][1], parts[0][2]
+        for p in parts[1:]:
+            dWt += p[1]
+            db += p[2]
+        dWt /= n
+        db /= n
+        reg_loss, dreg = self.objective.penalty(W)
+        dW = dWt.T if dreg is None else dWt.T + dreg.astype(W.dtype, copy=False)
+        return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db}, scores)
 
 
 class SoftmaxL2:

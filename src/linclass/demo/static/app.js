@@ -169,8 +169,20 @@ function stopRunning() {
 
 // ------------------------------------------------------------------ display
 
-function fmt(v, digits = 3) {
+// One minus sign on the page, as in `linclass explain`: the typographic "−" (U+2212) in every number shown;
+// input fields keep the ASCII "-" that Number() reads back (plain()).
+const MINUS = "\u2212";
+
+function plain(v, digits = 3) {
   return (Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v).toFixed(digits);
+}
+
+function fmt(v, digits = 3) {
+  return plain(v, digits).replace("-", MINUS);
+}
+
+function sig(v, digits = 2) {
+  return v.toPrecision(digits).replace(/-/g, MINUS);
 }
 
 function showSlope(slope, steepest) {
@@ -249,7 +261,7 @@ function renderParams() {
   for (let k = 0; k < 3; k += 1) {
     for (let c = 0; c < 3; c += 1) {
       const input = body.rows[k].cells[c + 1].querySelector("input");
-      if (document.activeElement !== input) input.value = fmt(c < 2 ? S.W[k][c] : S.b[k], 3);
+      if (document.activeElement !== input) input.value = plain(c < 2 ? S.W[k][c] : S.b[k], 3);
     }
   }
 }
@@ -286,7 +298,7 @@ function buildParamsTable(body) {
       input.addEventListener("change", () => {
         const v = Number(input.value);
         if (input.value.trim() !== "" && Number.isFinite(v)) setParam(k, c, v);
-        else input.value = fmt(getParam(k, c), 3);
+        else input.value = plain(getParam(k, c), 3);
       });
     }
   }
@@ -368,8 +380,8 @@ function drawGrid() {
   ctx.font = "11px system-ui, sans-serif";
   for (const t of [-0.5, 0.5]) {
     const [px, py] = toPx(t, t);
-    ctx.fillText(String(t), px + 3, SIZE / 2 - 4);
-    ctx.fillText(String(t), SIZE / 2 + 4, py - 3);
+    ctx.fillText(fmt(t, 1), px + 3, SIZE / 2 - 4);
+    ctx.fillText(fmt(t, 1), SIZE / 2 + 4, py - 3);
   }
 }
 
@@ -463,8 +475,8 @@ function drawPlot() {
   const n = Math.max(hist.length - 1, 1);
   const X = (i) => left + ((right - left) * i) / n;
   const Y = (v) => bottom - ((bottom - top - 8) * (v - lo)) / span;
-  p.fillText(hi.toFixed(2), 4, Y(hi) + 4);
-  p.fillText(lo.toFixed(2), 4, bottom + 4);
+  p.fillText(fmt(hi, 2), 4, Y(hi) + 4);
+  p.fillText(fmt(lo, 2), 4, bottom + 4);
   p.fillText(t("step {n}", { n: hist.length - 1 }), right - 44, bottom + 15);
   p.fillText("0", left - 3, bottom + 15);
   p.strokeStyle = "#2557a7";
@@ -567,11 +579,11 @@ canvas.addEventListener("contextmenu", (event) => {
 // ------------------------------------------------------------------ controls
 
 function showSliders() {
-  $("#delta-value").textContent = S.delta.toFixed(1);
+  $("#delta-value").textContent = fmt(S.delta, 1);
   $("#delta").disabled = S.loss === "softmax"; // softmax has no margin
   const reg = regStrength();
-  $("#reg-value").textContent = reg === 0 ? "0" : reg.toPrecision(2);
-  $("#step-size-value").textContent = stepSize().toPrecision(2);
+  $("#reg-value").textContent = reg === 0 ? "0" : sig(reg);
+  $("#step-size-value").textContent = sig(stepSize());
 }
 
 function showLossChoice() {
