@@ -100,8 +100,8 @@ def test_each_lambda_file_stores_a_record_of_one_size_whatever_k(tmp_path, split
 @pytest.mark.parametrize("command", ["probe", "train"])
 def test_a_finished_runs_out_is_not_overwritten_without_overwrite(tmp_path, splits, capsys, command):
     out = tmp_path / "run"
-    argv = ([command, str(splits[0])] if command == "probe" else [command, "--epochs", "2", "--no-progress"]) \
-        + ["--out", str(out)]
+    given = [str(splits[0])] if command == "probe" else ["--epochs", "2", "--subset", "300", "--no-progress"]
+    argv = [command, *given, "--out", str(out)]
     assert main(argv) == 0
     model = (out / "model.npz").read_bytes()
     capsys.readouterr()

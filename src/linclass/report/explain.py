@@ -68,12 +68,16 @@ def pad(text: str, width: int, *, left: bool = False) -> str:
 
 
 def columns(head: str, label_cells: list[tuple[str, list[str]]], names: list[str], *,
-            width: int = 8, label_width: int = 14) -> list[str]:
-    """A table of at least ``width``-wide columns, wider where a cell needs it: cells never touch."""
-    width = max(width, *(text_width(c) + 2 for _, cells in label_cells for c in cells + names))
+            width: int = 8, label_width: int = 14, fit: bool = False) -> list[str]:
+    """A table of at least ``width``-wide columns, wider where a cell needs it: cells never touch.
+    All columns are as wide as the widest, or with ``fit`` each as wide as its own header and cells."""
+    needs = [max(width, text_width(n) + 2, *(text_width(cells[k]) + 2 for _, cells in label_cells))
+             for k, n in enumerate(names)]
+    widths = needs if fit else [max(needs)] * len(names)
     label_width = max(label_width, text_width(head) + 1, *(text_width(label) + 1 for label, _ in label_cells))
-    rows = [pad(head, label_width, left=True) + "".join(pad(n, width) for n in names)]
-    rows += [pad(label, label_width, left=True) + "".join(pad(c, width) for c in cells) for label, cells in label_cells]
+    rows = [pad(head, label_width, left=True) + "".join(pad(n, w) for n, w in zip(names, widths))]
+    rows += [pad(label, label_width, left=True) + "".join(pad(c, w) for c, w in zip(cells, widths))
+             for label, cells in label_cells]
     return rows
 
 
