@@ -23,7 +23,7 @@ from .metrics import Tally
 from .optim.chunked import chunk_rows_for
 from .persist import atomic_write
 from .rows.files import open_split
-from .rows.source import read_rows, release_rows, spans
+from .rows.source import finite_scores, read_rows, release_rows, spans
 
 PREVIEW_ROWS = 20
 """Rows ``predict`` shows when it writes no ``--out`` file."""
@@ -41,7 +41,7 @@ def score_chunks(clf, X):
     """``(start, stop, scores (n, C))`` for consecutive chunks of ``X`` (a row source), pages released after use."""
     check_width(clf, X, getattr(X, "where", "the rows"))
     for start, stop in spans(X, chunk_rows_for(X.shape[1], 4)):
-        scores = clf.scores(read_rows(X, start, stop))
+        scores = finite_scores(clf.scores(read_rows(X, start, stop)), getattr(X, "where", "the rows"))
         release_rows(X, start, stop)
         yield start, stop, scores
 

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from .errors import ParameterError
+from .rows.source import fold
 
 
 def folded(clf) -> tuple[np.ndarray, np.ndarray]:
@@ -27,13 +28,7 @@ def folded(clf) -> tuple[np.ndarray, np.ndarray]:
                              "rows or raw pixels is one linear map (train it with --features raw, or use "
                              "Classifier.scores).")
     pre = clf.preprocessor
-    V = np.asarray(clf.model.W, np.float64)
-    if pre.std is not None:
-        V = V / np.asarray(pre.std, np.float64)[:, None]
-    c = np.asarray(clf.model.b, np.float64)
-    if pre.mean is not None:
-        c = c - np.asarray(pre.mean, np.float64) @ V
-    return V, c
+    return fold(clf.model.W, clf.model.b, pre.mean, pre.std)
 
 
 def to_sklearn(clf) -> LogisticRegression:

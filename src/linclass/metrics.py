@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .rows.source import scored_chunks
+
 TOP_K = 5
 """The k of the top-k accuracy (reported when there are at least k classes)."""
 CONFUSED_PAIRS = 5
@@ -74,6 +76,15 @@ class Tally:
                      for name, p, r, s in zip(class_names, precision, recall, support)]
         return {**self.headline(), "examples": self.n, "per_class": per_class, "confusion_matrix": cm.tolist(),
                 "most_confused": most_confused(cm, class_names)}
+
+
+def tally_rows(W, b, X, y, n_classes: int, *, shift=None, scale=None) -> Tally:
+    """The :class:`Tally` of the rows ``X`` (array, memory map or row source) with class indices ``y`` under
+    ``((x − shift)/scale) W + b``, streamed chunk by chunk (:func:`linclass.rows.source.scored_chunks`)."""
+    tally, y = Tally(n_classes), np.asarray(y)
+    for start, stop, scores in scored_chunks(W, b, X, shift=shift, scale=scale):
+        tally.add(scores, y[start:stop])
+    return tally
 
 
 def most_confused(confusion: np.ndarray, class_names, count: int = CONFUSED_PAIRS) -> list[dict]:

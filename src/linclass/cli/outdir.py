@@ -10,6 +10,7 @@ the way out releases the lock and, if the run failed, removes the folders it cre
 
 from __future__ import annotations
 
+import datetime as _dt
 import errno
 import os
 import socket
@@ -71,6 +72,17 @@ def _lock(folder: Path) -> Path:
             f.write(me)
         return path
     raise OutputError(f"cannot lock --out {folder}: {path} keeps reappearing; delete it and retry.")
+
+
+def default_out(name: str) -> Path:
+    """``runs/<name>-<date>-<time>``, the default ``--out`` of a run; ``…-2``, ``-3``, … when a run of the same
+    second already has that folder (two commands in a row would otherwise meet in one folder)."""
+    base = Path("runs") / f"{name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
 
 
 def _missing_parents(folder: Path) -> list[Path]:

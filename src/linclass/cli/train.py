@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import io
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +21,7 @@ from ..settings import FIELDS, data_kind, resolve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .model_options import add_key_option, key_from_args
-from .outdir import output_dir
+from .outdir import default_out, output_dir
 
 
 def register(subparsers, common):
@@ -80,9 +79,8 @@ def run(args) -> Output:
     key = key_from_args(args)  # a bad key file fails before training
     dataset = load_from_args(args)
     settings, sources = settings_from_args(args, dataset.name)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     finished = None if args.resume or args.overwrite else "model.npz"
-    with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}", finished=finished) as out:
+    with output_dir(args.out or default_out(f"{dataset.name}-{settings.loss}"), finished=finished) as out:
         return _train(args, dataset, settings, sources, out, key)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 
 import numpy as np
@@ -21,7 +20,7 @@ from ..settings import data_kind, resolve
 from ..tune import grid, log_uniform, search
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
-from .outdir import output_dir
+from .outdir import default_out, output_dir
 
 DEFAULT_LR = "1e-4,1e-3,1e-2,1e-1"
 DEFAULT_REG = "1e-4,1e-3,1e-2,1e-1"
@@ -145,8 +144,7 @@ def run(args) -> Output:
                                       cache_dir=cache_dir(args.data_dir) / "features")
     X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with output_dir(args.out or f"runs/tune-{dataset.name}-{args.loss}-{stamp}") as out:
+    with output_dir(args.out or default_out(f"tune-{dataset.name}-{args.loss}")) as out:
         result = search(estimator, settings, X, dataset.y_train, X_val=None if args.cv else X_val,
                         y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, backend=args.backend,
                         scheduler=args.scheduler, seed=args.seed, threads_per_job=args.threads_per_job)

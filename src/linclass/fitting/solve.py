@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from .._checks import run_warnings
+from ..errors import ParameterError
 from ..objective import certificate
 from ..optim import random_local_search, random_search
 from ..optim.lbfgs import is_l2_softmax, lbfgs
@@ -47,6 +48,9 @@ def solve(problem: Problem, solver, params: dict | None = None, *, checkpoint=No
     params = problem.zeros() if params is None else params
     dtype = np.dtype(getattr(solver, "dtype", None) or np.result_type(*params.values()))
     backend = getattr(solver, "backend", Backend())
+    if problem.sample_weight is not None and not isinstance(solver, LBFGS):
+        raise ParameterError("per-row weights (class weights) are fitted by L-BFGS only; leave out the minibatch "
+                             "optimizer or the weights.")
     evaluator = problem.evaluator(backend, dtype)
     # L-BFGS accepts no step that raises the objective: its start needs no pass of its own
     start_loss = None if isinstance(solver, LBFGS) else evaluator(params["W"], params["b"])[0]
