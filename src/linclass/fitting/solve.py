@@ -52,7 +52,8 @@ def solve(problem: Problem, solver, params: dict | None = None, *, checkpoint=No
         raise ParameterError("per-row weights (class weights) are fitted by L-BFGS only; leave out the minibatch "
                              "optimizer or the weights.")
     evaluator = problem.evaluator(backend, dtype)
-    start_loss = evaluator(params["W"], params["b"])[0]
+    # L-BFGS accepts no step that raises the objective: its start needs no pass of its own
+    start_loss = None if isinstance(solver, LBFGS) else evaluator(params["W"], params["b"])[0]
     if isinstance(solver, LBFGS):
         fields = _lbfgs(problem, solver, params, evaluator, progress=progress, curvature=curvature)
     elif isinstance(solver, Minibatch):
@@ -133,8 +134,9 @@ def _local_search(problem: Problem, solver: LocalSearch, params, dtype) -> dict:
 _SEARCHES = {RandomSearch: _random_search, LocalSearch: _local_search}
 
 
-def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float, started: float) -> Result:
-    """The result with its certificate, accuracies, warnings and time: the same for every solver."""
+def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float | None, started: float) -> Result:
+    """The result with its certificate, accuracies, warnings and time: the same for every solver
+    (``start_loss`` None: the solver never ends above its start)."""
     W, b = fields["params"]["W"], fields["params"]["b"]
     if "objective" not in fields:  # one full pass: the objective and gradient at the result
         loss, gW, gb = evaluator(W, b)
@@ -149,7 +151,8 @@ def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float
             history.val_accuracy.append(accuracy(W, b, *problem.val, shift=problem.shift, scale=problem.scale))
     chance = np.bincount(problem.y, minlength=problem.n_classes).max() / len(problem.y)
     result = Result(**fields, train_accuracy=train_accuracy, history=history,
-                    warnings=run_warnings(start_loss, fields["objective"], train_accuracy, chance))
+                    warnings=run_warnings(fields["objective"] if start_loss is None else start_loss,
+                                          fields["objective"], train_accuracy, chance))
     _warn_budget(problem, solver, result)
     result.seconds = time.perf_counter() - started
     return result
