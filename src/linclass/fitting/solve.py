@@ -14,7 +14,6 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from .._checks import run_warnings
@@ -161,15 +160,19 @@ def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float
 def _warn_budget(problem: Problem, solver, result: Result) -> None:
     """A :class:`ConvergenceWarning` when the budget ended before the stopping rule held."""
     lam = f" at λ={problem.objective.reg_strength:g}"
+    message = None
     if isinstance(solver, LBFGS) and not result.converged and result.iterations >= solver.max_iter:
-        warnings.warn(f"L-BFGS stopped after max_iter={solver.max_iter} iterations{lam} with ‖∇L‖ = "
-                      f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or standardize "
-                      "the features (--standardize).", ConvergenceWarning, stacklevel=3)
+        message = (f"L-BFGS stopped after max_iter={solver.max_iter} iterations{lam} with ‖∇L‖ = "
+                   f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or standardize "
+                   "the features (--standardize).")
     elif isinstance(solver, LBFGS) and not result.converged:  # stalled: no step lowers the objective any more
-        warnings.warn(f"L-BFGS stopped after {result.iterations} iterations{lam}: no step lowers the objective while "
-                      f"‖∇L‖ = {result.grad_norm:.3g} is above the tolerance; the data needs scaling: standardize the "
-                      "features (--standardize).", ConvergenceWarning, stacklevel=3)
+        message = (f"L-BFGS stopped after {result.iterations} iterations{lam}: no step lowers the objective while "
+                   f"‖∇L‖ = {result.grad_norm:.3g} is above the tolerance; the data needs scaling: standardize the "
+                   "features (--standardize).")
     elif isinstance(solver, Minibatch) and result.converged is False:
-        warnings.warn(f"the training loss was still falling after {result.epochs} epochs (max_iter; by more than "
-                      f"tol={solver.tol:g} in the last {solver.patience}){lam}; raise max_iter or the learning "
-                      "rate, or use early stopping.", ConvergenceWarning, stacklevel=3)
+        message = (f"the training loss was still falling after {result.epochs} epochs (max_iter; by more than "
+                   f"tol={solver.tol:g} in the last {solver.patience}){lam}; raise max_iter or the learning "
+                   "rate, or use early stopping.")
+    if message is not None:
+        from sklearn.exceptions import ConvergenceWarning  # scikit-learn's category (~1 s): only when warning
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
