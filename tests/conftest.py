@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import tarfile
 import threading
+from pathlib import Path
 
 import cifar_official_format
 import numpy as np
@@ -92,3 +95,28 @@ def official_cifar10(tmp_path, monkeypatch):
     monkeypatch.setenv("LINCLASS_DATA", str(tmp_path / "cache"))
     yield generated
     server.stop()
+
+
+CIFAR_JPG = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+"""The shared CIFAR-10 JPEG copy (``../shared/data``), where a checkout has one."""
+
+
+def _cifar_jpg_images(split: str | None = None, limit: int | None = None) -> np.ndarray:
+    """``(N, 32, 32, 3)`` uint8 images of the shared CIFAR-10 JPEG copy, in archive order: those of ``split``
+    (``"train"``/``"test"``, None: both), the first ``limit`` (None: all). Skips the test without the archive."""
+    if not CIFAR_JPG.exists():
+        pytest.skip(f"needs {CIFAR_JPG} (the CIFAR-10 JPEG copy)")
+    images = []
+    with tarfile.open(CIFAR_JPG) as tf:
+        for m in tf:
+            if m.isfile() and m.name.endswith(".jpg") and (split is None or f"/{split}/" in f"/{m.name}"):
+                images.append(np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())).convert("RGB")))
+                if len(images) == limit:
+                    break
+    return np.stack(images)
+
+
+@pytest.fixture
+def cifar_jpg_images():
+    """``cifar_jpg_images(split=None, limit=None)``: the shared CIFAR-10 JPEG copy's images (skips without it)."""
+    return _cifar_jpg_images

@@ -1,16 +1,12 @@
 """Color histogram against an exact fractions.Fraction reference and matplotlib; composition, state, cache, flips."""
 
-import io
 import json
 import math
-import tarfile
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.colors import rgb_to_hsv as mpl_rgb_to_hsv
-from PIL import Image
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from linclass.errors import InputError, ModelFileError, ParameterError
@@ -25,8 +21,6 @@ from linclass.features import (
     features_to_state,
     make_features,
 )
-
-CIFAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
 def rgb_images(n=12, h=9, w=11, seed=0):
@@ -132,14 +126,8 @@ def test_pure_colors_land_in_their_hue_bins():
 
 @pytest.mark.slow
 @pytest.mark.cifar
-@pytest.mark.skipif(not CIFAR.exists(), reason="needs ../shared/data/cifar10-jpg.tar.gz (CIFAR-10 JPEG copy)")
-def test_hue_histogram_is_exact_on_all_of_cifar10():
-    images = []
-    with tarfile.open(CIFAR) as tf:
-        for m in tf:
-            if m.isfile() and m.name.endswith(".jpg"):
-                images.append(np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())).convert("RGB")))
-    X = np.stack(images)
+def test_hue_histogram_is_exact_on_all_of_cifar10(cifar_jpg_images):
+    X = cifar_jpg_images()
     assert X.shape == (60000, 32, 32, 3)
     np.testing.assert_array_equal(ColorHistogram(bins=10).fit_transform(X),
                                   exact_histogram(X, 10, "hue").astype(np.float32))

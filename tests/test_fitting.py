@@ -82,7 +82,9 @@ def test_unknown_backend_and_unsupported_weights_are_refused(data):
     with pytest.raises(ParameterError, match="--device cuda needs --backend torch"):
         Backend("numpy", device="cuda")
     with pytest.raises(ParameterError, match="sample_weight"):
-        Problem(Objective(), X, y, 3, sample_weight=np.ones(len(y)))
+        Problem(Objective(), X, y, 3, sample_weight=np.ones(len(y) - 1))  # one weight per row
+    with pytest.raises(ParameterError, match="L2 softmax on the numpy backend only"):
+        Problem(Objective("svm"), X, y, 3, sample_weight=np.ones(len(y))).evaluator()
 
 
 # --------------------------------------------------------------------------- solvers and their defaults

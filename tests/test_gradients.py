@@ -164,3 +164,15 @@ def test_one_coordinate_off_by_one_percent_fails_at_pixel_scale():
         result = _check(objective, params, X, y, wrong, steps, seed)
         assert not result.passed(), seed
         assert result.max_relative_error == pytest.approx(0.01 / 1.01, rel=1e-3)
+
+
+@pytest.mark.cifar
+def test_correct_gradient_passes_on_real_cifar_pixels(cifar_jpg_images):
+    """The course's notebook data: 500 CIFAR-10 images as raw pixels minus their mean, W = 1e-4·randn (3072 × 10)."""
+    X = cifar_jpg_images("train", 500).reshape(500, -1).astype(np.float64)
+    X -= X.mean(axis=0)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        params, y = {"W": 1e-4 * rng.standard_normal((X.shape[1], 10)), "b": np.zeros(10)}, rng.integers(0, 10, 500)
+        result = check_objective(Objective("softmax"), params, X, y, num_checks=10, seed=seed)
+        assert result.passed(), (seed, result.max_relative_error)

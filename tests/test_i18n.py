@@ -3,10 +3,13 @@ the same numbers in every language, and --lang / LINCLASS_LANG / the locale chos
 
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from linclass import catalogues, i18n
 from linclass.cli import main
+from linclass.report import explain_gradient
 
 OTHERS = [lang for lang in i18n.LANGUAGES if lang != "en"]
 NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[−-]?\d+)?")
@@ -16,13 +19,25 @@ ENGLISH = re.compile(r"\b(the|and|what|image|loss|score|scores|class|correct|nor
 SHOWS = {
     "svm": ["explain"],
     "softmax": ["explain", "--loss", "softmax"],
+    "softmax-log10": ["explain", "--loss", "softmax", "--log-base", "10"],
     "questions": ["explain", "--questions"],
     "questions-scores": ["explain", "--questions", "--scores", "7.9,5.8,-1.9;3.3,-0.8,6.5", "--labels", "0,1"],
     "exercise": ["exercise", "--seed", "7"],
     "key": ["exercise", "--seed", "7", "--answers"],
     "softmax-exercise": ["exercise", "--seed", "3", "--loss", "softmax", "--answers"],
     "check": ["exercise", "--seed", "7", "--check", "L_2 = max(0, 1.1 − 0.7 + 1) + max(0, 5.2 − 0.7) = 7"],
+    "landscape": ["explain", "--landscape", "--out", "{tmp}"],
+    "bias-trick": ["explain", "--bias-trick"],
+    "occam": ["explain", "--occam", "--out", "{tmp}"],
+    "lr": ["explain", "--lr", "--out", "{tmp}"],
+    "entropy": ["explain", "--entropy", "--log-base", "2"],
+    "gradient": ["explain", "--gradient"],
+    "gradient-roundoff": ["explain", "--gradient", "--h", "1e-20"],
+    "features": ["explain", "--features", "{tmp}/photo.png", "--out", "{tmp}"],
 }
+TIMING = {"entries": 30730, "evaluations": 61460, "images": 100, "sampled_entries": 100, "numerical_s": 8.5,
+          "analytic_s": 2.5e-4, "ratio": 34000.0}
+"""A fixed timing for --gradient: the measured one differs from run to run, the words around it do not."""
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +63,21 @@ def test_no_message_is_an_f_string():
         assert not re.search(r"\b_\(\s*f[\"']", path.read_text(encoding="utf-8")), path
 
 
-def run(capsys, argv, lang):
-    assert main([*argv, "--lang", lang]) == 0
-    return capsys.readouterr().out
+def run(capsys, argv, lang, tmp=None):
+    """The output of ``argv`` in ``lang``; ``{tmp}`` in ``argv`` is the folder ``tmp`` (printed as TMP)."""
+    assert main([*(a.replace("{tmp}", str(tmp)) for a in argv), "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    return out if tmp is None else out.replace(str(tmp), "TMP")
 
 
 @pytest.mark.parametrize("show", SHOWS)
 @pytest.mark.parametrize("lang", OTHERS)
-def test_translated_with_the_same_numbers(capsys, show, lang):
-    english, translated = run(capsys, SHOWS[show], "en"), run(capsys, SHOWS[show], lang)
+def test_translated_with_the_same_numbers(capsys, monkeypatch, tmp_path, show, lang):
+    monkeypatch.setattr(explain_gradient, "time_gradients", lambda loss: TIMING)
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    pixels[:8] = 128  # a grey band: pixels without hue
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    english, translated = run(capsys, SHOWS[show], "en", tmp_path), run(capsys, SHOWS[show], lang, tmp_path)
     assert translated != english
     assert sorted(NUMBER.findall(translated)) == sorted(NUMBER.findall(english))
     command_words = re.sub(r"linclass exercise|--[a-z]+", "", translated)  # a command line stays as typed

@@ -10,6 +10,7 @@ import pytest
 
 from linclass import persist
 from linclass.cli import main
+from linclass.cli.outdir import default_out
 from linclass.errors import ParameterError
 from linclass.probe import core, fit, parse_reg_path, synthetic
 from linclass.probe.resume import run_record
@@ -99,8 +100,8 @@ def test_each_lambda_file_stores_a_record_of_one_size_whatever_k(tmp_path, split
 @pytest.mark.parametrize("command", ["probe", "train"])
 def test_a_finished_runs_out_is_not_overwritten_without_overwrite(tmp_path, splits, capsys, command):
     out = tmp_path / "run"
-    argv = ([command, str(splits[0])] if command == "probe" else [command, "--epochs", "2", "--no-progress"]) \
-        + ["--out", str(out)]
+    given = [str(splits[0])] if command == "probe" else ["--epochs", "2", "--subset", "300", "--no-progress"]
+    argv = [command, *given, "--out", str(out)]
     assert main(argv) == 0
     model = (out / "model.npz").read_bytes()
     capsys.readouterr()
@@ -109,3 +110,11 @@ def test_a_finished_runs_out_is_not_overwritten_without_overwrite(tmp_path, spli
     assert err.count("\n") == 0 and "--overwrite" in err and "another --out" in err
     assert (out / "model.npz").read_bytes() == model and not (out / ".lock").exists()
     assert main([*argv, "--seed", "5", "--overwrite"]) == 0
+
+
+def test_runs_started_in_one_second_get_their_own_default_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = default_out("probe")
+    first.mkdir(parents=True)
+    second = default_out("probe")
+    assert second != first and second.name.startswith(first.name) and not second.exists()

@@ -79,6 +79,7 @@ FLAGS = {
     "tol": Flag(float, 0, 1, "1e-4", low_open=True, high_open=True),
     "max_iter": Flag(int, 1, 10**6, "1000"),
     "chunk_rows": Flag(int, 1, MANY, "16384"),
+    "shots": Flag(int, 1, MANY, "16"),
     # demo
     "port": Flag(int, 0, 65535, "8000"),
 }

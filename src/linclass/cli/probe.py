@@ -36,6 +36,10 @@ def register(subparsers, common):
     g.add_argument("--select-by", choices=SELECT_BY, default="accuracy", help="the validation metric that picks λ "
                    "of a path or search (default accuracy; balanced_accuracy: the mean per-class recall)")
     g.add_argument("--standardize", action="store_true", help="fit on (x − mean)/std of the training rows")
+    g.add_argument("--shots", type=int, metavar="K", help="few-shot: train on K rows of each class, drawn with "
+                   "--seed (stratified, read from the files without a copy)")
+    g.add_argument("--class-weight", choices=["balanced"], help="balanced: weigh each row by N/(C·n_class), "
+                   "scikit-learn's class_weight='balanced' (imbalanced data; L-BFGS, numpy backend)")
     g = p.add_argument_group("solver")
     g.add_argument("--tol", type=float, help="relative gradient tolerance: stop at ‖∇L‖∞ ≤ tol·‖∇L(0)‖∞ "
                    "(default 1e-4)")
@@ -54,7 +58,8 @@ def register(subparsers, common):
     g.add_argument("--schedule", help="constant (default), step, exponential, cosine, cosine+warmup")
     g.add_argument("--batch-size", type=int, help="rows per step (default 256)")
     g.add_argument("--epochs", type=int, help="passes over the training rows (default 10)")
-    g.add_argument("--seed", type=int, default=0, help="the order of the blocks and rows (default 0)")
+    g.add_argument("--seed", type=int, default=0, help="the order of the blocks and rows, and the --shots draw "
+                   "(default 0)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/probe-<time>)")
     o.add_argument("--resume", action="store_true", help="continue the interrupted run in --out: its finished λ "
@@ -92,6 +97,7 @@ def run(args) -> Output:
                   for k in ("train", "val", "test")}
         result = fit(splits["train"], val=splits["val"], test=splits["test"], reg_strength=args.reg_strength,
                      reg_path=args.reg_path, reg_search=args.reg_search, select_by=args.select_by,
+                     shots=args.shots, class_weight=args.class_weight,
                      standardize=args.standardize, backend=args.backend,
                      device=args.device, dask=args.dask, dtype=args.dtype, chunk_rows=args.chunk_rows,
                      progress=None if args.json else print, optimizer=args.optimizer, lr=args.lr,
@@ -133,7 +139,7 @@ def _pct(v):
 
 def _report(path, args, result):
     settings = {k: getattr(args, k) for k in ("train", "val", "test", "reg_strength", "reg_path", "reg_search",
-                                              "select_by", "standardize",
+                                              "select_by", "shots", "class_weight", "standardize",
                                               "tol", "max_iter", "dtype", "backend", "device", "dask",
                                               "optimizer", "lr", "schedule", "batch_size", "epochs", "seed")
                 if getattr(args, k) not in (None, False)}

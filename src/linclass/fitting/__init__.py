@@ -12,9 +12,10 @@ problem and a solver and call :func:`solve`; nothing else runs L-BFGS or the min
 - :mod:`~linclass.fitting.result`: :class:`Result`, :class:`History`.
 """
 
-from .problem import Backend, Problem
+from .problem import Backend, Problem, class_weights
 from .result import History, Result
 from .solve import solve
 from .solvers import LBFGS, LocalSearch, Minibatch, RandomSearch
 
-__all__ = ["LBFGS", "Backend", "History", "LocalSearch", "Minibatch", "Problem", "RandomSearch", "Result", "solve"]
+__all__ = ["LBFGS", "Backend", "History", "LocalSearch", "Minibatch", "Problem", "RandomSearch", "Result",
+           "class_weights", "solve"]

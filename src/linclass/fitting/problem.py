@@ -19,7 +19,7 @@ from ..optim.chunked import SoftmaxL2
 from ..optim.lbfgs import is_l2_softmax
 from ..rows.source import Standardized, accuracy, streamed
 
-__all__ = ["BACKENDS", "Backend", "Problem"]
+__all__ = ["BACKENDS", "Backend", "Problem", "class_weights"]
 
 BACKENDS = {"torch": ("linclass.probe.torch_backend", "TorchSoftmaxL2"),
             "dask": ("linclass.probe.dask_backend", "DaskSoftmaxL2")}
@@ -65,7 +65,9 @@ class Problem:
     """``objective`` on the rows ``X`` (an array, memory map or row source) with class indices ``y``.
 
     ``val``: ``(X_val, y_val)`` scored after every epoch of a minibatch solver (and at the end of any);
-    ``shift`` / ``scale`` (D,): the standardizer; ``sample_weight``: not supported yet (None).
+    ``shift`` / ``scale`` (D,): the standardizer; ``sample_weight`` (N,): per-row weights of the data term,
+    ``Σ w_i L_i / Σ w_i`` (scikit-learn's; :func:`class_weights` gives ``class_weight="balanced"``'s), for the L2
+    softmax on the numpy backend with L-BFGS.
     """
 
     objective: Objective
@@ -80,8 +82,11 @@ class Problem:
     """Evaluators built on a backend, by its settings: kept across :meth:`at` (the data stays where it was put)."""
 
     def __post_init__(self):
-        if self.sample_weight is not None:
-            raise ParameterError("sample_weight is not supported yet; leave it out.")
+        w = self.sample_weight
+        if w is not None and (np.shape(w) != (self.X.shape[0],) or not np.all(np.isfinite(w)) or np.any(
+                np.asarray(w) < 0) or not np.sum(w) > 0):
+            raise ParameterError(f"sample_weight must hold one finite weight >= 0 per row ({self.X.shape[0]}), "
+                                 "not all zero.")
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -112,6 +117,9 @@ class Problem:
         """
         backend = Backend(backend) if isinstance(backend, str) else backend
         dtype = np.dtype(dtype)
+        if self.sample_weight is not None and (backend.name != "numpy" or not is_l2_softmax(self.objective)):
+            raise ParameterError("per-row weights (class weights) are computed for the L2 softmax on the numpy "
+                                 "backend only; leave out --backend / --dask, or the weights.")
         if not is_l2_softmax(self.objective):
             if backend.name != "numpy":
                 raise ParameterError(f"the {backend.name} backend computes the L2 softmax only; use numpy.")
@@ -131,9 +139,17 @@ class Problem:
         N, D, C = self.shape
         common = dict(dtype=dtype, shift=self.shift, scale=self.scale, chunk_rows=backend.chunk_rows)
         if backend.name == "numpy":
-            return SoftmaxL2(self.X, self.y, C, self._lam(), threads=backend.threads, **common)
+            return SoftmaxL2(self.X, self.y, C, self._lam(), threads=backend.threads, sample_weight=self.sample_weight,
+                             **common)
         module, name = BACKENDS[backend.name]
         kind = getattr(importlib.import_module(module), name)
         if backend.name == "dask":
             return kind(backend.client, self.X, self.y, C, self._lam(), **common)
         return kind(self.X, self.y, C, self._lam(), device=backend.device, **common)
+
+
+def class_weights(y, n_classes: int) -> np.ndarray:
+    """Per-row weights ``N / (C · n_{y_i})`` (scikit-learn's ``class_weight="balanced"``): every class weighs as
+    much in the data term as if the classes were equally frequent; they sum to N."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    return (len(y) / (np.count_nonzero(counts) * counts))[y]

@@ -66,8 +66,9 @@ def chunk_rows_for(n_features: int, itemsize: int, budget: int = CHUNK_BYTES) ->
     return max(256, budget // max(1, n_features * itemsize))
 
 
-def fused_softmax(St, y) -> tuple[float, np.ndarray]:
-    """``(Σ_i L_i in float64, dL_i/ds_i)`` for the transposed scores ``St`` (C, n), overwriting ``St``.
+def fused_softmax(St, y, weight=None) -> tuple[float, np.ndarray]:
+    """``(Σ_i L_i in float64, dL_i/ds_i)`` for the transposed scores ``St`` (C, n), overwriting ``St``; with
+    per-row weights ``weight`` (n,), ``(Σ_i w_i L_i, w_i dL_i/ds_i)``.
 
     ``L_i = log Σ_j e^{s_ij} − s_{i,y_i}``, computed after shifting each example by its
     maximum score (no overflow for any finite scores); the gradient is ``p_i − onehot(y_i)``.
@@ -78,14 +79,20 @@ def fused_softmax(St, y) -> tuple[float, np.ndarray]:
     true = St[y, cols].astype(np.float64)
     np.exp(St, out=St)
     Z = St.sum(axis=0)  # ≥ 1 (each example's maximum contributes e⁰)
-    loss = float(np.log(Z, dtype=np.float64).sum() - true.sum())
+    if weight is None:
+        loss = float(np.log(Z, dtype=np.float64).sum() - true.sum())
+    else:
+        loss = float((np.log(Z, dtype=np.float64) - true) @ weight)
     St /= Z
     St[y, cols] -= 1
+    if weight is not None:
+        St *= weight.astype(St.dtype)
     return loss, St
 
 
-def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
-    """One chunk's ``(Σ L_i, Σ x_i ⊗ dL_i (D, C), Σ dL_i (C,))`` for the scores ``block · V + c``.
+def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, np.ndarray]:
+    """One chunk's ``(Σ L_i, Σ x_i ⊗ dL_i (D, C), Σ dL_i (C,))`` for the scores ``block · V + c`` (each term
+    times ``weight[i]`` when per-row weights (n,) are given).
 
     The two products run in ``dtype`` (``V`` (D, C) and ``c`` (C, 1) already in it);
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
@@ -99,7 +106,7 @@ def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
     try:
         with np.errstate(over="raise", invalid="raise"):  # scores beyond the dtype: refused, never a silent −inf
             St += c
-            loss, Gt = fused_softmax(St, y)
+            loss, Gt = fused_softmax(St, y, weight)
     except FloatingPointError:
         raise InputError(_TOO_LARGE.format(dtype=np.dtype(dtype).name)) from None
     return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
@@ -164,12 +171,13 @@ class SoftmaxL2:
     ``dtype`` is the precision of the products (float32: twice the GEMM speed; the
     sums over rows stay float64). ``y`` holds class indices in ``[0, n_classes)``.
     ``shift`` / ``scale`` (D,) standardize on the fly: the model is fitted on
-    ``(X − shift) / scale``.
+    ``(X − shift) / scale``. ``sample_weight`` (N,): the data term is the weighted mean
+    ``Σ w_i L_i / Σ w_i`` (scikit-learn's, e.g. with ``class_weight="balanced"``).
     """
 
     def __init__(self, X, y, n_classes: int, reg_strength: float = 0.0, *, dtype=np.float32,
                  shift=None, scale=None, chunk_rows: int | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, sample_weight=None):
         if len(X.shape) != 2 or X.shape[0] == 0:
             raise InputError(f"X must be a non-empty (N, D) matrix, got shape {tuple(X.shape)}.")
         if np.dtype(X.dtype).kind != "f":
@@ -186,6 +194,8 @@ class SoftmaxL2:
         self.scale = None if scale is None else np.asarray(scale, np.float64)
         self.chunk_rows = int(chunk_rows or chunk_rows_for(X.shape[1], self.dtype.itemsize))
         self.threads = int(threads or default_threads())
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        self.total_weight = X.shape[0] if sample_weight is None else float(self.sample_weight.sum())
         self._memo = {}
         if self.chunk_rows < 1 or self.threads < 1:
             raise ParameterError(f"chunk_rows and threads must be >= 1, got {chunk_rows!r} and {threads!r}.")
@@ -205,7 +215,7 @@ class SoftmaxL2:
     def _build(self, dtype) -> "SoftmaxL2":
         return SoftmaxL2(self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype, shift=self.shift,
                          scale=self.scale, chunk_rows=chunk_rows_for(self.X.shape[1], dtype.itemsize),
-                         threads=self.threads)
+                         threads=self.threads, sample_weight=self.sample_weight)
 
     def effective(self, W, b) -> tuple[np.ndarray, np.ndarray]:
         """``(V, c)`` with ``X V + c`` = the scores of the standardized rows: ``V = W / σ``, ``c = b − μ V``."""
@@ -229,7 +239,8 @@ class SoftmaxL2:
         def worker(k):
             total, gV, gc = 0.0, np.zeros((self.X.shape[1], self.n_classes)), np.zeros(self.n_classes)
             for start, stop in work[k::threads]:
-                loss, g, h = chunk_terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype)
+                weight = None if self.sample_weight is None else self.sample_weight[start:stop]
+                loss, g, h = chunk_terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype, weight)
                 total += loss
                 gV += g
                 gc += h
@@ -270,7 +281,7 @@ class SoftmaxL2:
 
     def finish(self, W, total, gV, gc) -> tuple[float, np.ndarray, np.ndarray]:
         """The objective and its gradient from the summed data terms (shared by every backend)."""
-        N = self.X.shape[0]
+        N = self.total_weight  # the number of rows, or the sum of their weights
         W = np.asarray(W, np.float64)
         if not (math.isfinite(total) and np.isfinite(gV).all() and np.isfinite(gc).all()):
             raise InputError(_TOO_LARGE.format(dtype=self.dtype.name))

@@ -25,14 +25,14 @@ from .. import _checks, defaults
 from .._version import __version__
 from ..classifier import Classifier
 from ..errors import LabelError, ParameterError
-from ..fitting import LBFGS, Backend, Minibatch, Problem, solve
+from ..fitting import LBFGS, Backend, Minibatch, Problem, class_weights, solve
 from ..metrics import tally_rows
 from ..model import LinearModel
 from ..objective import Objective
 from ..preprocess import Preprocessor
 from ..regularizers import L2
 from ..rows.files import Split, open_split
-from ..rows.source import feature_stats
+from ..rows.source import Subset, feature_stats
 from . import minibatch, search
 from .resume import Progress, input_digest, run_record
 from .search import MAX_PATH, parse_reg_path
@@ -101,7 +101,8 @@ class ProbeResult:
 
 
 def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None, reg_path=None, reg_search=None,
-        select_by: str = "accuracy", standardize: bool = False, backend: str = "numpy", device=None, dask=None,
+        select_by: str = "accuracy", shots: int | None = None, class_weight: str | None = None,
+        standardize: bool = False, backend: str = "numpy", device=None, dask=None,
         dtype="float32", tol: float | None = None, max_iter: int | None = None, chunk_rows=None, threads=None,
         progress=None, optimizer="lbfgs", lr=None, schedule=None, batch_size=None, epochs=None, seed=0,
         checkpoint=None, resume: bool = False, full_digest: bool = False) -> ProbeResult:
@@ -115,7 +116,9 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
     RES decades (default 0.1; :mod:`linclass.probe.search`). A path or search keeps the λ with the best
     validation ``select_by`` (``accuracy`` or ``balanced_accuracy``; needs ``val``) and warns when it is
     at an end of the range. Every λ's row in ``path`` holds, for ``val`` and ``test``, the top-1, top-5
-    (5 classes or more) and balanced accuracy (:mod:`linclass.metrics`). ``standardize``:
+    (5 classes or more) and balanced accuracy (:mod:`linclass.metrics`). ``shots``: train on that many rows
+    of each class, drawn with ``seed`` (read from the files, not copied). ``class_weight="balanced"``:
+    weigh each row's loss by ``N / (C · n_class)``, scikit-learn's ``class_weight="balanced"``. ``standardize``:
     fit on ``(X − μ)/σ`` of the training rows (folded into the weights, no copy).
     ``backend``: ``numpy`` or ``torch`` (``device`` ``cpu`` / ``cuda[:i]``);
     ``dask``: a ``dask.distributed.Client`` (or an address, or ``"local"``)
@@ -137,14 +140,17 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
         raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
     mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
                               lams=lams, backend=backend, dask=dask)
-    problem, classes, test, splits = _problem(train, y, val, test, lams, standardize, selection)
+    class_weight = _checks.choice(class_weight, "--class-weight", ("balanced",)) if class_weight else None
+    problem, classes, test, splits = _problem(train, y, val, test, lams, standardize, selection,
+                                              shots=shots, seed=seed, class_weight=class_weight)
     client = _client(dask)
     place = Backend("dask", client=client, chunk_rows=chunk_rows) if client is not None else \
         Backend(backend, device=device, chunk_rows=chunk_rows, threads=threads)
     lbfgs = LBFGS.of("probe", tol=tol, max_iter=max_iter, backend=place, dtype=dtype)
     solver = lbfgs if mini is None else minibatch.spec(mini, dtype)
     choice = {"reg_search": list(bounds)} if selection == "search" else {"reg_path": lams}
-    settings = {**choice, "select_by": select_by, "standardize": standardize, "dtype": dtype, "tol": lbfgs.tol,
+    settings = {**choice, "select_by": select_by, "shots": shots, "seed": seed, "class_weight": class_weight,
+                "standardize": standardize, "dtype": dtype, "tol": lbfgs.tol,
                 "max_iter": lbfgs.max_iter, "optimizer": optimizer, **({} if mini is None else mini._asdict())}
     inputs = None if checkpoint is None else {name: input_digest(s.X, s.y, full_digest) for name, s in splits.items()}
     files = Progress(checkpoint, run_record(problem.X, problem.y, classes, settings, inputs), resume)
@@ -207,10 +213,13 @@ def _warn_edge(scores: dict, bounds, selection: str) -> None:
                       stacklevel=3)
 
 
-def _problem(train, y, val, test, lams, standardize, selection) -> tuple[Problem, np.ndarray, tuple | None, dict]:
+def _problem(train, y, val, test, lams, standardize, selection, *, shots=None, seed=0,
+             class_weight=None) -> tuple[Problem, np.ndarray, tuple | None, dict]:
     """The probe's :class:`Problem` at the first λ, the training classes, the test rows ``(X, y)``, and the
-    splits given (``{"train": Split, …}``)."""
+    splits given (``{"train": Split, …}``; the training rows are the few-shot subset with ``shots``)."""
     train = as_split(train, y, "train")
+    if shots is not None:
+        train = _few_shot(train, shots, seed)
     val = as_split(val, what="val") if val is not None else None
     test = as_split(test, what="test") if test is not None else None
     if selection != "single" and val is None:
@@ -227,10 +236,31 @@ def _problem(train, y, val, test, lams, standardize, selection) -> tuple[Problem
     shift = scale = None
     if standardize:
         shift, scale = (v.astype(np.float32).astype(np.float64) for v in feature_stats(train.X))
+    weights = class_weights(y_train, classes.size) if class_weight == "balanced" else None
     problem = Problem(Objective("softmax", L2(), lams[0]), train.X, y_train, classes.size, val=others.get("val"),
-                      shift=shift, scale=scale)
+                      shift=shift, scale=scale, sample_weight=weights)
     splits = {name: s for name, s in (("train", train), ("val", val), ("test", test)) if s is not None}
     return problem, classes, others.get("test"), splits
+
+
+def per_class(y, k: int, seed=0) -> tuple[np.ndarray, list]:
+    """The indices (increasing) of ``k`` rows of each class of ``y``, drawn without replacement from ``seed``
+    (CLIP_benchmark's ``fewshot_k``), and the classes that have fewer than ``k`` rows (all of theirs are taken)."""
+    k = _checks.integer(k, "shots per class", minimum=1)
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    rng = np.random.default_rng(seed)
+    groups = np.split(np.argsort(inverse.ravel(), kind="stable"), np.cumsum(counts)[:-1])
+    picked = [rng.choice(rows, min(k, len(rows)), replace=False) for rows in groups]
+    return np.sort(np.concatenate(picked)), [c for c, n in zip(classes.tolist(), counts) if n < k]
+
+
+def _few_shot(train: Split, shots: int, seed) -> Split:
+    """``shots`` rows of each class of ``train``, drawn with ``seed``: a :class:`Subset` view of its rows."""
+    index, short = per_class(train.y, shots, seed)
+    if short:
+        warnings.warn(f"{len(short)} class(es) have fewer than {shots} training rows (e.g. {short[:3]}); all of "
+                      "their rows are used.", UserWarning, stacklevel=4)
+    return Split(Subset(train.X, index), train.y[index], f"{train.where} ({shots} per class, seed {seed})")
 
 
 def _fit_lambda(problem: Problem, solver, params, curvature, scored, files, k, progress) -> tuple[dict, dict, object]:

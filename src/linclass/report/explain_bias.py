@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .explain import SLIDES_W
+from ..i18n import _
+from .explain import SLIDES_W, pad, text_width
 from .explain_gradient import SLIDES_B
 from .numbers import num, score
 
@@ -41,17 +42,22 @@ def explain_bias_trick(seed: int = SEED):
     Wc_ext, xc_ext = extend(Wc, bc, xc)
     gap = float(np.abs(Wc_ext @ xc_ext - (Wc @ xc + bc)).max())
     rows = [f"  [{', '.join(score(v) for v in row)} | {score(bias)}]" for row, bias in zip(W, b)]
-    lines = ["The bias trick: f(x) = W x + b = [W | b] [x; 1], one matrix product instead of two parameters.", "",
-             f"Seed 003: W is {W.shape[0]} × {W.shape[1]}, b = {_vector(b)}, x = {_vector(x, num)}",
-             f"  W x + b         = {_vector(plain)}",
-             f"[W | b] is {W_ext.shape[0]} × {W_ext.shape[1]}:", *rows,
-             f"  x extended      = {_vector(x_ext, num)}",
-             f"  [W | b] [x; 1]  = {_vector(folded)}   (the same scores)", "",
-             f"CIFAR-10: W is {CIFAR_CLASSES} × {CIFAR_PIXELS:,} and b has {CIFAR_CLASSES} entries; with the trick "
-             f"[W | b] is {Wc_ext.shape[0]} × {Wc_ext.shape[1]:,}", f"and x has {xc_ext.size:,} entries "
-             f"(its last one 1). On a random W, b and image: max |[W | b] [x; 1] − (W x + b)| = {num(gap, 12)}",
-             "(equal up to round-off). Preprocess once (append the 1), and only W is left to learn; the",
-             "regularization R(W) should still leave the bias column out."]
+    label = max(text_width(t) for t in ("W x + b", _("x extended"), "[W | b] [x; 1]")) + 2
+    lines = [_("The bias trick: {trick}, one matrix product instead of two parameters.").format(
+                 trick="f(x) = W x + b = [W | b] [x; 1]"), "",
+             _("Seed 003: W is {shape}, b = {b}, x = {x}").format(
+                 shape=f"{W.shape[0]} × {W.shape[1]}", b=_vector(b), x=_vector(x, num)),
+             "  " + pad("W x + b", label, left=True) + f"= {_vector(plain)}",
+             _("{name} is {shape}:").format(name="[W | b]", shape=f"{W_ext.shape[0]} × {W_ext.shape[1]}"), *rows,
+             "  " + pad(_("x extended"), label, left=True) + f"= {_vector(x_ext, num)}",
+             "  " + pad("[W | b] [x; 1]", label, left=True) + f"= {_vector(folded)}   " + _("(the same scores)"), "",
+             _("CIFAR-10: W is {shape} and b has {classes} entries; with the trick [W | b] is {extended}\n"
+               "and x has {entries} entries (its last one 1). On a random W, b and image: {check} = {gap}\n"
+               "(equal up to round-off). Preprocess once (append the 1), and only W is left to learn; the\n"
+               "regularization R(W) should still leave the bias column out.").format(
+                 shape=f"{CIFAR_CLASSES} × {CIFAR_PIXELS:,}", classes=CIFAR_CLASSES,
+                 extended=f"{Wc_ext.shape[0]} × {Wc_ext.shape[1]:,}", entries=f"{xc_ext.size:,}",
+                 check="max |[W | b] [x; 1] − (W x + b)|", gap=num(gap, 12))]
     data = {"W_extended": W_ext.tolist(), "x_extended": x_ext.tolist(), "scores": plain.tolist(),
             "scores_extended": folded.tolist(), "cifar_shape": list(Wc_ext.shape), "cifar_max_difference": gap}
     return "\n".join(lines), data

@@ -19,7 +19,9 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 from .. import losses
+from ..i18n import _
 from . import lecture_plots
+from .explain import columns
 from .numbers import fixed, general, small
 
 SEED = 0
@@ -72,25 +74,28 @@ def explain_landscape(out_dir=None, seed: int = SEED):
     out = Path(out_dir) if out_dir is not None else Path("runs") / "landscape"
     picture = lecture_plots.landscape(views, out / "landscape.png")
     span = f"[{general(-REACH, 6)}, {general(REACH, 6)}]"
-    lines = [f"The loss landscape: a random W (64 pixels × 10 classes) on {len(y)} digits, the data loss",
-             f"along W + a·W₁ and over W + a·W₁ + b·W₂ for random directions W₁, W₂, a and b in {span}.",
-             "", "loss       L(W)   min along the line   min over the plane   smallest 2nd difference"]
-    results = {}
+    lines = [_("The loss landscape: a random W ({pixels} pixels × {classes} classes) on {n} digits, the data loss\n"
+               "along {line} and over {plane} for random directions W₁, W₂, a and b in {span}.").format(
+                 pixels=X.shape[1], classes=W.shape[1], n=len(y), line="W + a·W₁", plane="W + a·W₁ + b·W₂",
+                 span=span), ""]
+    results, rows = {}, []
     for loss, view in views.items():
         centre = float(view["along"][LINE_POINTS // 2])
         curvature = float(second_differences(view["along"]).min())
         shown = 0.0 if abs(curvature) < CONVEX_TOLERANCE else curvature  # round-off prints as 0
-        lines.append(f"{loss:<8}{small(centre):>8}{small(float(view['along'].min())):>21}"
-                     f"{small(float(view['over'].min())):>21}{fixed(shown, '>26.2g')}")
+        rows.append((loss, [small(centre), small(float(view["along"].min())), small(float(view["over"].min())),
+                            fixed(shown, ".2g")]))
         results[loss] = {"loss": centre, "along": view["along"].tolist(), "plane_min": float(view["over"].min()),
                          "min_second_difference": curvature, "convex": curvature >= -CONVEX_TOLERANCE}
-    lines += ["", "Both losses are convex in W: the SVM loss is a sum of max(0, ·) of functions linear in W",
-              "(a piecewise-linear bowl, with a kink wherever a margin switches on), the softmax loss is",
-              "log Σ e^{s_j} − s_{y_i} with s linear in W (a smooth bowl). Every slice of a convex function is",
-              "convex: its second differences are ≥ 0 (up to round-off), as above. So gradient descent has no",
-              "local minima to get stuck in: any local minimum is the global one. (The transcripts' \"stuck in",
-              "local minima\" is true of neural networks, not of these linear classifiers.)", "",
-              f"plot: {picture}"]
+    lines += columns(_("loss"), rows, ["L(W)", _("min along the line"), _("min over the plane"),
+                                       _("smallest second difference")], label_width=8, fit=True)
+    lines += ["", _("Both losses are convex in W: the SVM loss is a sum of max(0, ·) of functions linear in W\n"
+                    "(a piecewise-linear bowl, with a kink wherever a margin switches on), the softmax loss is\n"
+                    "{softmax} with s linear in W (a smooth bowl). Every slice of a convex function is\n"
+                    "convex: its second differences are ≥ 0 (up to round-off), as above. So gradient descent has no\n"
+                    "local minima to get stuck in: any local minimum is the global one. (The transcripts' \"stuck in\n"
+                    "local minima\" is true of neural networks, not of these linear classifiers.)").format(
+                        softmax="log Σ e^{s_j} − s_{y_i}"), "", _("plot: {path}").format(path=picture)]
     data = {"examples": int(len(y)), "reach": REACH, "line": views["svm"]["line"].tolist(), **results,
             "plot": str(picture)}
     return "\n".join(lines), data

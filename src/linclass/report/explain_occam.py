@@ -17,8 +17,10 @@ import numpy as np
 
 from ..datasets.small import load_digits_dataset
 from ..estimators import SoftmaxClassifier
+from ..i18n import _
 from . import lecture_plots
-from .numbers import sci
+from .explain import columns
+from .numbers import fixed, general, sci
 
 LAMBDAS = np.logspace(-5, 0, 11)
 TRAIN_SIZE = 150
@@ -58,15 +60,16 @@ def explain_occam(out_dir=None):
     chosen = occam_choice(rows)
     out = Path(out_dir) if out_dir is not None else Path("runs") / "occam"
     picture = lecture_plots.occam(rows, out / "occam.png")
-    lines = [f"Occam's razor and λ: softmax (L2, L-BFGS) on {TRAIN_SIZE} training digits, scored on the "
-             "validation set.", "", "       λ   train acc   val acc   gap     ‖W‖²"]
-    for r in rows:
-        mark = "   ← chosen" if r is chosen else ""
-        lines.append(f"{_lam(r['lambda']):>8}{r['train']:>11.1%}{r['val']:>10.1%}{r['train'] - r['val']:>7.1%}"
-                     f"{r['norm2']:>9.3g}{mark}")
-    lines += ["", "Small λ fits the training set perfectly and does worse on new data: the gap is fitting noise.",
-              "Large λ makes W simple (small ‖W‖²) until both accuracies fall: underfitting.",
-              f"Occam's razor: among the λ with the best validation accuracy, take the largest, the simplest W "
-              f"(here λ = {_lam(chosen['lambda'])}).", "", f"plot: {picture}"]
+    lines = [_("Occam's razor and λ: softmax (L2, L-BFGS) on {n} training digits, scored on the validation "
+               "set.").format(n=TRAIN_SIZE), ""]
+    table = [(_lam(r["lambda"]), [f"{r['train']:.1%}", f"{r['val']:.1%}", fixed(r['train'] - r['val'], '.1%'),
+                                  general(r["norm2"], 3), _("← chosen") if r is chosen else ""]) for r in rows]
+    lines += [line.rstrip() for line in columns("λ", table, [_("train acc"), _("val acc"), _("gap"), "‖W‖²", ""],
+                                                width=0, label_width=6, fit=True)]
+    lines += ["", _("Small λ fits the training set perfectly and does worse on new data: the gap is fitting noise.\n"
+                    "Large λ makes W simple (small ‖W‖²) until both accuracies fall: underfitting.\n"
+                    "Occam's razor: among the λ with the best validation accuracy, take the largest, the simplest W "
+                    "(here λ = {chosen}).").format(chosen=_lam(chosen["lambda"])), "",
+              _("plot: {path}").format(path=picture)]
     return "\n".join(lines), {"sweep": rows, "chosen": chosen, "train_size": TRAIN_SIZE,
                                                    "plot": str(picture)}

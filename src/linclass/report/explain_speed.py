@@ -16,7 +16,9 @@ import time
 import numpy as np
 
 from ..gradcheck import numerical_gradient
+from ..i18n import _
 from ..objective import Objective
+from .numbers import general
 
 PIXELS, CLASSES = 3072, 10
 IMAGES = 100
@@ -54,10 +56,13 @@ def time_gradients(loss: str = "softmax", seed: int = SEED) -> dict:
 
 def speed_text(timing: dict) -> str:
     """The timing as the lecture would say it: how long, how much slower."""
-    return (f"\"The numerical gradient is slow\", timed at CIFAR-10's size: W is 3,073 × 10 = {timing['entries']:,} "
-            f"entries (bias folded in),\nso centered differences need {timing['evaluations']:,} loss evaluations "
-            f"on a batch of {timing['images']} images.\n"
-            f"  numerical gradient: {timing['numerical_s']:.3g} s (timed on {timing['sampled_entries']} entries, "
-            f"the rest alike)\n  analytic gradient:  {timing['analytic_s'] * 1e3:.3g} ms (one forward and one "
-            f"backward pass)\n  ratio: the numerical gradient is {timing['ratio']:,.0f} times slower.\nUse the "
-            "analytic gradient, and the numerical one only to check it (gradcheck).")
+    return _("\"The numerical gradient is slow\", timed at CIFAR-10's size: W is {shape} = {entries} entries "
+             "(bias folded in),\nso centered differences need {evaluations} loss evaluations on a batch of {images} "
+             "images.\n  numerical gradient: {numerical} s (timed on {sampled} entries, the rest alike)\n"
+             "  analytic gradient:  {analytic} ms (one forward and one backward pass)\n"
+             "  ratio: the numerical gradient is {ratio} times slower.\n"
+             "Use the analytic gradient, and the numerical one only to check it (gradcheck).").format(
+        shape=f"{PIXELS + 1:,} × {CLASSES}", entries=f"{timing['entries']:,}",
+        evaluations=f"{timing['evaluations']:,}", images=timing["images"],
+        numerical=general(timing["numerical_s"], 3), sampled=timing["sampled_entries"],
+        analytic=general(timing["analytic_s"] * 1e3, 3), ratio=f"{timing['ratio']:,.0f}")

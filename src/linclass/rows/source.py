@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Standardized", "accuracy", "block_correct", "drop_pages", "feature_stats", "finite_scores", "fold",
-           "read_rows", "release_rows", "scored_chunks", "spans", "streamed"]
+__all__ = ["Standardized", "Subset", "accuracy", "block_correct", "drop_pages", "feature_stats", "finite_scores",
+           "fold", "read_rows", "release_rows", "scored_chunks", "spans", "streamed"]
 
 
 def streamed(X) -> bool:
@@ -144,3 +144,27 @@ class Standardized:
         release_rows(self.X, start, stop)
 
 
+
+
+class Subset:
+    """The rows ``index`` (increasing) of ``X`` (array, memory map or row source) as a row source: each read gathers
+    just its rows (shard by shard), so a few-shot subset of a large file is never copied whole."""
+
+    def __init__(self, X, index):
+        self.X, self.index = X, np.asarray(index, np.int64)
+        self.shape, self.dtype = (len(self.index), X.shape[1]), X.dtype
+        self.boundaries = (0, len(self.index))
+        self.where = getattr(X, "where", "X")
+        self._shard_starts = np.asarray(getattr(X, "boundaries", (0, X.shape[0])))
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        idx = self.index[start:stop]
+        shard = np.searchsorted(self._shard_starts, idx, side="right") - 1
+        parts = []
+        for k in np.unique(shard):
+            a, b = int(self._shard_starts[k]), int(self._shard_starts[k + 1])
+            parts.append(np.asarray(read_rows(self.X, a, b))[idx[shard == k] - a])
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+    def release(self, start: int, stop: int) -> None:
+        """Nothing to do: the gathered rows are a copy, the file's pages were only read."""
