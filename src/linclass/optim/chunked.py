@@ -98,8 +98,8 @@ def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, 
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
     Both products keep classes as rows, ``Sᵀ = Vᵀ Xᵀ`` and ``Gᵀ X`` (the gradient returned
     as its transposed view): measured with OpenBLAS (Haswell kernel) on this project's
-    machine, 1.2× less CPU than ``X V`` with a transposed copy and ``Xᵀ G`` at D = 256,
-    C = 20, and as much at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
+    machine, an evaluation 1.6× faster than with ``X V``, a transposed copy and ``Xᵀ G`` at
+    D = 256, C = 20, and 1.08× at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
     """
     block = block.astype(dtype, copy=False)
     St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
