@@ -25,7 +25,7 @@ def test_explain_svm_prints_the_slides_terms(capsys):
 
 def test_explain_svm_json_matches_the_lecture(capsys):
     data = run_json(capsys, "explain", "--scores", "3.2,5.1,-1.7;1.3,4.9,2.0;2.2,2.5,-3.1", "--labels", "0,1,2",
-                    "--classes", "cat,car,frog")
+                    "--class-names", "cat,car,frog")
     np.testing.assert_allclose(data["losses"], [2.9, 0, 12.9], atol=1e-12)
     assert data["loss"] == pytest.approx(15.8 / 3)
 
@@ -42,7 +42,7 @@ def test_explain_softmax_cat_column(capsys):
 
 def test_explain_four_image_table(capsys):
     data = run_json(capsys, "explain", "--scores", "7.9,5.8,-1.9;3.3,-0.8,6.5;-1.1,3.4,2.5;2.3,1.5,4.4",
-                    "--labels", "0,1,2,0", "--classes", "dog,cat,wolf")
+                    "--labels", "0,1,2,0", "--class-names", "dog,cat,wolf")
     np.testing.assert_allclose(data["losses"], [0, 13.4, 1.9, 3.3], atol=1e-12)
     assert data["loss"] == pytest.approx(4.65)
 
@@ -76,9 +76,9 @@ def test_explain_bad_input_is_one_line_and_exit_2(capsys, argv, words):
 
 
 @pytest.mark.parametrize("loss", ["svm", "softmax"])
-@pytest.mark.parametrize("reg", ["l2", "l1", "elastic"])
-def test_gradcheck_command_passes(capsys, loss, reg):
-    data = run_json(capsys, "gradcheck", "--loss", loss, "--reg", reg, "--dtype", "float64")
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_gradcheck_command_passes(capsys, loss, penalty):
+    data = run_json(capsys, "gradcheck", "--loss", loss, "--penalty", penalty, "--dtype", "float64")
     assert data["passed"] and data["max_relative_error"] < 1e-7
 
 

@@ -205,7 +205,7 @@ def test_feature_sizes_and_pictures(capsys, tmp_path, hw, size):
     image = (rng.random((*hw, 3)) * 255).astype(np.uint8)
     path = tmp_path / "im.png"
     Image.fromarray(image).save(path)
-    data = run_json(capsys, "explain", "--features", str(path), "--out", str(tmp_path / "out"))
+    data = run_json(capsys, "explain", "--features-of", str(path), "--out", str(tmp_path / "out"))
     assert data["hog_size"] == size == (hw[0] // 8) * (hw[1] // 8) * 9
     hue = rgb_to_hsv(image / 255)[..., 0]
     expected = np.bincount(np.minimum((hue * 12).astype(int), 11).ravel(), minlength=12) / hue.size
@@ -218,12 +218,12 @@ def test_features_of_a_missing_or_bad_file(capsys, tmp_path):
     bad = tmp_path / "x.png"
     bad.write_bytes(b"not an image")
     for path, words in ((tmp_path / "none.png", "no image file"), (bad, "cannot read")):
-        assert main(["explain", "--features", str(path)]) == 2
+        assert main(["explain", "--features-of", str(path)]) == 2
         assert words in capsys.readouterr().err
 
 
 def test_lr_lab_names_each_regime_as_theory_says(capsys, tmp_path):
-    data = run_json(capsys, "explain", "--lr", "--out", str(tmp_path))
+    data = run_json(capsys, "explain", "--lr-lab", "--out", str(tmp_path))
     assert [r["regime"] for r in data["runs"]] == ["too small", "good", "oscillating", "diverging"]
     assert Image.open(data["plot"]).format == "PNG"
     a_max = max(CURVATURE)

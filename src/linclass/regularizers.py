@@ -51,7 +51,7 @@ class ElasticNet:
     """``R(W) = Σ β W_{k,l}² + |W_{k,l}|``, the lecture's elastic net (L1 + L2)."""
 
     beta: float = 1.0
-    name: ClassVar[str] = "elastic"
+    name: ClassVar[str] = "elasticnet"
     smooth: ClassVar[bool] = False
     kinks: ClassVar[bool] = True
     convexity: ClassVar[float | None] = None
@@ -86,7 +86,7 @@ REGULARIZERS = {cls.name: cls for cls in (L2, L1, ElasticNet)}
 
 
 def get_regularizer(name: str | None):
-    """The regularizer called ``name`` (``"l2"``, ``"l1"``, ``"elastic"``), or None for ``"none"``/None."""
+    """The regularizer called ``name`` (``"l2"``, ``"l1"``, ``"elasticnet"``), or None for ``"none"``/None."""
     if name in (None, "none"):
         return None
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import warnings
 
+from ..defaults import TABLE
 from ..errors import ParameterError
 from ..optim import OPTIMIZERS
 from ..persist import write_json
@@ -14,6 +15,9 @@ from ..report import html
 from ._common import Output, add_command
 from .outdir import output_dir
 
+PROBE = TABLE["probe"]
+"""The probe's defaults (:mod:`linclass.defaults`), shown in ``--help``."""
+
 
 def register(subparsers, common):
     p = add_command(subparsers, common, "probe")
@@ -22,15 +26,16 @@ def register(subparsers, common):
     p.add_argument("--val", metavar="VAL", help="validation split (same layout): accuracy, and λ of a path")
     p.add_argument("--test", metavar="TEST", help="test split (same layout)")
     g = p.add_argument_group("objective")
-    g.add_argument("--reg-strength", type=float, default=1e-4, metavar="λ",
-                   help="λ of mean loss + λ·ΣW² (default 1e-4; LogisticRegression's C = 1/(2·N·λ))")
+    g.add_argument("--reg-strength", type=float, default=PROBE["reg_strength"], metavar="λ",
+                   help=f"λ of mean loss + λ·ΣW² (default {PROBE['reg_strength']:g}; LogisticRegression's "
+                        "C = 1/(2·N·λ))")
     g.add_argument("--reg-path", metavar="LO:HI:K", help="fit K log-spaced λ from HI down to LO, warm-started, "
                    "and keep the best validation accuracy (needs --val)")
     g.add_argument("--standardize", action="store_true", help="fit on (x − mean)/std of the training rows")
     g = p.add_argument_group("solver")
     g.add_argument("--tol", type=float, help="relative gradient tolerance: stop at ‖∇L‖∞ ≤ tol·‖∇L(0)‖∞ "
-                   "(default 1e-4)")
-    g.add_argument("--max-iter", type=int, help="L-BFGS iterations per λ (default 1000)")
+                   f"(default {PROBE['lbfgs_tol']:g})")
+    g.add_argument("--max-iter", type=int, help=f"L-BFGS iterations per λ (default {PROBE['lbfgs_max_iter']})")
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the products (float32 finishes in float64 when round-off stalls)")
     g.add_argument("--backend", choices=BACKENDS, default="numpy")
@@ -43,8 +48,8 @@ def register(subparsers, common):
                    help="lbfgs: the exact optimum (default); or a minibatch optimizer")
     g.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
     g.add_argument("--schedule", help="constant (default), step, exponential, cosine, cosine+warmup")
-    g.add_argument("--batch-size", type=int, help="rows per step (default 256)")
-    g.add_argument("--epochs", type=int, help="passes over the training rows (default 10)")
+    g.add_argument("--batch-size", type=int, help=f"rows per step (default {PROBE['batch_size']})")
+    g.add_argument("--epochs", type=int, help=f"passes over the training rows (default {PROBE['epochs']})")
     g.add_argument("--seed", type=int, default=0, help="the order of the blocks and rows (default 0)")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/probe-<time>)")

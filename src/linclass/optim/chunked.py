@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .. import _checks
 from .._checks import as_labels
 from ..errors import InputError, ParameterError
 from ..rows.source import accuracy, read_rows, release_rows, spans
@@ -36,7 +37,6 @@ from ..rows.source import accuracy, read_rows, release_rows, spans
 CHUNK_BYTES = 16 * 2 ** 20
 """Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize))."""
 
-PRECISIONS = (np.float32, np.float64)
 
 _BLAS = ThreadpoolController()
 
@@ -101,12 +101,8 @@ class SoftmaxL2:
         if np.dtype(X.dtype).kind != "f":
             raise InputError(f"X must hold floating-point numbers, got dtype {X.dtype}; "
                              "save the embeddings as float16, float32 or float64.")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in PRECISIONS:
-            raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
-        if not (math.isfinite(reg_strength) and reg_strength >= 0):
-            raise ParameterError(f"reg_strength (λ) must be a finite number >= 0, got {reg_strength!r}.")
-        self.X, self.n_classes, self.reg_strength = X, int(n_classes), float(reg_strength)
+        self.dtype = _checks.precision(dtype)
+        self.X, self.n_classes, self.reg_strength = X, int(n_classes), _checks.reg_strength(reg_strength)
         self.y = as_labels(y, X.shape[0], n_classes)
         self.shift = None if shift is None else np.asarray(shift, np.float64)
         self.scale = None if scale is None else np.asarray(scale, np.float64)

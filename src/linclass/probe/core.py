@@ -14,7 +14,6 @@ optimizer) replaces L-BFGS by epochs streamed from the files (:mod:`linclass.pro
 from __future__ import annotations
 
 import importlib
-import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -149,11 +148,8 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = 1e-4
     """
     started = time.perf_counter()
     lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
-    for lam in lams:
-        if lam is None or not (math.isfinite(lam) and lam >= 0):
-            raise ParameterError(f"the regularization strength λ must be a finite number >= 0, got {lam!r}.")
-    if dtype not in ("float32", "float64"):
-        raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
+    lams = [_checks.reg_strength(lam, "the regularization strength λ") for lam in lams]
+    dtype = _checks.precision(dtype).name
     mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
                               lams=lams, backend=backend, dask=dask)
     train = as_split(train, y, "train")
