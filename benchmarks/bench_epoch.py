@@ -1,14 +1,21 @@
-"""One epoch of minibatch softmax training on a problem of CIFAR-10's shape.
+"""One epoch of minibatch softmax training on CIFAR-10's training pixels, four ways in one run.
 
-50,000 × 3,072 float32 examples, 10 classes, batch 256 (synthetic data), timed in
-one run for:
-- linclass: ``linclass.train.train`` with SGD (one epoch, without replacement);
-- PyTorch CPU: ``nn.Linear`` + ``CrossEntropyLoss`` + ``optim.SGD``, same batches;
-- scikit-learn: one epoch of ``SGDClassifier(loss="log_loss")`` (``partial_fit``);
-- the memory-bandwidth bound: the time to read X once (the least any epoch can
-  take), measured as the fastest of a GEMV and a column sum over X.
+Softmax, L2, batch 256, plain SGD, one pass over 49,000 × 3,072 float32 rows (CIFAR-10's training
+split, standardized with the project's loader and preprocessor; the decoded images are cached
+outside the repository, in linclass's cache directory). Without the archive the rows are random
+data of the same shape, and the output says so. The contenders, run in turns (best and median of
+``--repeats``), so that all see the same machine load:
 
-Usage: python benchmarks/bench_epoch.py [--repeats 3] [--no-sklearn] [--stages]
+- the bound: reading X once (the faster of ``X @ v`` and ``X.sum(axis=0)``), the least any epoch takes;
+- a minimal NumPy loop: gather the batch's rows, two GEMMs, the softmax, the update (no checks);
+- a PyTorch CPU loop: ``nn.Linear`` + ``CrossEntropyLoss`` + ``optim.SGD``, the same batch size;
+- linclass: one epoch of the training loop with SGD, for each ``--shuffle`` order (rows, blocks).
+
+A pause of ``PAUSE`` seconds separates contenders: PyTorch's OpenMP threads keep spinning for a
+while after its loop, and would otherwise slow whatever runs next. ``--stages`` times each stage
+of a step alone, over one epoch (the gather, the two products, the loss, the update).
+
+Usage: python benchmarks/bench_epoch.py [--repeats 5] [--data PATH] [--stages] [--sklearn]
 """
 
 from __future__ import annotations
@@ -16,8 +23,97 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
+
+from linclass.datasets import load_dataset
+from linclass.fitting.loop import LoopConfig, run_epochs
+from linclass.losses import softmax_loss
+from linclass.model import LinearModel
+from linclass.objective import Objective
+from linclass.optim import get_optimizer
+from linclass.preprocess import Preprocessor
+from linclass.regularizers import L2
+
+try:
+    import torch
+except ImportError:  # the PyTorch contender is left out
+    torch = None
+
+CIFAR = Path("../shared/data/cifar10-jpg.tar.gz")  # from the project root, as every command in BENCHMARKS.md
+BATCH, LR, LAM = 256, 1e-3, 1e-4
+PAUSE = 0.3
+
+
+def design_matrix(path, n: int):
+    """``(X (n, 3072) float32 standardized, y, what it is)``: CIFAR-10's training pixels, else random rows."""
+    if path is not None and Path(path).is_file():
+        data = load_dataset(data=str(path))
+        X = data.X_train.reshape(len(data.y_train), -1)[:n]
+        X = Preprocessor.fit(X, "standardize").transform(X)
+        return np.ascontiguousarray(X, np.float32), data.y_train[:n].astype(np.int64), f"CIFAR-10 pixels ({path})"
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((n, 3072), dtype=np.float32), rng.integers(0, 10, n),
+            "RANDOM rows of CIFAR-10's shape (no archive found)")
+
+
+def minimal_epoch(X, y, C: int, seed: int = 0):
+    """A minimal NumPy loop: gather the batch's rows, scores, softmax, two GEMMs, SGD with L2."""
+    N, D = X.shape
+    rng = np.random.default_rng(seed)
+
+    def epoch():
+        W, b = np.zeros((D, C), np.float32), np.zeros(C, np.float32)
+        order = rng.permutation(N)
+        for s in range(0, N, BATCH):
+            idx = order[s:s + BATCH]
+            Xb, yb = X[idx], y[idx]
+            rows = np.arange(len(yb))
+            scores = Xb @ W + b
+            scores -= scores.max(axis=1, keepdims=True)
+            P = np.exp(scores)
+            P /= P.sum(axis=1, keepdims=True)
+            P[rows, yb] -= 1
+            P /= len(yb)
+            W -= LR * (Xb.T @ P + 2 * LAM * W)
+            b -= LR * P.sum(axis=0)
+    return epoch
+
+
+def torch_epoch(X, y, C: int):
+    """The PyTorch CPU loop: ``nn.Linear``, ``CrossEntropyLoss``, ``optim.SGD`` (weight decay 2λ = L2's gradient)."""
+    torch.manual_seed(0)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    model = torch.nn.Linear(X.shape[1], C)
+    opt = torch.optim.SGD(model.parameters(), lr=LR, weight_decay=2 * LAM)
+    lossf = torch.nn.CrossEntropyLoss()
+
+    def epoch():
+        perm = torch.randperm(X.shape[0])
+        for s in range(0, X.shape[0], BATCH):
+            idx = perm[s:s + BATCH]
+            opt.zero_grad(set_to_none=True)
+            lossf(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+    return epoch
+
+
+def linclass_epoch(X, y, C: int, shuffle: str):
+    """One epoch of linclass's training loop with SGD, batches in ``shuffle`` order."""
+    objective = Objective("softmax", L2(), LAM)
+    params = LinearModel.init(X.shape[1], C, seed=0).params
+    config = LoopConfig(batch_size=BATCH, epochs=1, seed=0, progress=False, shuffle=shuffle)
+    return lambda: run_epochs(objective, get_optimizer("sgd", learning_rate=LR), X, y, params=params, config=config)
+
+
+def sklearn_epoch(X, y, C: int):
+    """One epoch of scikit-learn's ``SGDClassifier(loss="log_loss")`` (its float64 copy made outside the timing)."""
+    from sklearn.linear_model import SGDClassifier
+    X64 = X.astype(np.float64)
+    return lambda: SGDClassifier(loss="log_loss", alpha=LAM, learning_rate="constant", eta0=LR,
+                                 random_state=0).partial_fit(X64, y, classes=np.arange(C))
 
 
 def interleaved(fns: dict, repeats: int) -> dict:
@@ -25,109 +121,87 @@ def interleaved(fns: dict, repeats: int) -> dict:
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            time.sleep(PAUSE)
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
     return {name: (min(ts), float(np.median(ts))) for name, ts in times.items()}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=50_000)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--no-sklearn", action="store_true")
-    ap.add_argument("--stages", action="store_true", help="also time each stage of a step separately")
-    args = ap.parse_args()
-
-    from threadpoolctl import threadpool_info
-
-    from linclass.model import LinearModel
-    from linclass.objective import Objective
-    from linclass.optim import get_optimizer
-    from linclass.regularizers import L2
-    from linclass.train import TrainConfig, train
-
-    N, D, C, B = args.n, 3072, 10, 256
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((N, D), dtype=np.float32)
-    y = rng.integers(0, C, N)
-    blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()]
-    print(f"N={N} D={D} C={C} batch={B}  X = {X.nbytes / 1e6:.0f} MB float32")
-    print(f"BLAS: {blas}  OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}  cores={os.cpu_count()}")
-
-    v = np.ones(D, dtype=np.float32)
-    objective = Objective("softmax", L2(), 1e-4)
-    params = LinearModel.init(D, C, seed=0).params
-    config = TrainConfig(batch_size=B, epochs=1, seed=0, progress=False)
-    fns = {
-        "bound: X @ v": lambda: X @ v,
-        "bound: X.sum(axis=0)": lambda: X.sum(axis=0),
-        "linclass": lambda: train(objective, get_optimizer("sgd", learning_rate=1e-3), X, y, params=params,
-                                  config=config),
-    }
-    try:
-        import torch
-        torch.manual_seed(0)
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-        model = torch.nn.Linear(D, C)
-        opt = torch.optim.SGD(model.parameters(), lr=1e-3, weight_decay=2e-4)
-        lossf = torch.nn.CrossEntropyLoss()
-
-        def torch_epoch():
-            perm = torch.randperm(N)
-            for s in range(0, N, B):
-                idx = perm[s:s + B]
-                opt.zero_grad(set_to_none=True)
-                loss = lossf(model(Xt[idx]), yt[idx])
-                loss.backward()
-                opt.step()
-        fns["PyTorch"] = torch_epoch
-        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    except ImportError:
-        print("PyTorch not installed: pip install torch==2.13.0 (CPU) to compare")
-    if not args.no_sklearn:
-        from sklearn.linear_model import SGDClassifier
-        X64 = X.astype(np.float64)  # scikit-learn's SGD works in float64: converted outside the timing
-        fns["scikit-learn"] = lambda: SGDClassifier(
-            loss="log_loss", alpha=1e-4, learning_rate="constant", eta0=1e-3,
-            random_state=0).partial_fit(X64, y, classes=np.arange(C))
-    if args.stages:
-        W, b = params["W"], params["b"]
-        for name, seconds in stages(X, y, W, b, B).items():
-            print(f"  stage: {name:36} {seconds * 1e3:6.0f} ms per epoch")
-    t = interleaved(fns, args.repeats)
-    bound = min(t["bound: X @ v"][0], t["bound: X.sum(axis=0)"][0])
-    print(f"bandwidth bound (read X once): {bound * 1e3:.0f} ms  ({X.nbytes / bound / 1e9:.1f} GB/s)")
-    for name in ("linclass", "PyTorch", "scikit-learn"):
-        if name in t:
-            best, median = t[name]
-            print(f"{name:13} epoch: best {best * 1e3:6.0f} ms, median {median * 1e3:6.0f} ms   "
-                  f"{best / bound:5.2f}× the bound   linclass/{name} = {t['linclass'][0] / best:.2f}")
-
-
-def stages(X, y, W, b, B, repeats=3):
-    """Seconds per epoch of each stage of a step, timed separately (best of ``repeats``)."""
-    from linclass.losses import softmax_loss
-    N = X.shape[0]
+def stages(X, y, C: int, repeats: int = 3) -> dict:
+    """Milliseconds per epoch of each stage of a step, each timed alone over the epoch's batches."""
+    N, D = X.shape
     order = np.random.default_rng(0).permutation(N)
-    batches = [order[s:s + B] for s in range(0, N, B)]
+    batches = [order[s:s + BATCH] for s in range(0, N - BATCH + 1, BATCH)]
+    W, b = LinearModel.init(D, C, seed=0).params.values()
     Xb, yb = X[batches[0]], y[batches[0]]
     scores = Xb @ W + b
     _, dscores = softmax_loss(scores, yb)
-    def each(step):  # one call per batch, each result dropped at once (as in training)
-        def run():
+    out = np.empty_like(Xb)
+    params = {"W": W, "b": b}
+    grads = {"W": W.copy(), "b": b.copy()}
+    sgd = get_optimizer("sgd", learning_rate=LR)
+    state = sgd.init(params)
+    parts = {
+        "gather the batch's rows, X[idx]": lambda i: X[batches[i]],
+        "the same into one reused buffer": lambda i: np.take(X, batches[i], axis=0, out=out, mode="clip"),
+        "read the batch's bytes in place (bound)": lambda i: X[i * BATCH:(i + 1) * BATCH].sum(axis=0),
+        "forward X_b W + b": lambda i: Xb @ W + b,
+        "backward X_bᵀ dscores": lambda i: Xb.T @ dscores,
+        "softmax loss and its checks": lambda i: softmax_loss(scores, yb),
+        "SGD update (optimizer.update + apply)": lambda i: sgd.update(grads, state, params),
+    }
+    result = {}
+    for name, step in parts.items():
+        def run(step=step):
             for i in range(len(batches)):
                 step(i)
-        return run
-    parts = {
-        "copy the batch's rows, X[idx]": each(lambda i: X[batches[i]]),
-        "contiguous copy of the same bytes": each(lambda i: X[i * B:(i + 1) * B].copy()),
-        "forward X_b W + b": each(lambda i: Xb @ W + b),
-        "backward (dscoresᵀ X_b)ᵀ": each(lambda i: (dscores.T @ Xb).T),
-        "backward X_bᵀ dscores": each(lambda i: Xb.T @ dscores),
-        "softmax loss and checks": each(lambda i: softmax_loss(scores, yb)),
-    }
-    return {name: interleaved({name: fn}, repeats)[name][0] for name, fn in parts.items()}
+        result[name] = interleaved({name: run}, repeats)[name][0] * 1e3 * (N / BATCH) / len(batches)
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=49_000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--data", default=str(CIFAR), help="CIFAR-10 archive (default: ../shared/data/...)")
+    ap.add_argument("--stages", action="store_true", help="also time each stage of a step alone")
+    ap.add_argument("--sklearn", action="store_true", help="also time scikit-learn's SGDClassifier (slow)")
+    args = ap.parse_args()
+
+    X, y, what = design_matrix(args.data, args.n)
+    N, D = X.shape
+    C = int(y.max()) + 1
+    blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} kernel, {i.get('num_threads')} threads"
+            for i in threadpool_info()]
+    print(f"data: {what}; N={N} D={D} C={C} batch={BATCH}; X = {X.nbytes / 1e6:.0f} MB float32")
+    print(f"BLAS: {'; '.join(dict.fromkeys(blas))}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+          f"; cores={os.cpu_count()}")
+    v = np.ones(D, np.float32)
+    fns = {"bound: X @ v": lambda: X @ v, "bound: X.sum(axis=0)": lambda: X.sum(axis=0),
+           "minimal NumPy loop": minimal_epoch(X, y, C)}
+    if torch is not None:
+        fns["PyTorch loop"] = torch_epoch(X, y, C)
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    else:
+        print("PyTorch not installed: pip install torch (CPU) to compare")
+    for shuffle in ("rows", "blocks"):
+        fns[f"linclass --shuffle {shuffle}"] = linclass_epoch(X, y, C, shuffle)
+    if args.sklearn:
+        fns["scikit-learn SGDClassifier"] = sklearn_epoch(X, y, C)
+    load = os.getloadavg()[0]
+    if args.stages:
+        for name, ms in stages(X, y, C).items():
+            print(f"  stage: {name:42} {ms:6.1f} ms per epoch")
+    t = interleaved(fns, args.repeats)
+    print(f"load average: {load:.2f} before, {os.getloadavg()[0]:.2f} after")
+    bound = min(t.pop("bound: X @ v")[0], t.pop("bound: X.sum(axis=0)")[0])
+    print(f"{'the bound: read X once':30} best {bound * 1e3:6.0f} ms  ({X.nbytes / bound / 1e9:.1f} GB/s)")
+    peers = [name for name in ("minimal NumPy loop", "PyTorch loop") if name in t]
+    for name, (best, median) in t.items():
+        ratios = "  ".join(f"/ {peer.split()[0]} {best / t[peer][0]:.2f}" for peer in peers if peer != name)
+        print(f"{name:30} best {best * 1e3:6.0f} ms, median {median * 1e3:6.0f} ms, {best / bound:5.1f}× the bound  "
+              f"{ratios}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ an interior optimum), λ = 1e-4 (``C = 1/(2Nλ)``), measures:
 - on the same cluster, ``--dask`` against dask-ml's ``LogisticRegression`` (the Dask anchor,
   ``pip install 'linclass[bench]'``; skipped when absent) on the binary version of the problem
   (see :func:`dask_part`: dask-ml is binary only), both on one Dask array, at one objective;
+- what ``--dask`` adds to each evaluation over the NumPy engine on the same 2 cores, on a LocalCluster and on
+  a real ``dask scheduler`` with ``dask worker`` processes over tcp on loopback (target ≤ 50 ms), and
+  ``linclass probe``'s start-up: its wall time minus its fit's ``seconds`` (target ≤ 0.5 s), both with
+  ``--overhead-only`` (:func:`dask_overhead`, :func:`startup`);
 - peak RSS of a child process fitting a memory-mapped 1 GB ``X.npy`` (1,000,000 × 256;
   ``--rss-iter`` iterations: the peak is reached in the first pass), target < 600 MB.
 
@@ -28,6 +32,9 @@ epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
     python benchmarks/bench_probe.py --skip-rss --skip-dask
     python benchmarks/bench_probe.py --stream-only   # the streamed minibatch source (~5 min)
     python benchmarks/bench_probe.py --dask-only     # the Dask part alone (dask-ml's admm: ~7 s an iteration)
+    python benchmarks/bench_probe.py --overhead-only # Dask's overhead per evaluation (LocalCluster, tcp), start-up
+    python benchmarks/bench_probe.py --engine-only   # scikit-learn (both thread settings) and the NumPy engine,
+                                                     # with one evaluation's stages against its two products
 """
 
 from __future__ import annotations
@@ -51,9 +58,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass import Objective
-from linclass.optim.chunked import chunk_rows_for
-from linclass.probe import fit, synthetic
-from linclass.probe.dask_backend import BLOCK_BYTES
+from linclass.optim.chunked import SoftmaxL2, chunk_rows_for
+from linclass.probe import fit, open_split, synthetic
+from linclass.probe.dask_backend import BLOCK_BYTES, DaskSoftmaxL2
 from linclass.regularizers import L2
 
 try:  # the Dask anchor, optional: pip install 'linclass[bench]'
@@ -97,6 +104,26 @@ def torch_lbfgs(X, y, lam, max_iter):
     opt.step(closure)
     state = opt.state[opt._params[0]]
     return time.perf_counter() - t, W.detach().numpy(), b.detach().numpy(), state.get("n_iter", 0)
+
+
+def evaluation_stages(X, y, C: int, lam: float, repeats: int = 5) -> dict:
+    """Milliseconds of one evaluation of the NumPy engine (loss and gradient, all threads) against its parts:
+    reading X once, and its two products alone (``Vᵀ Xᵀ`` and ``Gᵀ X`` over all of X with the BLAS's threads)."""
+    rng = np.random.default_rng(0)
+    W, b = rng.standard_normal((X.shape[1], C)) * 0.01, np.zeros(C)
+    V, Gt = W.astype(np.float32), rng.standard_normal((C, X.shape[0])).astype(np.float32)
+    engine = SoftmaxL2(X, y, C, lam)
+    parts = {"read X once (X.sum(axis=0))": lambda: X.sum(axis=0),
+             "the two products alone (Vᵀ Xᵀ, Gᵀ X)": lambda: (V.T @ X.T, Gt @ X),
+             f"one evaluation ({engine.threads} threads, {engine.chunk_rows} rows a chunk)":
+                 lambda: engine.data_terms(W, b)}
+    best = {}
+    for _ in range(repeats):  # in turns: all see the same load
+        for name, fn in parts.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best.get(name, np.inf), (time.perf_counter() - t) * 1e3)
+    return best
 
 
 def binary_objective(X, y, lam, w, b) -> float:
@@ -233,6 +260,97 @@ def dask_part(args, tmp, X, y, lam, record, X64) -> dict:
     return out
 
 
+def tcp_cluster(tmp, workers: int):
+    """A ``dask scheduler`` and ``dask worker --nworkers W --nthreads 1`` over tcp on loopback, as a user starts
+    them: ``(address, processes)``."""
+    info = tmp / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(info)], **quiet)]
+    while not info.exists():
+        time.sleep(0.05)
+    procs.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", "--scheduler-file", str(info),
+                                   "--nworkers", str(workers), "--nthreads", "1", "--no-dashboard"], **quiet))
+    return json.loads(info.read_text())["address"], procs
+
+
+def per_evaluation(evaluator, W, b, count: int) -> float:
+    """Median seconds of one loss-and-gradient evaluation at ``count`` distinct points (no memo hit)."""
+    evaluator(W, b)
+    times = []
+    for k in range(count):
+        t = time.perf_counter()
+        evaluator(W + (k + 1) * 1e-7, b)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def dask_overhead(args, tmp, lam) -> dict:
+    """What a cluster adds to each evaluation, on 2 workers × 1 thread: a LocalCluster, then a real ``dask
+    scheduler`` with ``dask worker`` processes over tcp on loopback. Against the NumPy engine with 2 threads (the
+    same cores): the median evaluation at distinct points (``--overhead-evals``), and a whole fit's excess
+    seconds divided by its evaluations."""
+    split = open_split(tmp / "train")
+    y = split.y.astype(np.int64)
+    N, D = split.X.shape
+    C = int(y.max()) + 1
+    W, b = 0.01 * np.random.default_rng(0).standard_normal((D, C)), np.zeros(C)
+    with threadpool_limits(limits=1):
+        numpy_eval = per_evaluation(SoftmaxL2(split.X, y, C, lam, threads=2), W, b, args.overhead_evals)
+        numpy_fit = fit(tmp / "train", reg_strength=lam, threads=2)
+    out = {"numpy": {"evaluation_ms": 1000 * numpy_eval, "fit_seconds": numpy_fit.seconds,
+                     "evaluations": numpy_fit.best["evaluations"]}}
+    print(f"NumPy engine, 2 threads: {1000 * numpy_eval:.1f} ms per evaluation; fit {numpy_fit.seconds:.2f} s, "
+          f"{numpy_fit.best['evaluations']} evaluations", flush=True)
+    for name in ("LocalCluster", "tcp"):
+        procs = []
+        if name == "tcp":
+            address, procs = tcp_cluster(tmp, 2)
+            client = Client(address, timeout="60s")
+            client.wait_for_workers(2, timeout=120)
+        else:
+            client = Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None))
+        try:
+            t = time.perf_counter()
+            evaluator = DaskSoftmaxL2(client, split.X, y, C, lam)
+            placed = time.perf_counter() - t
+            seconds = per_evaluation(evaluator, W, b, args.overhead_evals)
+            r = fit(tmp / "train", reg_strength=lam, dask=client)
+        finally:
+            client.close()
+            for p in procs[::-1]:
+                p.terminate()
+                p.wait()
+        excess = (r.seconds - numpy_fit.seconds) / r.best["evaluations"]
+        out[name] = {"evaluation_ms": 1000 * seconds, "overhead_ms": 1000 * (seconds - numpy_eval),
+                     "placement_seconds": placed, "fit_seconds": r.seconds, "evaluations": r.best["evaluations"],
+                     "fit_overhead_ms_per_evaluation": 1000 * excess,
+                     "objective_vs_numpy": (r.best["objective"] - numpy_fit.best["objective"])
+                     / numpy_fit.best["objective"]}
+        print(f"{name:12s} {1000 * seconds:6.1f} ms per evaluation: overhead {1000 * (seconds - numpy_eval):+.1f} ms; "
+              f"fit {r.seconds:.2f} s, {r.best['evaluations']} evaluations: {1000 * excess:+.1f} ms per evaluation "
+              f"over NumPy's fit; blocks placed in {placed:.1f} s", flush=True)
+    return out
+
+
+def startup(args, tmp) -> dict:
+    """``linclass probe``'s wall time (a fresh process, as a user runs it) minus the fit's own ``seconds``:
+    interpreter and imports, reading the data's labels, writing the model, metrics and report. Best of
+    ``--startup-repeats``."""
+    best = None
+    for k in range(args.startup_repeats):
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "linclass", "probe", str(tmp / "train"), "--json",
+                               "--out", str(tmp / f"startup-{k}")], capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - t
+        seconds = json.loads(done.stdout)["seconds"]
+        row = {"wall_seconds": wall, "fit_seconds": seconds, "excess_seconds": wall - seconds}
+        print(f"linclass probe: wall {wall:.2f} s, fit's seconds {seconds:.2f} s, excess {wall - seconds:.2f} s",
+              flush=True)
+        best = row if best is None or row["excess_seconds"] < best["excess_seconds"] else best
+    return best
+
+
 def rss_child(args, tmp, D, C) -> dict:
     """Peak resident memory of a fresh process fitting a memory-mapped ``args.rss_rows`` × D file."""
     big = synthetic.write(tmp / "big", args.rss_rows, D, C, seed=1)
@@ -252,7 +370,7 @@ import numpy as np
 from linclass import Objective
 from linclass.optim import get_optimizer
 from linclass.regularizers import L2
-from linclass.train import TrainConfig, train
+from linclass.fitting.loop import LoopConfig, run_epochs
 from threadpoolctl import threadpool_limits
 threadpool_limits(1)  # one BLAS thread: small products, immune to a busy machine
 path, mode, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -260,9 +378,9 @@ y = np.load(path + "/y.npy")
 X = np.load(path + "/X.npy", mmap_mode="r")
 D, C = X.shape[1], int(y.max()) + 1
 t = time.perf_counter()
-if epochs: train(Objective("softmax", L2(), 1e-4), get_optimizer("adam", learning_rate=1e-3), X, y,
+if epochs: run_epochs(Objective("softmax", L2(), 1e-4), get_optimizer("adam", learning_rate=1e-3), X, y,
       params={"W": np.zeros((D, C), np.float32), "b": np.zeros(C, np.float32)},
-      config=TrainConfig(batch_size=256, epochs=epochs, stream=mode == "blocks", progress=False))
+      config=LoopConfig(batch_size=256, epochs=epochs, stream=mode == "blocks", progress=False))
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(json.dumps({"peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024,
                   "seconds_per_epoch": (time.perf_counter() - t) / max(epochs, 1)}))
@@ -338,6 +456,23 @@ def stream_bench(args, tmp, D, C) -> dict:
     return out
 
 
+def others(args, tmp, X, y, lam, X64, record, rows) -> None:
+    """The path, the torch backend, torch.optim.LBFGS and Dask, recorded as the engine's peers are."""
+    r = fit(tmp / "train", val=tmp / "val", reg_path="1e-6:1e-2:8")
+    record("linclass 8-value path", r.seconds, r.best["objective"], sum(row["iterations"] for row in r.path),
+           best_reg_strength=r.best["reg_strength"])
+
+    r = fit(tmp / "train", reg_strength=lam, backend="torch")
+    W, b = r.classifier.model.W, r.classifier.model.b
+    record("linclass probe (torch CPU)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"])
+
+    seconds, W, b, n_iter = torch_lbfgs(X, y, lam, 1000)
+    record("torch.optim.LBFGS (strong Wolfe)", seconds, objective_at(X64, y, lam, W, b), n_iter)
+
+    if not args.skip_dask:
+        rows.update(dask_part(args, tmp, X, y, lam, record, X64))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=100_000)
@@ -352,9 +487,15 @@ def main():
     p.add_argument("--stream-repeats", type=int, default=3, help="timed children per source and cache state")
     p.add_argument("--stream-k", type=int, nargs="+", default=[1, 3], help="epochs of the objective comparison")
     p.add_argument("--dask-only", action="store_true", help="only the Dask part: linclass --dask and dask-ml")
+    p.add_argument("--engine-only", action="store_true",
+                   help="only scikit-learn and the NumPy engine's fit, and one evaluation's stages")
     p.add_argument("--admm-iter", type=int, default=100,
                    help="max_iter of dask-ml's admm (its default 100; 0 skips admm)")
     p.add_argument("--repeats", type=int, default=3, help="runs of linclass --dask and dask-ml lbfgs (fastest kept)")
+    p.add_argument("--overhead-only", action="store_true", help="only the Dask overhead per evaluation "
+                   "(LocalCluster and a tcp scheduler with dask worker processes) and linclass probe's start-up")
+    p.add_argument("--overhead-evals", type=int, default=15, help="evaluations timed per engine (median)")
+    p.add_argument("--startup-repeats", type=int, default=3, help="linclass probe runs timed (best kept)")
     p.add_argument("--skip-sklearn-threads", action="store_true",
                    help="time scikit-learn with 1 BLAS thread only (its default threads crawl on a busy machine)")
     args = p.parse_args()
@@ -375,9 +516,16 @@ def main():
         return
     synthetic.write(tmp / "train", N, D, C, seed=0)
     synthetic.write(tmp / "val", N // 10, D, C, seed=0, split=1)
+    rows = {}
+    if args.overhead_only:
+        rows["dask_overhead"] = dask_overhead(args, tmp, lam)
+        rows["startup"] = startup(args, tmp)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        print(json.dumps(rows, indent=1))
+        shutil.rmtree(tmp)
+        return
     X, y = np.load(tmp / "train" / "X.npy"), np.load(tmp / "train" / "y.npy")
     X64 = X.astype(np.float64)
-    rows = {}
 
     def record(name, seconds, objective, iterations, **extra):
         rows[name] = {"seconds": seconds, "objective": objective, "iterations": iterations, **extra}
@@ -406,21 +554,13 @@ def main():
     r = fit(tmp / "train", reg_strength=lam)
     W, b = r.classifier.model.W, r.classifier.model.b
     record("linclass probe (numpy)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"],
-           precision=r.best["precision"])
+           precision=r.best["precision"], evaluations=r.best.get("evaluations"))
+    if args.engine_only:
+        for name, ms in evaluation_stages(X, y, C, lam).items():
+            print(f"  {name:52s} {ms:7.1f} ms")
 
-    r = fit(tmp / "train", val=tmp / "val", reg_path="1e-6:1e-2:8")
-    record("linclass 8-value path", r.seconds, r.best["objective"], sum(row["iterations"] for row in r.path),
-           best_reg_strength=r.best["reg_strength"])
-
-    r = fit(tmp / "train", reg_strength=lam, backend="torch")
-    W, b = r.classifier.model.W, r.classifier.model.b
-    record("linclass probe (torch CPU)", r.seconds, objective_at(X64, y, lam, W, b), r.best["iterations"])
-
-    seconds, W, b, n_iter = torch_lbfgs(X, y, lam, 1000)
-    record("torch.optim.LBFGS (strong Wolfe)", seconds, objective_at(X64, y, lam, W, b), n_iter)
-
-    if not args.skip_dask:
-        rows.update(dask_part(args, tmp, X, y, lam, record, X64))
+    if not args.engine_only:
+        others(args, tmp, X, y, lam, X64, record, rows)
 
     print()
     for name, row in rows.items():
@@ -436,7 +576,7 @@ def main():
         print(f"{name:34s} objective − sklearn's: {row['relative_to_sklearn']:+.2e} relative;  "
               f"time {row['time_ratio']:.2f}× scikit-learn's (the fastest run)")
 
-    if not args.skip_rss:
+    if not (args.skip_rss or args.engine_only):
         rows["rss"] = rss_child(args, tmp, D, C)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print(json.dumps(rows, indent=1))

@@ -168,12 +168,27 @@ class Generated:
     members: dict  # member name -> pickled bytes
 
 
-def generate(n_per_batch: int = 20, n_test: int = 20, seed: int = 0) -> Generated:
+def _learnable(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` images whose classes a linear classifier tells apart (a hue and a brightness per class, plus
+    noise) and their labels, every class as often as ``n`` allows, in a shuffled order."""
+    y = rng.permutation(np.arange(n) % 10).astype(np.int64)
+    X = rng.integers(0, 60, (n, 32, 32, 3)) + (40 + 20 * (y % 5))[:, None, None, None]
+    X[np.arange(n), :, :, y % 3] += 120  # (y % 3, y % 5) differs for each of the 10 classes
+    return np.clip(X, 0, 255).astype(np.uint8), y
+
+
+def generate(n_per_batch: int = 20, n_test: int = 20, seed: int = 0, learnable: bool = False) -> Generated:
+    """A small CIFAR-10 in the official format: random pixels and labels, or with ``learnable`` images a
+    linear classifier can tell apart and every class in every split (where the sizes allow)."""
     rng = np.random.default_rng(seed)
-    X_train = rng.integers(0, 256, (5 * n_per_batch, 32, 32, 3), dtype=np.uint8)
-    y_train = rng.integers(0, 10, 5 * n_per_batch).astype(np.int64)
-    X_test = rng.integers(0, 256, (n_test, 32, 32, 3), dtype=np.uint8)
-    y_test = rng.integers(0, 10, n_test).astype(np.int64)
+    if learnable:
+        X_train, y_train = _learnable(5 * n_per_batch, rng)
+        X_test, y_test = _learnable(n_test, rng)
+    else:
+        X_train = rng.integers(0, 256, (5 * n_per_batch, 32, 32, 3), dtype=np.uint8)
+        y_train = rng.integers(0, 10, 5 * n_per_batch).astype(np.int64)
+        X_test = rng.integers(0, 256, (n_test, 32, 32, 3), dtype=np.uint8)
+        y_test = rng.integers(0, 10, n_test).astype(np.int64)
     members = {}
     for b, name in enumerate(TRAIN_BATCHES):
         sl = slice(b * n_per_batch, (b + 1) * n_per_batch)

@@ -167,8 +167,9 @@ def test_cache_of_another_archive_is_rebuilt(archive, generated, tmp_path):
     assert_matches(result, generated)
 
 
-@pytest.mark.parametrize("damage", ["truncate-npy", "delete-npy", "bad-json"])
+@pytest.mark.parametrize("damage", ["truncate-npy", "delete-npy", "bad-json", "planted-arrays"])
 def test_broken_cache_is_rebuilt_from_the_archive(archive, generated, tmp_path, damage):
+    """Including a planted cache: other images and labels of the same shapes under the same meta.json."""
     place(tmp_path, archive)
     load_cifar10(tmp_path, url=closed_port_url(), checksum=md5(archive), progress=False)
     cache = tmp_path / CACHE_NAME
@@ -177,8 +178,12 @@ def test_broken_cache_is_rebuilt_from_the_archive(archive, generated, tmp_path, 
         (cache / "X_train.npy").write_bytes(data[: len(data) // 2])
     elif damage == "delete-npy":
         (cache / "y_test.npy").unlink()
-    else:
+    elif damage == "bad-json":
         (cache / "meta.json").write_text("{not json")
+    else:
+        for name in ("X_train", "y_train"):
+            planted = np.load(cache / f"{name}.npy")
+            np.save(cache / f"{name}.npy", planted[::-1] ^ 1)  # other images and labels, the same shapes
     result = load_cifar10(tmp_path, url=closed_port_url(), checksum=md5(archive), progress=False)
     assert_matches(result, generated)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from linclass.cli import main
+from linclass.metrics import text_lines
 
 
 def run_json(capsys, *argv):
@@ -18,7 +19,7 @@ def run_json(capsys, *argv):
 def test_explain_svm_prints_the_slides_terms(capsys):
     assert main(["explain"]) == 0
     out = capsys.readouterr().out
-    assert "max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9" in out
+    assert "max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1)\n          = max(0, 2.9) + max(0, −3.9)" in out
     assert "= 12.9" in out and "= 6.3 + 6.6" in out
     assert out.strip().endswith("= 5.27")
 
@@ -87,3 +88,44 @@ def test_console_script_help_lists_commands():
     assert "explain" in out.stdout and "gradcheck" in out.stdout and "examples:" in out.stdout
     sub = subprocess.run([sys.executable, "-m", "linclass", "gradcheck", "--help"], capture_output=True, text=True)
     assert "examples:" in sub.stdout
+
+
+# --------------------------------------------------------------------------- issue 20: outside explain
+
+def test_gradcheck_without_a_penalty_names_no_lambda(capsys):
+    assert main(["gradcheck", "--penalty", "none", "--checks", "2"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "reg=none" in first and "λ" not in first
+
+
+@pytest.mark.parametrize("argv, lr_shown", [(["--optimizer", "random-search", "--budget", "20"], False),
+                                            (["--optimizer", "lbfgs"], False), (["--epochs", "1"], True)])
+def test_train_names_only_the_settings_it_used(capsys, tmp_path, argv, lr_shown):
+    assert main(["train", *argv, "--out", str(tmp_path / "run")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert ("lr " in first) == lr_shown, first
+
+
+def test_train_reports_the_full_objective_not_the_last_minibatch(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--batch-size", "1", "--epochs", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "final loss" not in text
+    assert f"objective on the whole training set {metrics['objective']:.4f}" in text
+    assert metrics["objective"] != pytest.approx(metrics["final_loss"], rel=0.05)  # one example's loss is noise
+
+
+def test_evaluate_header_columns_stay_apart():
+    rows = [{"class": name, "precision": 0.5, "recall": 0.5, "support": 3} for name in ("automobile", "a")]
+    head = text_lines({"per_class": rows, "most_confused": []})[0]
+    assert head.split() == ["class", "precision", "recall", "support"]
+
+
+def test_predict_names_a_missing_file(capsys, tmp_path):
+    model = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model / "model.npz"), str(tmp_path / "missing.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and "missing.jpg" in err and "PNG" not in err

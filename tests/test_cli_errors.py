@@ -35,9 +35,14 @@ def test_unknown_command_and_choice_suggest_the_closest(capsys):
     _fails_in_one_line(capsys, ["train", "--loss", "sofmax"], "did you mean softmax?")
 
 
+def test_no_arguments_show_the_help(capsys):
+    assert main([]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("usage: linclass") and all(name in out for name in ("train", "explain"))
+
+
 def test_a_missing_argument_points_to_help(capsys):
-    _fails_in_one_line(capsys, [], "required: COMMAND", "linclass --help")
-    _fails_in_one_line(capsys, ["predict"], "required: model, images", "linclass predict --help")
+    _fails_in_one_line(capsys, ["predict"], "required: model, inputs", "linclass predict --help")
 
 
 def test_non_numeric_value_names_the_flag_and_an_example(capsys):

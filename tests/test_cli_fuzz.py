@@ -57,6 +57,7 @@ def _base(command, model):
         "predict": [model[0], model[1]],
         "strategies": ["--subset", "30", "--epochs", "1", "--budget", "3"],
         "explain": [],
+        "exercise": [],
         "gradcheck": ["--examples", "5", "--dimensions", "3", "--classes", "3", "--checks", "2"],
         "knn": ["--train-size", "40", "--test-size", "10", "--k", "1,3", "--folds", "2", "--out", "out-knn"],
         "demo": ["--no-browser", "--port", "0"],

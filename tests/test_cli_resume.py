@@ -5,16 +5,16 @@ import json
 import numpy as np
 import pytest
 
-from linclass import train as train_module
 from linclass.classifier import Classifier
 from linclass.cli import main
 from linclass.datasets import load_dataset
 from linclass.errors import ParameterError
+from linclass.fitting import loop
+from linclass.fitting.loop import LoopConfig
 from linclass.model import LinearModel
 from linclass.objective import Objective
 from linclass.optim import get_optimizer
 from linclass.regularizers import L2
-from linclass.train import TrainConfig
 
 RUN = ["train", "--subset", "40", "--epochs", "3", "--lr", "0.1", "--no-progress"]
 
@@ -69,10 +69,10 @@ def test_a_checkpoint_of_another_optimizer_is_refused_in_the_library(tmp_path):
     X, y = rng.standard_normal((40, 4)), rng.integers(0, 3, 40)
     objective = Objective("softmax", L2(), 1e-3)
     params = LinearModel.init(4, 3, seed=0).params
-    config = TrainConfig(batch_size=8, epochs=1, checkpoint=str(tmp_path / "c.npz"))
-    train_module.train(objective, get_optimizer("sgd", learning_rate=0.1), X, y, params=params, config=config)
+    config = LoopConfig(batch_size=8, epochs=1, checkpoint=str(tmp_path / "c.npz"))
+    loop.run_epochs(objective, get_optimizer("sgd", learning_rate=0.1), X, y, params=params, config=config)
     with pytest.raises(ParameterError, match="another optimizer"):
-        train_module.train(objective, get_optimizer("momentum", learning_rate=0.1), X, y, params=params,
+        loop.run_epochs(objective, get_optimizer("momentum", learning_rate=0.1), X, y, params=params,
                            config=config, resume=True)
 
 

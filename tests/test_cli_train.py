@@ -164,3 +164,15 @@ def test_train_on_cifar10_downloaded_from_a_mirror(capsys, tmp_path, monkeypatch
     clf = Classifier.load(data["model_path"])
     assert clf.class_names[0] == "airplane" and clf.image_shape == (32, 32, 3)
     assert clf.predict(generated.X_test).shape == (30,)
+
+
+def test_evaluate_asks_for_the_data_of_a_model_trained_on_a_folder(capsys, tmp_path, color_images):
+    data = color_images(tmp_path / "imgs", n=12, size=8)
+    _json(capsys, "train", "--data", str(data), "--epochs", "2", "--out", str(tmp_path / "run"),
+          "--data-dir", str(tmp_path / "cache"))
+    assert main(["evaluate", str(tmp_path / "run" / "model.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'imgs'" in err and "--data PATH" in err
+    result = _json(capsys, "evaluate", str(tmp_path / "run" / "model.npz"), "--data", str(data),
+                   "--data-dir", str(tmp_path / "cache"))
+    assert result["dataset"] == "imgs"

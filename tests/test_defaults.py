@@ -24,12 +24,13 @@ SKLEARN = {"alpha": "reg_strength", "learning_rate": "lr", "batch_size": "batch_
 
 PENDING = {
     ("optim/lbfgs.py", "max_iter"), ("optim/lbfgs.py", "TOL"),
-    ("probe/core.py", "reg_strength"), ("probe/core.py", "max_iter"), ("probe/core.py", "TOL"),
-    ("probe/minibatch.py", "BATCH_SIZE"), ("probe/minibatch.py", "EPOCHS"),
-    ("train.py", "batch_size"), ("train.py", "epochs"),
+    ("fitting/loop.py", "batch_size"), ("fitting/loop.py", "epochs"),
 }
 """Literal defaults in modules the fitting core (issue 18, item 1) is rewriting to read the table; each
 leaves this set when it does."""
+
+FIXED = {("report/explain_occam.py", "MAX_ITER"): "the lecture's λ sweep, a worked example: no user sets it"}
+"""Literal values that are not defaults a user or caller can change, each with its reason."""
 
 
 def literal_number(node) -> bool:
@@ -91,7 +92,7 @@ def test_the_scanner_sees_each_way_of_writing_a_default(tmp_path, monkeypatch):
 
 
 def test_no_module_writes_its_own_default_for_what_the_table_holds():
-    found = scan()
+    found = scan() - set(FIXED)
     assert found <= PENDING, f"literal defaults outside linclass/defaults.py: {sorted(found - PENDING)}"
 
 

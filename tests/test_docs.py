@@ -1,4 +1,5 @@
-"""Every command and Python example in docs/lecture.md runs and gives the output shown."""
+"""Every command and Python example in docs/lecture.md runs and gives the output shown; every Python block of
+README.md and docs/ runs as typed."""
 
 import contextlib
 import doctest
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from linclass.cli import main
+from linclass.probe import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "lecture.md"
@@ -77,3 +79,31 @@ def test_the_matcher_can_fail():
     assert matches(["a", "...", "c ... d"], ["a", "x", "y", "c 12 d"])
     assert not matches(["a", "c"], ["a", "b"])
     assert not matches(["a ... d"], ["a b c"])
+
+
+def python_blocks():
+    """``(file, first line, source)`` of every ```python block in README.md and docs/*.md that is a script
+    (doctest blocks, with ``>>>``, are run by :func:`test_python_examples` and tests/test_estimators.py)."""
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"```python\n(.*?)```", text, re.S):
+            if not m.group(1).lstrip().startswith(">>>"):
+                yield path.name, text[:m.start()].count("\n") + 2, m.group(1)
+
+
+@pytest.fixture
+def embedding_files(tmp_path, monkeypatch):
+    """``emb/train``, ``emb/val`` and ``emb/test`` (the docs' names) in a fresh working directory."""
+    monkeypatch.chdir(tmp_path)
+    for split, name in enumerate(["train", "val", "test"]):
+        synthetic.write(f"emb/{name}", 600, 16, 6, seed=0, separation=0.6, split=split)
+
+
+@pytest.mark.parametrize("name, line, source", [pytest.param(*b, id=f"{b[0]}:{b[1]}") for b in python_blocks()])
+def test_python_blocks_run_as_typed(name, line, source, embedding_files, one_blas_thread):
+    exec(compile(source, f"{name}:{line}", "exec"), {"__name__": "__doc_block__"})
+
+
+def test_every_python_block_of_the_docs_is_found():
+    found = {name for name, _, _ in python_blocks()}
+    assert {"README.md", "probe.md"} <= found

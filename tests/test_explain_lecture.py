@@ -6,6 +6,7 @@ import math
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -208,10 +209,22 @@ def test_feature_sizes_and_pictures(capsys, tmp_path, hw, size):
     data = run_json(capsys, "explain", "--features-of", str(path), "--out", str(tmp_path / "out"))
     assert data["hog_size"] == size == (hw[0] // 8) * (hw[1] // 8) * 9
     hue = rgb_to_hsv(image / 255)[..., 0]
-    expected = np.bincount(np.minimum((hue * 12).astype(int), 11).ravel(), minlength=12) / hue.size
-    np.testing.assert_allclose(data["hue_histogram"], expected, atol=10 / hue.size)  # pixels on a bin edge may differ
+    coloured = image.max(-1) != image.min(-1)        # grey pixels have no hue
+    on_edge = 1e-9                                   # a hue on a bin edge k/12 belongs to bin k (float gives k − ε)
+    expected = np.bincount(np.minimum((hue[coloured] * 12 + on_edge).astype(int), 11), minlength=12) / hue.size
+    np.testing.assert_allclose(data["hue_histogram"], expected, rtol=1e-6)
+    assert data["pixels_without_hue"] == hue.size - coloured.sum()
     for png in data["pictures"].values():
         assert Image.open(png).format == "PNG"
+
+
+def test_grey_image_has_no_hue(capsys, tmp_path):
+    path = tmp_path / "gray.png"
+    Image.fromarray(np.full((16, 24, 3), 128, np.uint8)).save(path)
+    data = run_json(capsys, "explain", "--features-of", str(path), "--out", str(tmp_path / "out"))
+    assert data["hue_histogram"] == [0.0] * 12 and data["pixels_without_hue"] == 16 * 24
+    text = text_of(capsys, "explain", "--features-of", str(path), "--out", str(tmp_path / "out"))
+    assert "384 of 384 pixels are grey" in text and "1.000" not in text
 
 
 def test_features_of_a_missing_or_bad_file(capsys, tmp_path):
@@ -235,3 +248,168 @@ def test_lr_lab_names_each_regime_as_theory_says(capsys, tmp_path):
         assert seen == ("diverging" if r > 2 else "oscillating" if r > 1 else seen), (lr, seen)
         assert (seen in ("good", "too small")) == (r < 1)
     assert RATES["too small"] * a_max < 0.1
+
+
+# --------------------------------------------------------------------------- display bugs of issue 20
+
+def _shown(text):
+    return float(text.replace("−", "-"))
+
+
+def _decimals(text):
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
+def _holds(value, shown):
+    """``shown`` is ``value`` rounded as printed (to its own decimals)."""
+    return abs(value - _shown(shown)) <= 0.5 * 10 ** -_decimals(shown) + 1e-9
+
+
+NUMBER = r"−?[\d.]+(?:e−?\d+)?"
+
+
+def _svm_blocks(text):
+    """Each image's written lines: [terms line, insides line, (values line,) result line]."""
+    blocks, current = [], None
+    for line in text.splitlines():
+        if line.startswith("L_"):
+            current = [line.split("=", 1)[1]]
+            blocks.append(current)
+        elif current is not None and line.strip().startswith("= "):
+            current.append(line.strip()[2:])
+        else:
+            current = None
+    return blocks
+
+
+def _check_svm_arithmetic(text):
+    """Redo every written SVM line from the numbers it shows (an independent parse of the printout)."""
+    blocks = _svm_blocks(text)
+    assert blocks
+    for terms, insides, *rest in blocks:
+        triples = re.findall(rf"max\(0, ({NUMBER}) − \(?({NUMBER})\)? \+ ({NUMBER})\)", terms)
+        inner = re.findall(rf"max\(0, ({NUMBER})\)", insides)
+        assert len(triples) == len(inner) > 0, (terms, insides)
+        for (a, b, c), v in zip(triples, inner):
+            assert _holds(_shown(a) - _shown(b) + _shown(c), v), (a, b, c, v)
+        values = [max(0.0, _shown(v)) for v in inner]
+        result = rest[-1]
+        assert _holds(sum(values), result), (inner, result)
+        if len(rest) == 2:
+            parts = rest[0].split(" + ")
+            assert all(_holds(v, p) for v, p in zip(values, parts))
+    mean = re.search(rf"= \(([^)]*)\) / (\d+) = ({NUMBER})$", text.strip())
+    assert _holds(sum(_shown(v) for v in mean.group(1).split(" + ")) / int(mean.group(2)), mean.group(3))
+
+
+def test_softmax_table_cells_never_touch(capsys):
+    text = text_of(capsys, "explain", "--loss", "softmax", "--scores", "1e6,0,-1e6;1,2,3", "--labels", "0,1")
+    rows = [line for line in text.splitlines() if line.startswith(("  scores", "  exp", "  normalize"))]
+    assert len(rows) == 6
+    for row in rows:
+        label, cells = re.match(r"(  \S+(?: \S+)*?(?: \(s − \S+\))?)\s{2,}(.*)$", row).groups()
+        assert len(re.split(r"\s{2,}", cells.strip())) == 3, row
+    assert "e^−1000000" not in text and "1000000.0" not in text and "1e^" not in text
+
+
+def test_huge_scores_are_refused_in_one_line(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["explain", "--scores", "1e308,-1e308,2", "--labels", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "overflow" in err and "scale" in err
+
+
+def test_large_scores_print_in_scientific_notation(capsys):
+    text = text_of(capsys, "explain", "--scores", "1e300,-1e300,2", "--labels", "1")
+    assert "inf" not in text and not re.search(r"\d{10}", text)
+    assert text.strip().endswith("= 3e300")  # (1e300 + 1e300 + 1) + (2 + 1e300 + 1)
+    _check_svm_arithmetic(text)
+
+
+@pytest.mark.parametrize("scores, labels", [("1.23456,2.34567", "0"),
+                                            ("3.2,5.1,-1.7;1.3,4.9,2.0;2.2,2.5,-3.1", "0,1,2"),
+                                            ("0.1234,0.5678,0.9012;0.3333,0.6666,0.9999", "2,0")])
+def test_svm_lines_add_up_from_the_numbers_shown(capsys, scores, labels):
+    _check_svm_arithmetic(text_of(capsys, "explain", "--scores", scores, "--labels", labels))
+
+
+def test_svm_lines_add_up_on_random_scores(capsys):
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        S = rng.normal(0, 3, (3, 4)).round(int(rng.integers(1, 6)))
+        scores = ";".join(",".join(repr(float(v)) for v in row) for row in S)
+        _check_svm_arithmetic(text_of(capsys, "explain", "--scores", scores, "--labels", "0,3,1",
+                                      "--delta", str(rng.choice([0.5, 1.0, 1.37]))))
+
+
+def test_svm_lines_follow_the_slides_order(capsys):
+    lines = text_of(capsys, "explain").splitlines()
+    i = lines.index("L_1 (cat) = max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1)")
+    assert [x.strip() for x in lines[i + 1:i + 4]] == ["= max(0, 2.9) + max(0, −3.9)", "= 2.9 + 0", "= 2.9"]
+
+
+def test_entropy_of_one_hot_has_no_negative_zero(capsys):
+    text = text_of(capsys, "explain", "--entropy", "--true", "1,0,0", "--predicted", "0.13,0.87,0")
+    assert "-0.000" not in text and "−0.000" not in text and "− -" not in text
+    assert re.search(r"H\(Q\)\s+= .* = 0\.000$", text, re.M)
+
+
+def test_lr_headers_sit_over_their_values(capsys, tmp_path):
+    lines = text_of(capsys, "explain", "--lr-lab", "--out", str(tmp_path)).splitlines()
+    head = next(i for i, line in enumerate(lines) if "L(0)" in line)
+    for t in (0, 10, 20, 30):
+        end = lines[head].index(f"L({t})") + len(f"L({t})")
+        for row in lines[head + 1:head + 5]:
+            assert row[end - 1] != " " and row[end] == " ", (t, row)
+
+
+def test_ten_class_questions_invent_no_slip(capsys):
+    scores = "-3.45,-8.87,0.09,2.90,4.48,8.02,3.78,1.06,-0.36,-0.72"
+    answers = {q["key"]: q["answer"] for q in
+               run_json(capsys, "explain", "--questions", "--scores", scores, "--labels", "3")["questions"]}
+    assert "log10 10" not in answers["init_softmax"] and "≈ 1 " not in answers["init_softmax"]
+    assert "0.477" in answers["init_softmax"]  # the slide's own slip, named as the slide's
+    assert answers["init_svm"].startswith("C − 1 = 9 for C = 10") and "CIFAR" not in answers["init_svm"]
+
+
+def test_softmax_questions_stand_alone(capsys):
+    qs = run_json(capsys, "explain", "--questions", "--loss", "softmax", "--scores", "3.2,5.1,-1.7",
+                  "--labels", "0")["questions"]
+    assert not any(q["question"].startswith("...") for q in qs)
+    mle = next(q["answer"] for q in qs if q["key"] == "mle_map")
+    assert "= 0.13 = 0.13" not in mle and "N = 1 example " in mle
+
+
+def test_tiny_h_blames_round_off(capsys):
+    text = text_of(capsys, "explain", "--gradient", "--h", "1e-20")
+    line = next(x for x in text.splitlines() if x.startswith("largest"))
+    assert "round-off" in line and "h/2 · L''" not in line
+    assert "truncation" in next(x for x in text_of(capsys, "explain", "--gradient").splitlines()
+                                if x.startswith("largest"))
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--questions", "--delta", "2"], "--delta"),
+    (["--questions", "--log-base", "10"], "--log-base"),
+    (["--gradient", "--scores", "1,2", "--labels", "0"], "--scores"),
+    (["--h", "1e-3"], "--h"),
+    (["--true", "1,0"], "--true"),
+    (["--loss", "softmax", "--delta", "2"], "--delta"),
+    (["--entropy", "--out", "x"], "--out"),
+])
+def test_unused_options_are_refused(capsys, argv, flag):
+    assert main(["explain", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.split(": error: ")[1].startswith(flag)
+
+
+def test_one_minus_sign_everywhere(capsys, tmp_path):
+    runs = [[], ["--loss", "softmax"], ["--questions"], ["--gradient"], ["--entropy"],
+            ["--lr-lab", "--out", str(tmp_path)], ["--loss", "softmax", "--scores", "10,-100,-100", "--labels", "0"],
+            ["--bias-trick"]]
+    for argv in runs:
+        text = text_of(capsys, "explain", *argv)
+        body = "\n".join(line for line in text.splitlines() if str(tmp_path) not in line)
+        assert not re.search(r"(?<!CIFAR)-\d|\d-|-\.", body), (argv, re.findall(r".{20}-\d.{5}", body)[:3])
+        assert "−" in body

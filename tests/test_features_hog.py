@@ -132,24 +132,9 @@ def test_transform_rejects_another_image_size_and_bad_settings():
         hog_features(np.zeros((1, 20, 30)), cell=8, block=3)
 
 
-CIFAR = __import__("pathlib").Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10-jpg.tar.gz"
-
-
 @pytest.mark.cifar
-@pytest.mark.skipif(not CIFAR.exists(), reason="needs ../shared/data/cifar10-jpg.tar.gz (CIFAR-10 JPEG copy)")
-def test_hog_equals_skimage_on_cifar10_images():
-    import io
-    import tarfile
-
-    from PIL import Image
-    images = []
-    with tarfile.open(CIFAR) as tf:
-        for m in tf:
-            if m.isfile() and "/test/" in f"/{m.name}" and m.name.endswith(".jpg"):
-                images.append(np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())).convert("RGB")))
-                if len(images) == 300:
-                    break
-    X = np.stack(images)
+def test_hog_equals_skimage_on_cifar10_images(cifar_jpg_images):
+    X = cifar_jpg_images("test", 300)
     est = HOG(cell=8, orientations=9, block=2, gray="bt709").fit(X)
     ref = reference(to_gray(X, "bt709").astype(np.float64), 8, 9, 2, "L2-Hys")
     np.testing.assert_allclose(est.transform(X), ref, rtol=0, atol=1e-6)

@@ -70,7 +70,8 @@ def conflicts(parsers: dict) -> list[str]:
                 problems.append(f"{command} {name}: choices {sorted(action.choices)} are not within "
                                 f"{sorted(largest)} of another command")
         metavars = {a.metavar for c, a in uses if kind(a, c) is not list}
-        if len(metavars) > 1:
+        allowed = FLAGS[uses[0][1].dest].metavars
+        if (len(metavars) > 1 and not allowed) or (allowed and not metavars <= set(allowed)):
             problems.append(f"{name}: metavars {sorted(map(str, metavars))} differ between commands")
     return problems
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from linclass.gradcheck import check_gradient, check_objective, numerical_gradient, relative_error
+from linclass.gradcheck import check_gradient, check_objective, numerical_gradient, objective_steps, relative_error
 from linclass.losses import LOSSES
 from linclass.objective import Objective
 from linclass.regularizers import L1, L2, ElasticNet, MaxNorm, get_regularizer
@@ -118,3 +118,61 @@ def test_l2_distance_bound_holds():
     point = {"W": W_star + 0.05, "b": opt.x[D * C:]}
     report = objective.optimality(point, X, y)
     assert np.linalg.norm(point["W"] - W_star) <= report["distance_bound"] * (1 + 1e-6)
+
+
+# --- pixel scale: the course's mean-subtracted raw pixels -----------------------------
+
+def _pixel_problem(seed, N=20, D=3072, C=10):
+    """CIFAR-sized raw pixels (0..255) minus their mean, W = 1e-4·randn as in the course's notebook."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, (N, D)).astype(np.float64)
+    X -= X.mean(axis=0)
+    return {"W": 1e-4 * rng.standard_normal((D, C)), "b": np.zeros(C)}, X, rng.integers(0, C, N)
+
+
+def _check(objective, params, X, y, grads, h, seed=0):
+    return check_gradient(lambda: objective(params, X, y).loss, params, grads, num_checks=20, h=h, seed=seed)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_correct_gradient_passes_at_pixel_scale_on_every_seed(loss):
+    for seed in range(10):
+        params, X, y = _pixel_problem(seed)
+        result = check_objective(Objective(loss, L2(), 0.0), params, X, y, num_checks=20, seed=seed)
+        assert result.passed(), (seed, result.max_relative_error)
+        assert result.steps["W"] < result.steps["b"] == 1e-5  # W's step shrinks with the pixels' scale
+
+
+def test_an_unscaled_step_fails_correct_gradients_at_pixel_scale():
+    """Why the step is scaled: with h = 1e-5 on W, truncation error (∝ h² |x|³) fails a correct softmax gradient."""
+    params, X, y = _pixel_problem(0)
+    objective = Objective("softmax")
+    result = _check(objective, params, X, y, objective(params, X, y).grads, 1e-5)
+    assert not result.passed() and result.max_relative_error > 1e-7
+
+
+def test_one_coordinate_off_by_one_percent_fails_at_pixel_scale():
+    objective = Objective("softmax")
+    for seed in range(10):
+        params, X, y = _pixel_problem(seed)
+        grads, steps = objective(params, X, y).grads, objective_steps(params, X)
+        checked = _check(objective, params, X, y, grads, steps, seed)
+        assert checked.passed()
+        coordinate = max((c for c in checked.coordinates if c.param == "W"), key=lambda c: abs(c.analytic))
+        wrong = {name: g.copy() for name, g in grads.items()}
+        wrong["W"][coordinate.index] *= 1.01
+        result = _check(objective, params, X, y, wrong, steps, seed)
+        assert not result.passed(), seed
+        assert result.max_relative_error == pytest.approx(0.01 / 1.01, rel=1e-3)
+
+
+@pytest.mark.cifar
+def test_correct_gradient_passes_on_real_cifar_pixels(cifar_jpg_images):
+    """The course's notebook data: 500 CIFAR-10 images as raw pixels minus their mean, W = 1e-4·randn (3072 × 10)."""
+    X = cifar_jpg_images("train", 500).reshape(500, -1).astype(np.float64)
+    X -= X.mean(axis=0)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        params, y = {"W": 1e-4 * rng.standard_normal((X.shape[1], 10)), "b": np.zeros(10)}, rng.integers(0, 10, 500)
+        result = check_objective(Objective("softmax"), params, X, y, num_checks=10, seed=seed)
+        assert result.passed(), (seed, result.max_relative_error)

@@ -6,8 +6,10 @@ from functools import partial
 import numpy as np
 import pytest
 
-from linclass import losses, reference
+from linclass import Objective, losses, reference
 from linclass.errors import InputError, LabelError, LinclassError
+from linclass.optim.chunked import SoftmaxL2Batches
+from linclass.regularizers import L2
 
 SLIDES = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
 SEED004 = np.array([[7.9, 5.8, -1.9], [3.3, -0.8, 6.5], [-1.1, 3.4, 2.5], [2.3, 1.5, 4.4]])
@@ -180,3 +182,20 @@ def test_the_smooth_trait_matches_the_gradient_at_a_kink(name):
     else:
         assert max(jumps) > 0.5
     assert (losses.get_loss(name).kinks is None) == (name == "softmax")
+
+
+@pytest.mark.parametrize("threads, n, lam", [(1, 300, 0.1), (2, 300, 0.1), (2, 130, 0.0), (3, 50, 1e-3)])
+def test_the_fused_minibatch_step_gives_the_objectives_loss_gradient_and_scores(threads, n, lam):
+    rng = np.random.default_rng(threads)
+    X, y = rng.standard_normal((n, 7)), rng.integers(0, 4, n)
+    params = {"W": rng.standard_normal((7, 4)), "b": rng.standard_normal(4)}
+    objective = Objective("softmax", L2(), lam)
+    step = SoftmaxL2Batches(objective, threads=threads)
+    with step.running():
+        fused = step(params, X, y)
+    plain = objective(params, X, y)
+    assert fused.loss == pytest.approx(plain.loss, rel=1e-12)
+    assert fused.reg_loss == pytest.approx(plain.reg_loss, rel=1e-12)
+    for k in ("W", "b"):
+        np.testing.assert_allclose(fused.grads[k], plain.grads[k], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(fused.scores, plain.scores, rtol=1e-12)

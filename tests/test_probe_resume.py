@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from linclass import train as train_module
 from linclass.cli import main
 from linclass.errors import ParameterError
+from linclass.fitting import loop as train_module
 from linclass.probe import core, fit, synthetic
 
 PATH = [1e-2, 1e-3, 1e-4]
@@ -34,11 +34,11 @@ def test_a_path_resumes_after_its_finished_lambdas(tmp_path, monkeypatch, data):
     (X, y), val = data
     whole = fit(X, y, val=val, reg_path=PATH)
     with monkeypatch.context() as m:
-        _interrupt_after(m, core, "lbfgs", 2)
+        _interrupt_after(m, core, "solve", 2)
         with pytest.raises(KeyboardInterrupt):
             fit(X, y, val=val, reg_path=PATH, checkpoint=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lambda-00.npz", "lambda-01.npz"]
-    fits = _interrupt_after(monkeypatch, core, "lbfgs", 99)
+    fits = _interrupt_after(monkeypatch, core, "solve", 99)
     resumed = fit(X, y, val=val, reg_path=PATH, checkpoint=tmp_path, resume=True)
     assert fits[0] == 1  # only the third λ was fitted
     for a, b in zip(resumed.path[:2], whole.path[:2]):

@@ -13,13 +13,13 @@ from linclass import Objective
 from linclass.classifier import Classifier
 from linclass.cli import main
 from linclass.errors import ParameterError
+from linclass.fitting.loop import LoopConfig, run_epochs
 from linclass.model import LinearModel
 from linclass.optim import get_optimizer
 from linclass.probe import fit, open_split, synthetic
 from linclass.regularizers import L2
 from linclass.rows.batches import Blocks, Permuted, batch_source, steps_per_epoch
 from linclass.rows.source import feature_stats
-from linclass.train import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -93,8 +93,8 @@ def test_the_one_decision_point_streams_files_and_keeps_arrays_in_memory(tmp_pat
     assert isinstance(batch_source(X, y, 10), Permuted)
     assert isinstance(batch_source(mapped, y, 10), Blocks)
     assert isinstance(batch_source(Recording(X), y, 10), Blocks)
-    assert isinstance(batch_source(X, y, 10, stream=True), Blocks)
-    assert isinstance(batch_source(mapped, y, 10, stream=False), Permuted)
+    assert isinstance(batch_source(X, y, 10, shuffle="blocks"), Blocks)
+    assert isinstance(batch_source(mapped, y, 10, shuffle="rows"), Permuted)
     with pytest.raises(ParameterError, match="replacement"):
         batch_source(mapped, y, 10, replacement=True)
     with pytest.raises(ParameterError, match="block_rows"):
@@ -118,18 +118,18 @@ def rss_file_mb() -> float:
 
 
 @pytest.mark.skipif(not hasattr(mmap, "MADV_DONTNEED"), reason="needs Linux's madvise")
-@pytest.mark.parametrize("stream", [True, False])
-def test_a_streamed_epoch_of_a_numpy_memmap_keeps_its_pages_out_of_the_process(tmp_path, stream):
+@pytest.mark.parametrize("shuffle", ["blocks", "rows"])
+def test_a_streamed_epoch_of_a_numpy_memmap_keeps_its_pages_out_of_the_process(tmp_path, shuffle):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((32768, 256), dtype=np.float32)  # 32 MiB
     np.save(tmp_path / "X.npy", X)
     mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
-    source = batch_source(mapped, np.arange(32768), 256, stream=stream, block_rows=256, buffer_blocks=8)
+    source = batch_source(mapped, np.arange(32768), 256, shuffle=shuffle, block_rows=256, buffer_blocks=8)
     before = rss_file_mb()
     total = sum(float(Xb[:, 0].sum()) for Xb, _ in source.epoch(rng))
     grown = rss_file_mb() - before
     assert total == pytest.approx(float(X[:, 0].sum()), rel=1e-4)  # the data read back intact
-    if stream:
+    if shuffle == "blocks":
         assert grown < 8  # released block by block (one block is 256 KiB)
     else:
         assert grown > 24  # the per-step gather leaves every page it touched in the process
@@ -152,14 +152,14 @@ def test_streamed_run_resumed_from_a_checkpoint_is_bit_identical(tmp_path, opt, 
     params = LinearModel.init(6, 3, seed=1).params
     optimizer = get_optimizer(opt, learning_rate=0.01)
     options = dict(batch_size=32, epochs=5, seed=5, block_rows=16, buffer_blocks=4)
-    full = train(objective, optimizer, mapped, y, params=params, config=TrainConfig(**options))
-    config = TrainConfig(**options, checkpoint=str(tmp_path / "ckpt.npz"))
+    full = run_epochs(objective, optimizer, mapped, y, params=params, config=LoopConfig(**options))
+    config = LoopConfig(**options, checkpoint=str(tmp_path / "ckpt.npz"))
     with pytest.raises(KeyboardInterrupt):  # dies in epoch 3 (13 steps per epoch)
-        train(interrupting(objective, 30), optimizer, mapped, y, params=params, config=config)
-    resumed = train(objective, optimizer, mapped, y, params=params, config=config, resume=True)
+        run_epochs(interrupting(objective, 30), optimizer, mapped, y, params=params, config=config)
+    resumed = run_epochs(objective, optimizer, mapped, y, params=params, config=config, resume=True)
     assert resumed.params["W"].tobytes() == full.params["W"].tobytes()
     assert resumed.history.loss == full.history.loss
-    in_memory = train(objective, optimizer, X, y, params=params, config=TrainConfig(**options))
+    in_memory = run_epochs(objective, optimizer, X, y, params=params, config=LoopConfig(**options))
     assert in_memory.params["W"].tobytes() != full.params["W"].tobytes()  # the memory map was streamed
 
 

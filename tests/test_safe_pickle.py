@@ -54,6 +54,30 @@ def test_shared_reference_bomb_loads_in_linear_time(container):
     assert level == container()
 
 
+def hashed_dag_pickle(depth: int, container: str) -> bytes:
+    """A dict key / set member t_depth with t_k = (t_{k-1}, t_{k-1}): 2**depth leaves in ~17·depth bytes, written
+    opcode by opcode (building it in Python would hash it)."""
+    out = b"\x80\x04" + b")r\x00\x00\x00\x000"  # EMPTY_TUPLE, LONG_BINPUT 0, POP
+    for k in range(depth):
+        get = b"j" + k.to_bytes(4, "little")
+        out += get + get + b"\x86r" + (k + 1).to_bytes(4, "little") + b"0"  # TUPLE2, LONG_BINPUT k+1, POP
+    key = b"j" + depth.to_bytes(4, "little")
+    return out + {"dict": b"}" + key + b"Ns", "dict-items": b"}(" + key + b"Nu", "dict-mark": b"(" + key + b"Nd",
+                  "set": b"\x8f(" + key + b"\x90", "frozenset": b"(" + key + b"\x91"}[container] + b"."
+
+
+@pytest.mark.parametrize("container", ["dict", "dict-items", "dict-mark", "set", "frozenset"])
+def test_a_tuple_dag_as_dict_key_or_set_member_is_refused_in_bounded_time(container):
+    blob = hashed_dag_pickle(26, container)  # 2**26 leaves to hash: seconds before, and 40 levels never end
+    assert len(blob) < 500
+    with at_most(2), pytest.raises(DataError, match="too deeply to hash"):
+        safe_loads(blob, source="dag.pkl")
+    small = safe_loads(hashed_dag_pickle(3, container))  # a small tuple key is data like any other
+    key = ((((), ()), ((), ())), (((), ()), ((), ())))
+    assert small == ({key: None} if container.startswith("dict") else {key} if container == "set"
+                     else frozenset([key]))
+
+
 def deep_list_pickle(depth: int) -> bytes:
     """``[[[...]]]`` ``depth`` deep, written opcode by opcode (pickle.dumps itself would recurse)."""
     return b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b"."

@@ -193,3 +193,36 @@ def test_every_command_registers_under_its_name_with_its_help_line():
         assert sub.choices[name].description == summary
         assert all(line.startswith(f"linclass {name}") for line in example_lines.split("\n") if line), name
         assert sub.choices[name].epilog.split("\n")[1].strip() == example_lines.split("\n")[1].strip()
+
+
+CORE_ONLY = {"lbfgs", "run_epochs"}
+"""L-BFGS's iteration and the minibatch loop: run only by the one fitting core (DESIGN.md, ``fitting/``)."""
+
+
+def _core_only_uses(tree) -> list[str]:
+    """Imports or calls of a name in :data:`CORE_ONLY` (``from ..optim import lbfgs``, ``optim.lbfgs(...)``)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found += [f"line {node.lineno}: imports {a.name}" for a in node.names if a.name in CORE_ONLY]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CORE_ONLY:
+            found.append(f"line {node.lineno}: calls {ast.unparse(node.func)}")
+    return found
+
+
+def test_the_check_for_core_only_calls_sees_imports_and_attribute_calls():
+    tree = ast.parse("from ..optim import lbfgs, get_optimizer\nimport linclass\nlinclass.fitting.loop.run_epochs(1)")
+    assert _core_only_uses(tree) == ["line 1: imports lbfgs", "line 3: calls linclass.fitting.loop.run_epochs"]
+
+
+def test_only_the_fitting_core_runs_lbfgs_or_the_minibatch_loop():
+    """Every fit goes through ``fitting.solve``: no module outside ``fitting/`` (and ``optim/``, where L-BFGS is
+    written) imports or calls L-BFGS's iteration or the minibatch loop."""
+    offenders = {}
+    for name, (path, _) in _modules().items():
+        if name.startswith((f"{PACKAGE}.fitting", f"{PACKAGE}.optim")):
+            continue
+        uses = _core_only_uses(ast.parse(path.read_text(encoding="utf-8")))
+        if uses:
+            offenders[name] = uses
+    assert not offenders, f"fit through linclass.fitting.solve instead: {offenders}"

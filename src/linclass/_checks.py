@@ -10,11 +10,35 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import os
+import stat
 from collections.abc import Mapping
 
 import numpy as np
 
 from .errors import InputError, LabelError, ModelFileError, ParameterError
+
+REG_STRENGTH_MAX = 1e6
+"""The largest regularization strength λ accepted (``--reg-strength``, each λ of ``--reg-path``): beyond it every
+weight is zero to float64's precision."""
+
+
+class NotRegularFile(OSError):
+    """A path that names a FIFO, a device, a socket or a folder: never read (it could block or never end)."""
+
+
+def open_regular(path):
+    """``path`` opened for binary reading if it is a regular file; an :class:`OSError` otherwise.
+
+    Opened without blocking, so a FIFO or a device is refused at once instead of waited on
+    (:class:`NotRegularFile`); the caller turns the OSError into its one-line error.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise NotRegularFile(0, "not a regular file (a FIFO, device, socket or folder is never read)")
+    return f
 
 
 def as_float_array(a, name: str, ndim: int) -> np.ndarray:

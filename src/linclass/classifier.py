@@ -48,6 +48,15 @@ class Classifier:
         """Softmax of the scores (meaningful as probabilities for a softmax-trained model)."""
         return softmax(self.scores(X))
 
+    def to_sklearn(self):
+        """A fitted scikit-learn ``LogisticRegression`` with this (softmax) model's probabilities on raw rows, the
+        preprocessing folded in (:mod:`linclass.interop`)."""
+        return _interop().to_sklearn(self)
+
+    def to_torch(self):
+        """A ``torch.nn.Linear`` whose outputs are this model's logits on raw rows (:mod:`linclass.interop`)."""
+        return _interop().to_torch(self)
+
     def save(self, path, *, key=None):
         """Write the model file, signed with ``key`` (or ``$LINCLASS_MODEL_KEY`` if set): :mod:`linclass.persist`."""
         arrays = {"model/W": self.model.W, "model/b": self.model.b,
@@ -81,3 +90,8 @@ class Classifier:
         shape = tuple(meta["image_shape"]) if meta.get("image_shape") else None
         extra = {k: v for k, v in meta.items() if k not in ("class_names", "loss", "image_shape", "features")}
         return cls(model, pre, list(meta["class_names"]), meta["loss"], shape, features, extra)
+
+
+def _interop():
+    from . import interop  # scikit-learn's linear_model (and torch): loaded only when a model is converted
+    return interop

@@ -6,7 +6,7 @@ validates and returns ``self``, learned attributes end in ``_``), so they work i
 :class:`~sklearn.pipeline.Pipeline`, :class:`~sklearn.model_selection.GridSearchCV`,
 ``cross_val_score`` and ``clone``. They add no math of their own: ``fit`` builds the
 same :class:`~linclass.objective.Objective` and optimizer as ``linclass train`` and
-runs the same loop (:func:`linclass.train.train`) or :func:`linclass.optim.lbfgs`.
+fits it with the same core (:func:`linclass.fitting.solve`: its minibatch loop or L-BFGS).
 
 The objective minimized over ``W`` (D, C) and ``b`` (C,) is the lecture's::
 
@@ -36,7 +36,6 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -45,13 +44,14 @@ from . import _checks, defaults
 from ._checks import sklearn_checked
 from .datasets.splits import stratified_split
 from .errors import InputError, LabelError, ParameterError, TrainingWarning
+from .fitting import LBFGS, Minibatch, Problem, solve
 from .knn import KNearestNeighbor
 from .losses import LOSSES, softmax
 from .model import LinearModel
 from .objective import Objective
-from .optim import METHODS, get_optimizer, lbfgs, parse_schedule
+from .optim import METHODS
 from .regularizers import L1, L2, ElasticNet
-from .train import TrainConfig, steps_per_epoch, train
+from .rows.batches import steps_per_epoch
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "KNearestNeighbor"]
 
@@ -176,13 +176,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _loss(self) -> str:
         return self._loss_name
 
-    def _optimizer(self, name: str, total_steps: int):
-        lr = self.learning_rate
-        if not callable(lr):
-            lr = parse_schedule(self.schedule, float(lr), max(1, total_steps))
-        elif self.schedule != "constant":
-            raise ParameterError("learning_rate is already a schedule (a callable); leave schedule='constant'.")
-        return get_optimizer(name, learning_rate=lr)
+    def _minibatch(self, spec: _Spec, **given) -> Minibatch:
+        """The core's minibatch solver for ``spec`` (``given``: epochs, seed, … of this call)."""
+        return Minibatch(spec.optimizer, lr=self.learning_rate, schedule=self.schedule, batch_size=self.batch_size,
+                         **given)
 
     # ------------------------------------------------------------------ data
     def _check_X(self, X, *, reset: bool, dtype):
@@ -200,9 +197,13 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             return {"W": self.coef_.T.astype(dtype), "b": self.intercept_.astype(dtype)}
         return LinearModel.init(D, C, scale=scale, seed=seed, dtype=dtype).params
 
-    def _keep(self, params):
-        self.coef_ = np.ascontiguousarray(params["W"].T)          # (C, D)
-        self.intercept_ = np.array(params["b"])                    # (C,)
+    def _keep(self, result, warn: bool = True):
+        """Keep the weights of ``result``; ``warn``: a :class:`~linclass.errors.TrainingWarning` for each of its
+        warnings (the fit ended at or below chance accuracy, or above the objective it started from)."""
+        self.coef_ = np.ascontiguousarray(result.params["W"].T)   # (C, D)
+        self.intercept_ = np.array(result.params["b"])             # (C,)
+        for message in result.warnings if warn else ():
+            warnings.warn(message, TrainingWarning, stacklevel=4)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y):
@@ -232,54 +233,35 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         else:
             self._fit_gradient(spec, X, y_idx, params, train_seed)
         self._seed, self._calls = seed, 1
-        self._warn_if_failed(spec.objective, params, X, y_idx)
         return self
 
-    def _warn_if_failed(self, objective, start, X, y):
-        """A :class:`~linclass.errors.TrainingWarning` when the fit ended at or below chance accuracy
-        on its training data, or with a higher objective than at ``start``."""
-        final = objective({"W": self.coef_.T, "b": self.intercept_}, X, y)
-        accuracy = float(np.mean(final.scores.argmax(axis=1) == y))
-        chance = np.bincount(y).max() / y.size
-        for message in _checks.run_warnings(objective(start, X, y).loss, final.loss, accuracy, chance):
-            warnings.warn(message, TrainingWarning, stacklevel=3)
-
     def _fit_lbfgs(self, spec, X, y, params):
-        result = lbfgs(spec.objective, X, y, params, max_iter=spec.max_iter, tol=spec.tol, rescale=True)
-        self._keep(result.params)                   # rescale: standardized variables, the raw problem's minimum
-        self.n_iter_ = max(1, result.n_iter)
-        self.loss_curve_ = [result.loss]
+        problem = Problem(spec.objective, X, y, self.classes_.size)
+        result = solve(problem, LBFGS(tol=spec.tol, max_iter=spec.max_iter, rescale=True), params)
+        self._keep(result)                          # rescale: standardized variables, the raw problem's minimum
+        self.n_iter_ = max(1, result.iterations)
+        self.loss_curve_ = [result.objective]
         self._opt_state, self._schedule_steps = None, None
-        if not result.converged and result.n_iter >= spec.max_iter:
-            warnings.warn(f"L-BFGS stopped after max_iter={spec.max_iter} iterations with ‖∇L‖ = "
-                          f"{result.grad_norm:.3g} > tol; raise max_iter or standardize the features.",
-                          ConvergenceWarning, stacklevel=3)
 
     def _fit_gradient(self, spec, X, y, params, seed):
-        X_val = y_val = None
+        val = None
         if self.early_stopping:
             n_val = max(int(round(self.validation_fraction * X.shape[0])), np.unique(y).size)
             if n_val >= X.shape[0]:
                 raise InputError(f"early_stopping needs more data: {X.shape[0]} example(s) cannot be split "
                                  f"into training and a validation part of {n_val}; turn early_stopping off.")
             train_idx, val_idx = stratified_split(y, n_val, seed)
-            X, y, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
-        steps = steps_per_epoch(X.shape[0], self.batch_size)
-        config = TrainConfig(batch_size=self.batch_size, epochs=spec.max_iter, seed=seed,
-                             early_stopping=self.early_stopping, patience=self.n_iter_no_change,
-                             progress=bool(self.verbose))
-        result = train(spec.objective, self._optimizer(spec.optimizer, spec.max_iter * steps), X, y,
-                       params=params, X_val=X_val, y_val=y_val, config=config)
-        self._keep(result.params)
+            X, y, val = X[train_idx], y[train_idx], (X[val_idx], y[val_idx])
+        solver = self._minibatch(spec, epochs=spec.max_iter, seed=seed, early_stopping=self.early_stopping,
+                                 patience=self.n_iter_no_change, tol=spec.tol)
+        result = solve(Problem(spec.objective, X, y, self.classes_.size, val=val), solver, params,
+                       progress=bool(self.verbose))
+        self._keep(result)
         self.n_iter_ = result.epochs
         self.loss_curve_ = [float(v) for v in result.history.loss]
         self.validation_scores_ = list(result.history.val_accuracy) if self.early_stopping else None
-        self._opt_state, self._schedule_steps = result.opt_state, spec.max_iter * steps
-        if not result.stopped_early and not _plateaued(self.loss_curve_, steps, spec.tol, self.n_iter_no_change):
-            warnings.warn(f"the training loss was still falling after max_iter={spec.max_iter} epochs "
-                          f"(by more than tol={spec.tol:g} in the last {self.n_iter_no_change}); "
-                          "raise max_iter or the learning rate, or use early_stopping=True.",
-                          ConvergenceWarning, stacklevel=3)
+        self._opt_state = result.opt_state
+        self._schedule_steps = spec.max_iter * steps_per_epoch(X.shape[0], self.batch_size)
 
     @available_if(_has_partial_fit)
     def partial_fit(self, X, y, classes=None):
@@ -320,11 +302,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                                    dtype=spec.dtype).params)
         if self._schedule_steps is None:
             self._schedule_steps = spec.max_iter * steps_per_epoch(X.shape[0], self.batch_size)
-        result = train(spec.objective, self._optimizer(spec.optimizer, self._schedule_steps), X, y_idx,
-                       params=params, opt_state=self._opt_state,
-                       config=TrainConfig(batch_size=self.batch_size, epochs=1, seed=train_seed,
-                                          progress=bool(self.verbose)))
-        self._keep(result.params)
+        solver = self._minibatch(spec, epochs=1, seed=train_seed, schedule_steps=self._schedule_steps)
+        result = solve(Problem(spec.objective, X, y_idx, self.classes_.size), solver, params,
+                       opt_state=self._opt_state, progress=bool(self.verbose))
+        self._keep(result, warn=False)
         self._opt_state, self._calls = result.opt_state, self._calls + 1
         self.n_iter_ += 1
         self.loss_curve_ = list(self.loss_curve_) + [float(v) for v in result.history.loss]
@@ -347,23 +328,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[scores.argmax(axis=1)]
 
 
-def _plateaued(step_losses, steps_per_epoch: int, tol: float, patience: int) -> bool:
-    """Whether the epoch-mean loss stopped improving: scikit-learn's SGD rule, evaluated afterwards.
-
-    An epoch whose mean loss is not below ``best − tol`` counts as no improvement;
-    ``patience`` such epochs in a row mean convergence.
-    """
-    epochs = len(step_losses) // steps_per_epoch
-    means = np.asarray(step_losses[:epochs * steps_per_epoch]).reshape(epochs, steps_per_epoch).mean(axis=1)
-    best, count = np.inf, 0
-    for loss in means:
-        count = count + 1 if loss > best - tol else 0
-        best = min(best, loss)
-        if count >= patience:
-            return True
-    return False
-
-
 _COMMON_DOC = """
     penalty : "l2", "l1", "elasticnet" or None
         ``R(W)``: ``Σ W²``, ``Σ |W|``, ``l1_ratio Σ|W| + (1 − l1_ratio) Σ W²``, or none.
@@ -373,7 +337,7 @@ _COMMON_DOC = """
     l1_ratio : float in [0, 1]
         The L1 share of the elastic net.
     optimizer : "auto", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam" or "lbfgs"
-        Minibatch gradient method (:func:`linclass.train.train`) or full-batch L-BFGS
+        Minibatch gradient method (:mod:`linclass.fitting.loop`) or full-batch L-BFGS
         (smooth losses with L2 or no penalty only). ``"auto"`` (default): L-BFGS in
         ``fit`` when the objective is smooth (softmax, squared hinges; L2 or no penalty)
         and ``early_stopping`` is off, as scikit-learn's ``LogisticRegression``; SGD

@@ -31,8 +31,8 @@ def _reduce(losses, dscores, reduction):
     if reduction == "sum":
         return float(losses.sum()), dscores
     if reduction == "mean":
-        n = losses.shape[0]
-        return float(losses.mean()), dscores / n
+        dscores /= losses.shape[0]  # (every loss hands over a fresh dscores)
+        return float(losses.mean()), dscores
     raise ParameterError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}.")
 
 
@@ -112,34 +112,30 @@ def softmax(scores) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def _log_sum_exp_parts(scores):
-    """``log Σ_j e^{s_j} = s_max + log1p(Σ_{j≠max} e^{s_j − s_max})`` as its two parts.
-
-    Kept apart so that ``L_i = (s_max − s_{y_i}) + log1p(...)`` does not lose a tiny
-    loss like ``log1p(2e^{−110}) ≈ 3.4e−48`` against ``s_max``.
-    """
-    rows = np.arange(scores.shape[0])
-    top = scores.argmax(axis=1)
-    top_scores = scores[rows, top]
-    rest = np.exp(scores - top_scores[:, None])  # (N, C), each ≤ 1
-    rest[rows, top] = 0
-    return top_scores, np.log1p(rest.sum(axis=1))
-
-
 def softmax_loss(scores, y, *, reduction: str = "mean"):
     """Softmax (cross-entropy) loss ``L_i = −log(e^{s_{y_i}} / Σ_j e^{s_j})``.
 
     Stable for any finite scores: ``[10, −100, −100]`` gives ``≈ 3.4e−48`` and
     ``[1000, 0, −1000]`` gives a finite loss, without overflow or warnings.
     Gradient: ``dL_i/ds_j = p_j − 1[j = y_i]``.
+
+    One exponential per score: with ``m_i`` the row's top score and
+    ``r_i = Σ_{j≠top} e^{s_ij − m_i}`` (each term ≤ 1), ``L_i = (m_i − s_{i,y_i}) + log1p(r_i)`` (``log1p``
+    keeps a tiny loss's digits against ``m_i``) and ``p_ij = e^{s_ij − m_i} / (1 + r_i)``.
     """
     scores, y = scores_and_labels(scores, y)
     rows = np.arange(scores.shape[0])
-    top_scores, log1p_rest = _log_sum_exp_parts(scores)
-    losses = (top_scores - scores[rows, y]) + log1p_rest
-    dscores = softmax(scores)
-    dscores[rows, y] -= 1
-    return _reduce(losses, dscores, reduction)
+    top = scores.argmax(axis=1)
+    P = scores - scores[rows, top][:, None]  # (N, C) s_ij − m_i ≤ 0, exactly 0 at the top
+    losses = -P[rows, y]  # m_i − s_{i,y_i}
+    np.exp(P, out=P)
+    P[rows, top] = 0
+    rest = P.sum(axis=1)  # r_i
+    losses += np.log1p(rest)
+    P[rows, top] = 1
+    P /= (1 + rest)[:, None]  # the probabilities
+    P[rows, y] -= 1
+    return _reduce(losses, P, reduction)
 
 
 def _margin_kinks(scores, y, delta):

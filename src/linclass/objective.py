@@ -83,10 +83,7 @@ class Objective:
         the fraction of ``y`` predicted right, from the same scores.
         """
         value = self(params, X, y)
-        grad_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in value.grads.values())))
-        bound = None
-        if self.reg is not None and self.reg.convexity is not None and self.reg_strength > 0:
-            bound = float(np.linalg.norm(value.grads["W"]) / (self.reg.convexity * self.reg_strength))
+        grad_norm, bound = certificate(self, value.grads)
         accuracy = float(np.mean(value.scores.argmax(axis=1) == np.asarray(y)))
         return {"loss": value.loss, "grad_norm": grad_norm, "distance_bound": bound, "accuracy": accuracy}
 
@@ -105,3 +102,18 @@ class Objective:
         if self.reg is not None and self.reg_strength > 0 and self.reg.kinks:
             parts.append(W.ravel())
         return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def certificate(objective, grads: dict) -> tuple[float, float | None]:
+    """``(‖∇L‖₂, distance bound)`` from the full gradient ``grads`` of ``objective``: every fit's certificate.
+
+    With a strongly convex penalty (L2: ``λ ΣW²`` is ``2λ``-strongly convex, its ``convexity`` trait 2) the
+    objective is too, so ``‖W − W*‖ ≤ ‖∇_W L‖ / (convexity · λ)`` when the bias gradient is negligible
+    (see :meth:`Objective.optimality`); None otherwise. ``objective`` may be any callable (no bound then).
+    """
+    grad_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
+    reg, lam = getattr(objective, "reg", None), getattr(objective, "reg_strength", 0.0)
+    bound = None
+    if reg is not None and reg.convexity is not None and lam > 0 and "W" in grads:
+        bound = float(np.linalg.norm(grads["W"]) / (reg.convexity * lam))
+    return grad_norm, bound

@@ -18,8 +18,8 @@ crash never leaves a half-written model; :func:`atomic_write` and :func:`atomic_
 are the package's one way to write a file or a directory of files. Loading uses ``allow_pickle=False``,
 checks every ``.npy`` header (numeric dtype, element count within the entry's
 size) before allocating, then the format marker, the metadata hash (and HMAC)
-and the array hashes: a truncated, tampered or foreign file raises one
-:class:`ModelFileError` naming the file. :mod:`linclass.classifier` validates
+and the array hashes, and that every float is finite (as writing does): a truncated, tampered or
+foreign file raises one :class:`ModelFileError` naming the file. :mod:`linclass.classifier` validates
 the model's schema.
 """
 
@@ -48,10 +48,11 @@ KEY_ENV = "LINCLASS_MODEL_KEY"
 """Environment variable holding the HMAC key that signs (and is required to load) model files."""
 
 
-def _digest(array: np.ndarray) -> str:
+def array_digest(array: np.ndarray) -> str:
+    """The SHA-256 of an array's dtype, shape and bytes (hashed in place: a memory map is not copied)."""
     h = hashlib.sha256()
     h.update(f"{array.dtype.str}{array.shape}".encode())
-    h.update(np.ascontiguousarray(array).tobytes())
+    h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return h.hexdigest()
 
 
@@ -175,7 +176,7 @@ def save_arrays(path, arrays: dict, metadata: dict, *, kind: str = "model", key=
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise ModelFileError(f"refusing to save {name!r}: it contains NaN or inf.")
     meta = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
-            "arrays": {name: _digest(a) for name, a in arrays.items()}}
+            "arrays": {name: array_digest(a) for name, a in arrays.items()}}
     meta_bytes = canonical_json(meta)
     entries = {_META_KEY: np.frombuffer(meta_bytes, dtype=np.uint8),
                _SEAL_KEY: np.frombuffer(canonical_json(_seal(meta_bytes, model_key(key))), dtype=np.uint8)}
@@ -271,9 +272,12 @@ def load_arrays(path, *, kind: str = "model", key=None) -> tuple[dict, dict]:
     if not isinstance(expected, dict) or set(expected) != set(arrays):
         raise ModelFileError(f"{path} has been tampered with: its arrays differ from those recorded.")
     for name, a in arrays.items():
-        if _digest(a) != expected[name]:
+        if array_digest(a) != expected[name]:
             raise ModelFileError(f"{path} has been tampered with or damaged: array {name[:80]!r} does not "
                                  "match its recorded SHA-256; re-run training.")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():  # as save_arrays refuses to write them
+            raise ModelFileError(f"{path}: array {name[:80]!r} holds NaN or inf, which linclass never saves; "
+                                 "the file is forged or damaged: re-run training.")
     return arrays, meta
 
 

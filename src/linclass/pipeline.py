@@ -1,8 +1,8 @@
 """From a data set to a trained, evaluated :class:`Classifier`: what ``linclass train`` runs.
 
 ``fit_classifier`` does features → preprocessing → optimization with the
-settings of :class:`Settings`; ``evaluate`` computes accuracy, per-class
-precision/recall and the confusion matrix. The command line adds only
+settings of :class:`Settings`; ``evaluate`` computes the metrics of
+:mod:`linclass.metrics`. The command line adds only
 argument parsing and the files it writes.
 """
 
@@ -12,20 +12,18 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from . import optim
-from ._checks import run_warnings
 from .classifier import Classifier
 from .datasets import cache_dir
 from .design import fit_design
+from .fitting import LBFGS, LocalSearch, Minibatch, Problem, RandomSearch, solve
+from .metrics import Tally
 from .model import LinearModel
 from .objective import Objective
 from .regularizers import get_regularizer
 from .settings import Settings
-from .train import History, TrainConfig, accuracy, steps_per_epoch, train
 
-__all__ = ["Outcome", "Settings", "evaluate", "fit_classifier"]
+__all__ = ["Outcome", "Settings", "evaluate", "fit_classifier", "solver_for"]
 
 
 @dataclass
@@ -60,63 +58,40 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     objective = Objective(settings.loss, get_regularizer(settings.penalty), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
-    initial_loss = objective(params, X, y_train).loss
-    history, evaluations, best_epoch, stopped, iterations, kept = None, None, None, False, 0, "last"
-    method = optim.get_method(settings.optimizer)
-    if not method.full_batch:
-        total = settings.iterations or settings.epochs * steps_per_epoch(X.shape[0], settings.batch_size)
-        lr = optim.parse_schedule(settings.schedule, settings.lr, total)
-        optimizer = optim.get_optimizer(settings.optimizer, learning_rate=lr)
-        config = TrainConfig(batch_size=settings.batch_size, epochs=settings.epochs, iterations=settings.iterations,
-                             replacement=settings.replacement, seed=settings.seed,
-                             early_stopping=settings.early_stopping, patience=settings.patience, keep=settings.keep,
-                             checkpoint=str(checkpoint) if checkpoint else None, progress=progress)
-        # the checkpoint records the settings and the data, so that --resume refuses another run's checkpoint
-        run = {"settings": asdict(settings), "data": {"dataset": dataset.name, "data_fingerprint": dataset.fingerprint,
-                                                      "train_examples": int(X.shape[0])}}
-        result = train(objective, optimizer, X, y_train, params=params, X_val=X_val, y_val=y_val,
-                       config=config, resume=resume, run=run)
-        params, history, kept = result.params, result.history, result.kept
-        best_epoch, stopped, iterations = result.best_epoch, result.stopped_early, result.iterations
-    else:
-        result = _FULL_BATCH[method.name](objective, X, y_train, params, settings)
-        params = result.params
-        iterations = getattr(result, "n_iter", 0)
-        evaluations = getattr(result, "evaluations", None)
-    if history is None:
-        history = History(loss=[float(v) for v in getattr(result, "history", [])] or [float(result.loss)],
-                          train_accuracy=[accuracy(params, X, y_train)],
-                          val_accuracy=[accuracy(params, X_val, y_val)] if X_val is not None else [])
-    optimality = objective.optimality(params, X, y_train)  # also the exact final training accuracy
-    chance = np.bincount(y_train).max() / len(y_train)
-    warnings = run_warnings(initial_loss, optimality["loss"], optimality["accuracy"], chance)
-    model = LinearModel(params["W"], params["b"])
+    problem = Problem(objective, X, y_train, C, val=(X_val, y_val) if X_val is not None else None)
+    # the checkpoint records the settings and the data, so that --resume refuses another run's checkpoint
+    run = {"settings": asdict(settings), "data": {"dataset": dataset.name, "data_fingerprint": dataset.fingerprint,
+                                                  "train_examples": int(X.shape[0])}}
+    solver = solver_for(settings)
+    result = solve(problem, solver, params, checkpoint=checkpoint, resume=resume, run=run, progress=progress)
+    optimality = {"loss": result.objective, "grad_norm": result.grad_norm, "distance_bound": result.distance_bound,
+                  "accuracy": result.train_accuracy}
+    model = LinearModel(result.params["W"], result.params["b"])
     clf = Classifier(model, pre, list(dataset.class_names), settings.loss, dataset.image_shape, extractor,
                      {"settings": asdict(settings), "dataset": dataset.name, "fingerprint": dataset.fingerprint,
                       "optimality": optimality})
     seconds = time.perf_counter() - start
-    history.seconds = seconds
-    return clf, Outcome(history, optimality, evaluations, seconds, best_epoch, stopped, iterations, kept,
-                        warnings)
+    result.history.seconds = seconds
+    evaluations = None if isinstance(solver, Minibatch) else result.evaluations  # a search's (or L-BFGS's) passes
+    return clf, Outcome(result.history, optimality, evaluations, seconds, result.best_epoch, result.stopped_early,
+                        result.iterations, result.kept, result.warnings)
 
 
-_FULL_BATCH = {  # the full-batch methods of the registry (optim.METHODS), each with its settings
-    "lbfgs": lambda objective, X, y, params, s: optim.lbfgs(  # no iterations given: lbfgs's own budget
-        objective, X, y, params, **({"max_iter": s.iterations} if s.iterations else {})),
-    "random-search": lambda objective, X, y, params, s: optim.random_search(
-        objective, X, y, n_features=X.shape[1], n_classes=params["b"].shape[0], budget=s.budget,
-        scale=s.init_scale, seed=s.seed, dtype=X.dtype),
-    "random-local-search": lambda objective, X, y, params, s: optim.random_local_search(
-        objective, X, y, params, budget=s.budget, step_size=s.step_size, seed=s.seed),
-}
+def solver_for(settings: Settings):
+    """The core's solver for ``settings.optimizer`` (:data:`linclass.optim.METHODS`), with its settings."""
+    if settings.optimizer == "lbfgs":
+        return LBFGS.of("train", max_iter=settings.iterations)
+    if settings.optimizer == "random-search":
+        return RandomSearch(budget=settings.budget, scale=settings.init_scale, seed=settings.seed)
+    if settings.optimizer == "random-local-search":
+        return LocalSearch(budget=settings.budget, step_size=settings.step_size, seed=settings.seed)
+    return Minibatch(settings.optimizer, lr=settings.lr, schedule=settings.schedule, batch_size=settings.batch_size,
+                     epochs=settings.epochs, iterations=settings.iterations, seed=settings.seed,
+                     early_stopping=settings.early_stopping, patience=settings.patience, keep=settings.keep,
+                     replacement=settings.replacement, shuffle=settings.shuffle)
 
 
 def evaluate(clf: Classifier, X, y) -> dict:
-    """Accuracy, per-class precision and recall, and the confusion matrix (rows = true class)."""
-    pred = clf.predict(X)
-    labels = np.arange(len(clf.class_names))
-    precision, recall, _, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    return {"accuracy": float(np.mean(pred == y)),
-            "per_class": [{"class": str(name), "precision": float(p), "recall": float(r), "support": int(s)}
-                          for name, p, r, s in zip(clf.class_names, precision, recall, support)],
-            "confusion_matrix": confusion_matrix(y, pred, labels=labels).tolist()}
+    """Top-1, top-5 and balanced accuracy, per-class precision and recall, the confusion matrix (rows = true
+    class) and the most confused pairs (:class:`linclass.metrics.Tally`)."""
+    return Tally(len(clf.class_names)).add(clf.scores(X), y).summary(clf.class_names)

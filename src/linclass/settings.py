@@ -17,12 +17,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from . import defaults
-from ._checks import stable_step
+from ._checks import choice, stable_step
 from .errors import ParameterError
 from .losses import get_loss
 from .optim import get_method
 from .preprocess import PREPROCESSING
 from .regularizers import REGULARIZERS, get_regularizer
+from .rows.batches import SHUFFLES
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Settings:
     epochs: int = defaults.value("train", "epochs")
     iterations: int | None = None
     replacement: bool = False
+    shuffle: str = "rows"
+    """The order of an epoch (:data:`linclass.rows.batches.SHUFFLES`): ``rows``, a permutation of the rows (the exact
+    per-row order, as fast as ``blocks`` on rows in memory: ``benchmarks/bench_epoch.py``), or ``blocks``."""
     early_stopping: bool = False
     patience: int = 5
     keep: str | None = None
@@ -66,6 +70,7 @@ class Settings:
         if self.penalty not in REGULARIZERS and self.penalty != "none":
             raise ParameterError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(REGULARIZERS)} "
                                  "or none.")
+        choice(self.shuffle, "shuffle", SHUFFLES)
         if self.preprocess not in PREPROCESSING:
             raise ParameterError(f"unknown preprocessing {self.preprocess!r}; choose one of "
                                  f"{', '.join(PREPROCESSING)}.")

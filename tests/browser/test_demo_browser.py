@@ -31,6 +31,12 @@ def svm_total_loop(X, y, W, b, reg, delta=1.0):
     return total / len(X) + reg * sum(w * w for row in W for w in row)
 
 
+def number(text: str) -> float:
+    """A number as the page shows it, with the typographic minus (U+2212)."""
+    assert "-" not in text, f"ASCII minus in {text!r}: the page uses −"
+    return float(text.replace("−", "-"))
+
+
 def table_rows(page):
     return page.eval_on_selector_all(
         "#points-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
@@ -52,7 +58,7 @@ def test_steps_lower_the_shown_loss_and_a_drag_changes_the_table(page, demo_url,
     page.set_viewport_size({"width": 1280, "height": 1100})
     page.goto(demo_url)
     settle(page)
-    initial_total = float(page.text_content("#total-loss"))
+    initial_total = number(page.text_content("#total-loss"))
     expected = svm_total_loop(defaults["X"], defaults["y"], defaults["W"], defaults["b"],
                               defaults["reg_strength"])
     assert initial_total == pytest.approx(expected, abs=1e-4)
@@ -63,7 +69,7 @@ def test_steps_lower_the_shown_loss_and_a_drag_changes_the_table(page, demo_url,
         page.click("#step")
     page.wait_for_function("() => document.querySelector('#step-count').textContent === '10'")
     settle(page)
-    stepped_total = float(page.text_content("#total-loss"))
+    stepped_total = number(page.text_content("#total-loss"))
     assert stepped_total < initial_total
     stepped_rows = table_rows(page)
     assert stepped_rows != initial_rows
@@ -74,7 +80,7 @@ def test_steps_lower_the_shown_loss_and_a_drag_changes_the_table(page, demo_url,
     settle(page)
     softmax_rows = table_rows(page)
     assert softmax_rows != stepped_rows
-    assert all(float(row[7]) > 0 for row in softmax_rows)  # softmax never reaches L_i = 0
+    assert all(number(row[7]) > 0 for row in softmax_rows)  # softmax never reaches L_i = 0
 
     # drag point 0 to a new place, through the canvas
     box = page.locator("#canvas").bounding_box()
@@ -88,12 +94,12 @@ def test_steps_lower_the_shown_loss_and_a_drag_changes_the_table(page, demo_url,
     settle(page)
     dragged_rows = table_rows(page)
     assert dragged_rows != softmax_rows
-    assert float(dragged_rows[0][2]) == pytest.approx(target[0], abs=0.02)
-    assert float(dragged_rows[0][3]) == pytest.approx(target[1], abs=0.02)
+    assert number(dragged_rows[0][2]) == pytest.approx(target[0], abs=0.02)
+    assert number(dragged_rows[0][3]) == pytest.approx(target[1], abs=0.02)
     assert dragged_rows[1:] == softmax_rows[1:]  # the parameters did not move: only point 0's row changes
     # the mean L_i shown is the mean of the L_i shown
-    shown = np.array([float(row[7]) for row in dragged_rows])
-    assert float(page.text_content("#mean-li")) == pytest.approx(shown.mean(), abs=2e-3)
+    shown = np.array([number(row[7]) for row in dragged_rows])
+    assert number(page.text_content("#mean-li")) == pytest.approx(shown.mean(), abs=2e-3)
 
     page.screenshot(path=str(artifacts_dir / "demo-browser-softmax-dragged.png"), full_page=True)
     assert problems == []
@@ -119,7 +125,7 @@ def test_points_parameters_and_buttons_all_work(page, demo_url):
     settle(page)
     rows = table_rows(page)
     assert len(rows) == n + 1 and rows[-1][1] == "2"
-    assert (float(rows[-1][2]), float(rows[-1][3])) == pytest.approx((0.9, -0.9), abs=0.02)
+    assert (number(rows[-1][2]), number(rows[-1][3])) == pytest.approx((0.9, -0.9), abs=0.02)
     page.keyboard.down("Shift")
     page.mouse.click(*to_px(0.9, -0.9))
     page.keyboard.up("Shift")
@@ -145,8 +151,8 @@ def test_points_parameters_and_buttons_all_work(page, demo_url):
     rows = table_rows(page)
     for (x0, x1), row in zip(X, rows):
         for k in range(3):
-            assert float(row[4 + k]) == pytest.approx(W[k][0] * x0 + W[k][1] * x1 + b[k], abs=0.006)
-    edited_total = float(page.text_content("#total-loss"))
+            assert number(row[4 + k]) == pytest.approx(W[k][0] * x0 + W[k][1] * x1 + b[k], abs=0.006)
+    edited_total = number(page.text_content("#total-loss"))
     assert edited_total == pytest.approx(svm_total_loop(X, y, W, b, defaults["reg_strength"]), abs=1e-4)
 
     # Adam, repeated updates, stop
@@ -158,7 +164,7 @@ def test_points_parameters_and_buttons_all_work(page, demo_url):
     settle(page)
     page.wait_for_timeout(300)  # a step queued before the stop may still land
     settle(page)
-    assert float(page.text_content("#total-loss")) < edited_total
+    assert number(page.text_content("#total-loss")) < edited_total
 
     page.click("#randomize-params")
     page.wait_for_function("() => document.querySelector('#step-count').textContent === '0'")
@@ -189,14 +195,14 @@ def test_margin_slider_step_slope_and_a_fresh_curve_per_loss(page, demo_url):
     settle(page)
     expected = svm_total_loop(defaults["X"], defaults["y"], defaults["W"], defaults["b"],
                               defaults["reg_strength"], delta=2.0)
-    assert float(page.text_content("#total-loss")) == pytest.approx(expected, abs=1e-4)
+    assert number(page.text_content("#total-loss")) == pytest.approx(expected, abs=1e-4)
 
     for _ in range(3):
         page.click("#step")
     page.wait_for_function("() => document.querySelector('#step-count').textContent === '3'")
     settle(page)
     slope, steepest = re.fullmatch(r"(\S+) \(steepest (\S+)\)", page.text_content("#step-slope")).groups()
-    assert float(slope) < 0 and float(slope) == pytest.approx(float(steepest), abs=1e-4)  # SGD: steepest descent
+    assert number(slope) < 0 and number(slope) == pytest.approx(number(steepest), abs=1e-4)  # SGD: steepest descent
     assert page.evaluate("() => S.history.length") == 4  # step 0 and three steps
 
     page.check("#loss-softmax")
@@ -211,3 +217,37 @@ def test_margin_slider_step_slope_and_a_fresh_curve_per_loss(page, demo_url):
     history = page.evaluate("() => S.history")
     assert len(history) == 2 and history[1] < history[0]
     assert problems == []
+
+
+@pytest.mark.parametrize("lang, heading, button", [
+    ("ru", "Линейный классификатор: идём по склону", "Одно обновление параметров"),
+    ("zh", "线性分类器：沿着斜率走", "更新一次参数"),
+])
+def test_the_page_in_the_learners_language(page, demo_url, artifacts_dir, lang, heading, button):
+    problems = []
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    page.goto(f"{demo_url}?lang={lang}")
+    settle(page)
+    assert page.text_content("h1") == heading
+    assert page.text_content("#step") == button
+    assert page.evaluate("document.documentElement.lang") == lang
+    english = page.text_content("#total-loss")
+    page.click("#step")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '1'")
+    settle(page)
+    assert page.text_content("#total-loss") != english  # the numbers work as in English
+    page.screenshot(path=str(artifacts_dir / f"demo-{lang}.png"), full_page=True)
+    assert not problems, problems
+
+
+def test_one_minus_sign_on_the_page(page, demo_url):
+    """Every number shown uses the typographic minus, the ∂L labels included (as `linclass explain` does)."""
+    page.goto(demo_url)
+    settle(page)
+    page.click("#step")
+    page.wait_for_function("() => document.querySelector('#step-count').textContent === '1'")
+    settle(page)
+    grads = page.eval_on_selector_all(".grad", "els => els.map(e => e.textContent)")
+    assert any(g.startswith("∂L: −") for g in grads), grads
+    text = page.inner_text("body")
+    assert not re.search(r"-\d", text), re.findall(r".{15}-\d.{5}", text)[:3]

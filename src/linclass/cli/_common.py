@@ -5,25 +5,29 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from ..i18n import LANGUAGES
+
 COMMANDS = {
     "train": ("Train a linear classifier, evaluate it, write a report.", """
 linclass train                                   softmax on scikit-learn's digits (offline)
 linclass train --loss svm --optimizer adam --lr 1e-3
 linclass train --penalty l1 --reg-strength 1e-3
-linclass train --data ../shared/data/cifar10-jpg.tar.gz --loss softmax
+linclass train --data data/cifar10-jpg --loss softmax
 linclass train --dataset cifar10 --features hog+hist
 linclass train --optimizer random-search --budget 1000
 """),
-    "evaluate": ("Evaluate a trained model on a data set's test split.", """
+    "evaluate": ("Evaluate a trained model: top-1, top-5, balanced accuracy, per class, most confused.", """
 linclass evaluate runs/digits-softmax-*/model.npz
-linclass evaluate model.npz --data ../shared/data/cifar10-jpg.tar.gz --json
+linclass evaluate model.npz --data data/cifar10-jpg --json
+linclass evaluate runs/probe-*/model.npz --data emb/test          a probe's model on embedding files
 """),
-    "predict": ("Classify image files with a trained model.", """
+    "predict": ("Classify image files, or the rows of embedding files, with a trained model.", """
 linclass predict runs/cifar/model.npz cat.jpg ship.png
 linclass predict model.npz *.jpg --top 3 --json
+linclass predict runs/probe-*/model.npz emb/new --top 5 --out preds.csv   every row (or preds.npy)
 """),
     "strategies": ("Random search vs random local search vs minibatch gradient descent, as in the lecture.", """
-linclass strategies --data ../shared/data/cifar10-jpg.tar.gz
+linclass strategies --data data/cifar10-jpg
 linclass strategies --dataset cifar10 --budget 1000 --json
 """),
     "explain": ("Explain the lecture step by step, with its numbers.", """
@@ -35,6 +39,15 @@ linclass explain --gradient           the numerical-gradient walk, the slides' a
 linclass explain --entropy --log-base 10   the weather example: H(Q), H(Q,P), KL
 linclass explain --features-of cat.jpg   hue histogram and HOG of an image, as pictures
 linclass explain --lr-lab             the learning-rate lab: four rates, one plot
+linclass explain --landscape          the loss along a random line and plane through W: convex bowls
+linclass explain --bias-trick         W x + b as one product [W | b] [x; 1] (10 × 3073 for CIFAR-10)
+linclass explain --occam              train vs validation accuracy against λ on digits, plotted
+"""),
+    "exercise": ("A fresh exercise on the SVM or softmax loss: a score table, its questions, the key, a check.", """
+linclass exercise --seed 7                      a score table and its questions (same seed, same exercise)
+linclass exercise --seed 7 --answers            the worked key, as `linclass explain` writes it
+linclass exercise --seed 7 --check "2.9, 0, 12.9"   which term of your answer is first wrong, and why
+linclass exercise --loss softmax --seed 3
 """),
     "gradcheck": ("Check the analytic gradient against centered differences on random data.", """
 linclass gradcheck --loss svm --penalty l2
@@ -42,19 +55,20 @@ linclass gradcheck --loss softmax --penalty elasticnet --dtype float64 --checks 
 """),
     "knn": ("k-nearest neighbours: choose k by cross-validation, report test accuracy, plot accuracy vs k.", """
 linclass knn                                     scikit-learn's digits (offline)
-linclass knn --data ../shared/data/cifar10-jpg.tar.gz --train-size 5000 --test-size 500
+linclass knn --data data/cifar10-jpg --train-size 5000 --test-size 500
 linclass knn --dataset cifar10 --k 1,3,5,8,10,12,15,20,50,100 --metric l1
 """),
     "demo": ("Open the interactive 2-D linear classifier page (loss, gradient, optimizer steps)", """
 linclass demo                      serve on 127.0.0.1:8000 and open the browser
 linclass demo --port 0 --no-browser   a free port, print the URL only
 linclass demo --host 0.0.0.0      reachable from other machines (no authentication!)
+linclass demo --lang vi           the page in Vietnamese (also ru, zh; or open it with ?lang=ru)
 """),
     "tune": ("Search learning rate × regularization on a validation split or by k-fold CV, in parallel.", """
 linclass tune                                    4×4 grid, softmax on digits
 linclass tune --loss svm --lr 1e-3,1e-2,1e-1 --reg-strength 1e-4,1e-2 --jobs 2
 linclass tune --random 20 --lr-range 1e-4:1e-1 --reg-range 1e-5:1 --cv 5
-linclass tune --data ../shared/data/cifar10-jpg.tar.gz --subset 10000 --epochs 5 --jobs 2
+linclass tune --data data/cifar10-jpg --subset 10000 --epochs 5 --jobs 2
 linclass tune --dask tcp://scheduler-host:8786   on a Dask cluster (--dask local: one started here)
 linclass tune --param batch_size=32,256             any other estimator parameter
 """),
@@ -83,6 +97,12 @@ class Output:
 
     text: str
     data: dict = field(default_factory=dict)
+
+
+def add_lang(parser) -> None:
+    """``--lang``: the language of a teaching display (``explain``, ``exercise``, ``demo``)."""
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help="language: en, ru, vi or zh (default: $LINCLASS_LANG, else the locale, else en)")
 
 
 def add_command(subparsers, common, name: str):

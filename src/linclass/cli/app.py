@@ -31,7 +31,8 @@ from ._common import COMMANDS
 
 EPILOG = """examples:
   linclass train                          softmax on scikit-learn's digits (offline), with a report
-  linclass train --data cifar10-jpg.tar.gz --loss svm
+  linclass data export cifar10 data/cifar10-jpg   CIFAR-10 as class folders of JPEGs (downloaded once)
+  linclass train --data data/cifar10-jpg --loss svm   an SVM on them
   linclass explain                        the slides' SVM example, term by term
   linclass explain --loss softmax         the same scores through softmax
   linclass gradcheck --loss svm --penalty l2  analytic vs numerical gradient
@@ -127,11 +128,14 @@ def _os_error_text(err: OSError) -> str:
 def main(argv=None) -> int:
     """Run ``linclass`` with ``argv`` (default: the command line); return the exit code.
 
-    0: success; 2: bad input, files or settings (one line on stderr); 130: interrupted;
+    No arguments print the help. 0: success; 2: bad input, files or settings (one line on stderr); 130: interrupted;
     1: a bug in linclass (one line, the traceback with ``--debug``).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(tuple(n for n in [command_name(argv)] if n in COMMANDS))
+    if not argv:  # plain `linclass`: what it does and its commands, as --help shows them
+        parser.print_help()
+        return 0
     try:
         args, extras = parser.parse_known_args(argv)
         command = parser.commands[args.command]

@@ -7,7 +7,8 @@ import webbrowser
 
 from ..demo import make_server
 from ..errors import ParameterError
-from ._common import Output, add_command
+from ..i18n import resolve
+from ._common import Output, add_command, add_lang
 
 
 def register(subparsers, common):
@@ -16,6 +17,7 @@ def register(subparsers, common):
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1, this machine only)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    add_lang(p)
     p.set_defaults(run=run)
 
 
@@ -23,7 +25,7 @@ def run(args) -> Output:
     if not 0 <= args.port <= 65535:
         raise ParameterError(f"--port must be in [0, 65535], got {args.port}; use 0 for a free port.")
     try:
-        server = make_server(args.host, args.port)
+        server = make_server(args.host, args.port, lang=resolve(args.lang))
     except OSError as err:
         raise ParameterError(f"cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
                              "pick another --port (0 for a free one) or --host.") from None

@@ -2,8 +2,9 @@
 
 The slides' loss computations term by term (default), the questions
 (``--questions``), the numerical-gradient walk (``--gradient``), entropy and KL
-(``--entropy``), an image's features (``--features-of IMAGE``) and the
-learning-rate lab (``--lr-lab``).
+(``--entropy``), an image's features (``--features-of IMAGE``), the
+learning-rate lab (``--lr-lab``), the loss landscape and convexity (``--landscape``),
+the bias trick (``--bias-trick``) and regularization's Occam view (``--occam``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import importlib
 import math
 import re
 
+from .. import i18n
 from ..errors import InputError
-from ..report import explain, explain_entropy, explain_gradient, explain_questions
+from ..report import explain, explain_bias, explain_entropy, explain_gradient, explain_questions
 from . import flags
-from ._common import Output, add_command
+from ._common import Output, add_command, add_lang
 
 
 def _heavy(name: str):
@@ -61,8 +63,8 @@ def register(subparsers, common):
     p.add_argument("--labels", help="correct class of each example, e.g. 0,1,2")
     p.add_argument("--class-names", metavar="NAMES", help="class names, e.g. cat,car,frog")
     flags.renamed(p, "explain", "--classes")
-    p.add_argument("--delta", type=float, default=1.0, help="SVM margin Δ (default 1)")
-    p.add_argument("--log-base", choices=list(explain.LOG_BASES), default="e",
+    p.add_argument("--delta", type=float, help="SVM margin Δ (default 1)")
+    p.add_argument("--log-base", choices=list(explain.LOG_BASES),
                    help="logarithm for softmax and --entropy: e (default), 2 or 10")
     topic = p.add_mutually_exclusive_group()
     topic.add_argument("--questions", action="store_true", help="answer the lecture's questions (on --scores if given)")
@@ -72,11 +74,18 @@ def register(subparsers, common):
     topic.add_argument("--lr-lab", action="store_true", help="the learning-rate lab: four regimes")
     flags.renamed(p, "explain", "--features", group=topic)
     flags.renamed(p, "explain", "--lr", nargs=0, group=topic)
-    p.add_argument("--h", type=float, default=1e-4, help="--gradient's step h (default 1e-4)")
+    topic.add_argument("--landscape", action="store_true",
+                       help="the loss along a random line and plane through W, and why both losses are convex")
+    topic.add_argument("--bias-trick", action="store_true", help="W x + b as one product [W | b] [x; 1]")
+    topic.add_argument("--occam", action="store_true",
+                       help="train vs validation accuracy against λ on digits (a real sweep, plotted)")
+    p.add_argument("--h", type=float, help="--gradient's step h (default 1e-4)")
     p.add_argument("--true", help="--entropy's true distribution Q (default 0.5,0.3,0.2)")
     p.add_argument("--predicted", help="--entropy's predicted distribution P (default 0.4,0.3,0.3)")
-    p.add_argument("--out", metavar="DIR", help="folder for the pictures of --features-of and --lr-lab "
+    p.add_argument("--out", metavar="DIR", help="folder for the pictures of --features-of, --lr-lab, --landscape and "
+                   "--occam "
                    "(default runs/...)")
+    add_lang(p)
     p.set_defaults(run=run)
 
 
@@ -99,21 +108,73 @@ def _scores(args):
     return scores, labels, classes
 
 
+USED_BY = {
+    "--loss": ("svm", "softmax", "--questions", "--gradient"),
+    "--scores": ("svm", "softmax", "--questions"),
+    "--labels": ("svm", "softmax", "--questions"),
+    "--class-names": ("svm", "softmax", "--questions"),
+    "--delta": ("svm",),
+    "--log-base": ("softmax", "--entropy"),
+    "--h": ("--gradient",),
+    "--true": ("--entropy",),
+    "--predicted": ("--entropy",),
+    "--out": ("--features-of", "--lr-lab", "--landscape", "--occam"),
+}
+"""Which topics read each option; any other topic refuses it rather than drop it silently."""
+TOPICS = ("--questions", "--gradient", "--entropy", "--features-of", "--lr-lab", "--landscape", "--bias-trick",
+          "--occam")
+
+
+def topic(args) -> str:
+    """The topic asked for: one of :data:`TOPICS`, or the loss worked out (``svm``, ``softmax``)."""
+    for flag in TOPICS:
+        if getattr(args, flag[2:].replace("-", "_")):
+            return flag
+    return args.loss or "svm"
+
+
+def _command(asked: str) -> str:
+    return f"explain {asked}" if asked in TOPICS else f"explain --loss {asked}"
+
+
+def refuse_unused(args, asked: str) -> None:
+    """An option the asked topic does not read is an error, not a silent no-op."""
+    for flag, users in USED_BY.items():
+        if getattr(args, flag[2:].replace("-", "_")) is not None and asked not in users:
+            readers = ", ".join(_command(u) for u in users)
+            raise InputError(f"{flag} has no effect on `{_command(asked)}`; it is read by {readers}: drop it.")
+
+
 def run(args) -> Output:
+    with i18n.language(args.lang):
+        return _run(args)
+
+
+def _run(args) -> Output:
+    asked = topic(args)
+    refuse_unused(args, asked)
+    delta = 1.0 if args.delta is None else args.delta
+    base = args.log_base or "e"
     if args.gradient:
-        if not (math.isfinite(args.h) and 0 < args.h <= 1):
-            raise InputError(f"--h must be a step in (0, 1], e.g. 1e-4; got {args.h}.")
-        return Output(*explain_gradient.explain_gradient(args.h, args.loss or "softmax"))
+        h = 1e-4 if args.h is None else args.h
+        if not (math.isfinite(h) and 0 < h <= 1):
+            raise InputError(f"--h must be a step in (0, 1], e.g. 1e-4; got {h}.")
+        return Output(*explain_gradient.explain_gradient(h, args.loss or "softmax"))
     if args.entropy:
         Q = parse_vector(args.true, "--true") if args.true else None
         P = parse_vector(args.predicted, "--predicted") if args.predicted else None
-        return Output(*explain_entropy.explain_entropy(Q, P, args.log_base))
+        return Output(*explain_entropy.explain_entropy(Q, P, base))
     if args.features_of:
         return Output(*_heavy("explain_features").explain_features(args.features_of, args.out))
     if args.lr_lab:
         return Output(*_heavy("explain_lr").explain_lr(args.out))
+    if args.landscape:
+        return Output(*_heavy("explain_landscape").explain_landscape(args.out))
+    if args.occam:
+        return Output(*_heavy("explain_occam").explain_occam(args.out))
+    if args.bias_trick:
+        return Output(*explain_bias.explain_bias_trick())
     scores, labels, classes = _scores(args)
     if args.questions:
         return Output(*explain_questions.questions(scores, labels, classes, loss=args.loss))
-    return Output(*explain.explain(args.loss or "svm", scores, labels, classes, delta=args.delta,
-                                   base=args.log_base))
+    return Output(*explain.explain(asked, scores, labels, classes, delta=delta, base=base))

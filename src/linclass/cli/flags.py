@@ -14,7 +14,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from .._checks import MAX_SEED, integer, number
+from .._checks import MAX_SEED, REG_STRENGTH_MAX, integer, number
 from ..errors import ParameterError
 
 
@@ -23,7 +23,8 @@ class Flag:
     """A flag's meaning and the kind of its value: ``int``, ``float``, ``str`` or ``bool`` (a switch).
 
     Numbers have a valid range (``low_open`` / ``high_open``: excluding that end) and an example;
-    ``lists``: the commands in which the flag takes a comma list of such numbers (a search's grid).
+    ``lists``: the commands in which the flag takes a comma list of such numbers (a search's grid);
+    ``metavars``: the metavars the flag may show, when not one for all commands.
     """
 
     meaning: str
@@ -34,6 +35,7 @@ class Flag:
     low_open: bool = False
     high_open: bool = False
     lists: tuple = ()
+    metavars: tuple = ()
 
     def check(self, value, name: str):
         hint = f"; e.g. {name} {self.example}"
@@ -62,7 +64,10 @@ FLAGS = {
     # every command
     "json": _switch("print one JSON object instead of text"),
     "debug": _switch("show the traceback on errors"),
-    "out": Flag("the output directory"),
+    "out": Flag("where the command writes: a folder (DIR), or predict's one table of rows (FILE)",
+                metavars=("DIR", "FILE")),
+    "overwrite": _switch("replace the finished run in --out"),
+    "lang": Flag("the language of the text"),
     "seed": _int("the seed of every random draw (splits, initialization, order)", 0, MAX_SEED, "0"),
     # data
     "dataset": Flag("a built-in data set by name"),
@@ -82,7 +87,7 @@ FLAGS = {
     # the objective
     "loss": Flag("the data loss (a name of losses.LOSSES)"),
     "penalty": Flag("the regularization penalty R(W): l2, l1, elasticnet or none"),
-    "reg_strength": _float("λ, the regularization strength of mean loss + λ·R(W)", 0, 1e6, "1e-3",
+    "reg_strength": _float("λ, the regularization strength of mean loss + λ·R(W)", 0, REG_STRENGTH_MAX, "1e-3",
                            lists=("tune",)),
     "delta": _float("the SVM margin Δ", 0, 1e6, "1"),
     # optimization
@@ -102,6 +107,7 @@ FLAGS = {
     "dtype": Flag("the floating-point precision of the computation"),
     "resume": _switch("continue the interrupted run in --out"),
     "no_progress": _switch("no progress bar"),
+    "shuffle": Flag("the order of an epoch: rows or blocks"),
     # features and preprocessing
     "preprocess": Flag("the preprocessing of the design matrix: none, center or standardize"),
     "features": Flag("the image features of the design matrix (raw, hist, hog, hog+hist, bovw)"),
@@ -127,6 +133,11 @@ FLAGS = {
     "entropy": _switch("entropy, cross-entropy and KL divergence"),
     "features_of": Flag("an image whose features are shown"),
     "lr_lab": _switch("the learning-rate lab"),
+    "landscape": _switch("the loss landscape along a line and a plane"),
+    "bias_trick": _switch("the bias trick"),
+    "occam": _switch("train vs validation accuracy against λ"),
+    "answers": _switch("print the exercise's worked key"),
+    "check": Flag("an answer to check"),
     "h": _float("the numerical-gradient walk's step h", 0, 1, "1e-4", low_open=True),
     "true": Flag("the true distribution Q"),
     "predicted": Flag("the predicted distribution P"),
@@ -153,6 +164,11 @@ FLAGS = {
     "val": Flag("the validation split's embedding files"),
     "test": Flag("the test split's embedding files"),
     "reg_path": Flag("a path of λ LO:HI:K"),
+    "reg_search": Flag("a search of λ LO:HI[:RES]"),
+    "select_by": Flag("the validation metric that picks λ"),
+    "class_weight": Flag("weights of the classes (balanced)"),
+    "full_digest": _switch("identify the inputs by hashing every byte"),
+    "shots": _int("training rows kept per class (a few-shot probe)", 1, MANY, "16"),
     "standardize": _switch("fit on standardized rows"),
     # demo
     "port": _int("the TCP port", 0, 65535, "8000"),

@@ -29,7 +29,8 @@ def register(subparsers, common):
     flags.renamed(p, "gradcheck", "--features")
     p.add_argument("--classes", type=int, default=4, help="C (default 4)")
     p.add_argument("--checks", type=int, default=20, help="random coordinates per parameter (default 20)")
-    p.add_argument("--step", type=float, default=None, help="h (default 1e-5 for float64, 1e-2 for float32)")
+    p.add_argument("--step", type=float, default=None,
+                   help="base step h (default 1e-5 for float64, 1e-2 for float32); W is stepped by h / max(1, rms(X))")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=run)
 
@@ -42,11 +43,12 @@ def run(args) -> Output:
     params = {"W": (0.1 * rng.standard_normal((args.dimensions, args.classes))).astype(dtype),
               "b": (0.1 * rng.standard_normal(args.classes)).astype(dtype)}
     objective = Objective(args.loss, get_regularizer(args.penalty), args.reg_strength)
-    h = args.step or (1e-5 if dtype == np.float64 else 1e-2)
-    result = check_objective(objective, params, X, y, num_checks=args.checks, h=h, seed=args.seed)
+    result = check_objective(objective, params, X, y, num_checks=args.checks, h=args.step, seed=args.seed)
     tol = result.tol
-    lines = [f"gradient check: loss={args.loss}, penalty={args.penalty} (λ={args.reg_strength}), {args.dtype}, "
-             f"N={args.examples} D={args.dimensions} C={args.classes}, h={h:g}",
+    penalty = "penalty=none" if args.penalty == "none" else f"penalty={args.penalty} (λ={args.reg_strength:g})"
+    steps = ", ".join(f"h({name})={step:.3g}" for name, step in result.steps.items())
+    lines = [f"gradient check: loss={args.loss}, {penalty}, {args.dtype}, "
+             f"N={args.examples} D={args.dimensions} C={args.classes}, {steps}",
              f"{'param':6} {'index':10} {'analytic':>14} {'numerical':>14} {'rel. error':>11}"]
     for c in result.coordinates:
         flag = "  kink crossed: the numerical gradient straddles a max(0,·)/|·|" if c.kink else ""
@@ -59,7 +61,7 @@ def run(args) -> Output:
         worst = max(c.relative_error for c in result.kinks)
         lines.append(f"{len(result.kinks)} coordinate(s) crossed a kink within ±h (worst error there {worst:.2e}); "
                      "that is expected for hinge/L1 terms, not a bug: try a smaller --step.")
-    data = {"loss": args.loss, "penalty": args.penalty, "dtype": args.dtype, "step": h,
+    data = {"loss": args.loss, "penalty": args.penalty, "dtype": args.dtype, "steps": result.steps,
             "max_relative_error": result.max_relative_error, "passed": result.passed(),
             "tolerance": tol, "checked": len(result.coordinates), "kink_crossings": len(result.kinks),
             "coordinates": [{"param": c.param, "index": [int(i) for i in c.index], "analytic": c.analytic,

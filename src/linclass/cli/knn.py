@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ from ..persist import write_json
 from ..report.plots import knn_curve
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
-from .outdir import output_dir
+from .outdir import default_out, output_dir
 
 DEFAULT_KS = "1,3,5,8,10,12,15,20,50,100"
 
@@ -71,8 +70,7 @@ def run(args) -> Output:
     ks = parse_ks(args.k)
     dataset = load_from_args(args)
     X_train, y_train, X_test, y_test = _pools(dataset, args.train_size, args.test_size, args.seed)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with output_dir(args.out or f"runs/knn-{dataset.name}-{stamp}") as out:
+    with output_dir(args.out or default_out(f"knn-{dataset.name}")) as out:
         start = time.perf_counter()
         accuracies = cross_validate_k(X_train, y_train, ks, folds=args.folds, metric=args.metric,
                                       seed=args.seed, chunk_size=args.chunk_size)

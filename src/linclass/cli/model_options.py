@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from .._checks import open_regular
 from ..errors import ParameterError
 from ..persist import KEY_ENV
+
+MAX_KEY_BYTES = 4096
+"""Largest key file read: a key is a short secret (a file larger than this is refused, never read whole)."""
 
 
 def add_key_option(p, sign: bool = False) -> None:
@@ -18,10 +20,15 @@ def key_from_args(args) -> bytes | None:
     if not getattr(args, "key_file", None):
         return None
     try:
-        key = Path(args.key_file).read_bytes().rstrip(b"\r\n")
+        with open_regular(args.key_file) as f:
+            key = f.read(MAX_KEY_BYTES + 1)
     except OSError as err:
         raise ParameterError(f"cannot read --key-file {args.key_file}: {err.strerror or err}; "
                              "pass a readable file holding the key.") from None
+    if len(key) > MAX_KEY_BYTES:
+        raise ParameterError(f"--key-file {args.key_file} holds more than {MAX_KEY_BYTES} bytes; a key is a short "
+                             "secret: pass a file holding only the key.")
+    key = key.rstrip(b"\r\n")
     if not key:
         raise ParameterError(f"--key-file {args.key_file} is empty; put the secret key in it.")
     return key

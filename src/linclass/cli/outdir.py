@@ -1,24 +1,36 @@
 """A command's ``--out`` folder, held by one run at a time.
 
-:func:`output_dir` creates the folder, takes its lock (``.lock``, created with
-``O_EXCL``, holding the owner's pid and host: a lock whose process has ended on
-this host is stale and taken over), removes temporary files a killed run left
-(``.NAME.*.tmp`` from :func:`linclass.persist.atomic_write`), and on the way out
-releases the lock and, if the run failed, removes the folders it created that
-stayed empty.
+:func:`output_dir` creates the folder, takes its lock (``.lock``, created with ``O_EXCL``, holding the
+owner's pid and host: a lock whose process has ended on this host, or one older than :data:`LOCK_GRACE`
+that names no process, is stale and taken over), refuses a folder that holds a finished run's result
+(``finished``, e.g. ``model.npz``: a command passes it unless ``--overwrite`` or ``--resume``), removes
+temporary files a killed run left (``.NAME.*.tmp`` from :func:`linclass.persist.atomic_write`), and on
+the way out releases the lock and, if the run failed, removes the folders it created that stayed empty.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import errno
 import os
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import OutputError
 
 LOCK = ".lock"
+LOCK_GRACE = 2.0
+"""Seconds a lock that names no process (empty: the disk filled before its pid was written) is respected:
+a run writes its pid right after creating the lock, so an older one is stale and taken over."""
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _alive(pid: int) -> bool:
@@ -46,8 +58,9 @@ def _lock(folder: Path) -> Path:
                 owner = []
             pid = int(owner[0]) if owner and owner[0].isdigit() else None
             host = owner[1] if len(owner) > 1 else None
-            if pid is not None and host == socket.gethostname() and not _alive(pid):
-                path.unlink(missing_ok=True)  # stale: its run was killed
+            if (pid is not None and host == socket.gethostname() and not _alive(pid)) or \
+                    (pid is None and _age(path) > LOCK_GRACE):
+                path.unlink(missing_ok=True)  # stale: its run was killed, or never wrote its pid (disk full)
                 continue
             who = f"pid {pid} on {host}" if pid is not None else "another run"
             raise OutputError(f"--out {folder} is in use by another linclass run ({who}); wait for it to finish, "
@@ -61,6 +74,17 @@ def _lock(folder: Path) -> Path:
     raise OutputError(f"cannot lock --out {folder}: {path} keeps reappearing; delete it and retry.")
 
 
+def default_out(name: str) -> Path:
+    """``runs/<name>-<date>-<time>``, the default ``--out`` of a run; ``…-2``, ``-3``, … when a run of the same
+    second already has that folder (two commands in a row would otherwise meet in one folder)."""
+    base = Path("runs") / f"{name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
 def _missing_parents(folder: Path) -> list[Path]:
     """``folder`` and its ancestors that do not exist yet, deepest first."""
     missing = []
@@ -71,9 +95,15 @@ def _missing_parents(folder: Path) -> list[Path]:
     return missing
 
 
+def _refuse_finished(folder: Path, finished: str | None) -> None:
+    if finished is not None and (folder / finished).exists():
+        raise OutputError(f"--out {folder} holds a finished run ({finished}); pass --overwrite to replace it, "
+                          "or choose another --out.")
+
+
 @contextmanager
-def output_dir(folder):
-    """Create and lock ``folder`` for one run; see the module docstring."""
+def output_dir(folder, *, finished: str | None = None):
+    """Create and lock ``folder`` for one run (refused if it holds ``finished``); see the module docstring."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"--out {folder} is an existing file, not a folder; give a folder, e.g. --out runs/mine.")
@@ -89,6 +119,7 @@ def output_dir(folder):
     try:
         lock = _lock(folder)
         try:
+            _refuse_finished(folder, finished)
             for tmp in folder.glob(".*.tmp"):  # left by a killed run: atomic_write's temporary files
                 if tmp.is_file():
                     tmp.unlink(missing_ok=True)

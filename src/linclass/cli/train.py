@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import io
 from dataclasses import asdict
 from pathlib import Path
@@ -17,12 +16,13 @@ from ..persist import write_bytes, write_json
 from ..pipeline import evaluate, fit_classifier
 from ..preprocess import PREPROCESSING
 from ..report import html, plots
+from ..rows.batches import SHUFFLES
 from ..settings import FIELDS, data_kind, resolve
 from . import flags
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .model_options import add_key_option, key_from_args
-from .outdir import output_dir
+from .outdir import default_out, output_dir
 
 
 def register(subparsers, common):
@@ -45,6 +45,9 @@ def register(subparsers, common):
     g.add_argument("--epochs", type=int)
     g.add_argument("--iterations", type=int, help="a budget in steps instead of epochs")
     g.add_argument("--replacement", action="store_true", default=None, help="sample minibatches with replacement")
+    g.add_argument("--shuffle", choices=list(SHUFFLES), help="the order of an epoch: rows (default: a permutation of "
+                   "the rows, the exact order a --resume repeats) or blocks (shuffled blocks of rows, the rows of "
+                   "about 64 blocks shuffled together)")
     g.add_argument("--early-stopping", action="store_true", default=None, help="stop when validation accuracy "
                    "stops improving and restore the best weights")
     g.add_argument("--patience", type=int, help="default 5")
@@ -61,6 +64,8 @@ def register(subparsers, common):
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/<dataset>-<loss>-<time>)")
     o.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    o.add_argument("--overwrite", action="store_true", help="replace the finished run in --out (refused without "
+                   "it: its model.npz would be lost)")
     o.add_argument("--keep", choices=["best", "last"], help="the weights to save: best (the epoch of the highest "
                    "validation accuracy) or last (default: best with --early-stopping, else last)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -76,8 +81,8 @@ def run(args) -> Output:
     key = key_from_args(args)  # a bad key file fails before training
     dataset = load_from_args(args)
     settings, sources = settings_from_args(args, dataset.name)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with output_dir(args.out or f"runs/{dataset.name}-{settings.loss}-{stamp}") as out:
+    finished = None if args.resume or args.overwrite else "model.npz"
+    with output_dir(args.out or default_out(f"{dataset.name}-{settings.loss}"), finished=finished) as out:
         return _train(args, dataset, settings, sources, out, key)
 
 
@@ -107,12 +112,16 @@ def _train(args, dataset, settings, sources, out: Path, key) -> Output:
     _write_report(out, clf, dataset, settings, sources, metrics, outcome.history, test)
     (out / "checkpoint.npz").unlink(missing_ok=True)  # the run finished: the model file is the result
     n_train = len(dataset.y_train) * (2 if settings.augment == "flip" else 1)
-    lines = [f"trained {settings.loss} ({settings.optimizer}, lr {settings.lr:g}, λ {settings.reg_strength:g}) "
+    applied = applied_settings(settings)
+    used = ", ".join([settings.optimizer] + [f"{name} {applied[key]:g}" for key, name in
+                                             (("lr", "lr"), ("step_size", "step"), ("reg_strength", "λ"))
+                                             if applied.get(key) is not None])
+    lines = [f"trained {settings.loss} ({used}) "
              f"on {dataset.name}: {n_train} train / {len(dataset.X_val)} val / "
              f"{len(dataset.X_test)} test examples in {outcome.seconds:.1f} s",
              f"  accuracy  train {_pct(train_metrics)}  val {_pct(metrics['val_accuracy'])}  "
              f"test {_pct(metrics['test_accuracy'])}",
-             f"  final loss {metrics['final_loss']:.4f}   ‖∇L‖ at the end {metrics['grad_norm']:.3g}"
+             f"  objective on the whole training set {metrics['objective']:.4f}   ‖∇L‖ {metrics['grad_norm']:.3g}"
              + (f"   ‖W − W*‖ ≤ {metrics['distance_bound']:.3g}" if metrics["distance_bound"] is not None else ""),
              f"  weights kept: {_kept_text(outcome)}",
              *(f"  note: {n}" for n in dataset.notes),
@@ -136,7 +145,7 @@ def applied_settings(settings) -> dict:
     minibatch = not method.full_batch
     drop = set()
     if not minibatch:
-        drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "early_stopping", "patience"}
+        drop |= {"lr", "schedule", "batch_size", "epochs", "replacement", "shuffle", "early_stopping", "patience"}
     if not method.gradient:
         drop.add("iterations")
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from ..tune import grid, log_uniform, search
 from . import flags
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
-from .outdir import output_dir
+from .outdir import default_out, output_dir
 
 LR_GRID = ",".join(f"{v:g}" for v in value("tune", "lr_grid"))
 REG_STRENGTH_GRID = ",".join(f"{v:g}" for v in value("tune", "reg_strength_grid"))
@@ -153,8 +152,7 @@ def run(args) -> Output:
                                       cache_dir=cache_dir(args.data_dir) / "features")
     X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with output_dir(args.out or f"runs/tune-{dataset.name}-{args.loss}-{stamp}") as out:
+    with output_dir(args.out or default_out(f"tune-{dataset.name}-{args.loss}")) as out:
         result = search(estimator, settings, X, dataset.y_train, X_val=None if args.cv else X_val,
                         y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, backend=backend,
                         scheduler=scheduler, seed=args.seed, threads_per_job=args.threads_per_job)

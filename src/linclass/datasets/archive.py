@@ -156,13 +156,13 @@ def _read_tar_member(tf, member, name, source, limits) -> bytes | Unreadable:
     if problem:
         return Unreadable(problem)
     try:
-        return _bounded_read(tf.extractfile(member), limits)
+        return bounded_read(tf.extractfile(member), limits)
     except (OSError, tarfile.TarError, EOFError) as err:
         raise DataError(f"archive {source.path} is truncated or corrupt at {name!r} ({err}); "
                         "re-download or re-create it.") from None
 
 
-def _bounded_read(f, limits: Limits) -> bytes | Unreadable:
+def bounded_read(f, limits: Limits) -> bytes | Unreadable:
     """All of ``f``, read in chunks, or Unreadable once more than ``limits.max_member_bytes`` arrive."""
     chunks, n = [], 0
     while chunk := f.read(_CHUNK):
@@ -188,7 +188,7 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
-def _zip_problem(info: zipfile.ZipInfo, name: str, limits: Limits) -> str | None:
+def zip_member_problem(info: zipfile.ZipInfo, name: str, limits: Limits) -> str | None:
     """Why a zip member cannot be read safely, from its declared header, or None."""
     if info.flag_bits & 0x1:
         return "it is encrypted; re-create the archive without a password"
@@ -303,13 +303,13 @@ def iter_payloads(source: Source, wanted, limits: Limits = DEFAULT_LIMITS
             for info in zf.infolist():
                 name = _member_name(info.filename, source)
                 if name in wanted and not info.is_dir():
-                    problem = _zip_problem(info, name, limits)
+                    problem = zip_member_problem(info, name, limits)
                     if problem:
                         yield name, Unreadable(problem)
                         continue
                     try:
                         with zf.open(info) as f:
-                            payload = _bounded_read(f, limits)
+                            payload = bounded_read(f, limits)
                     except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError,
                             NotImplementedError) as err:
                         payload = Unreadable(f"cannot read it from the archive: {err}")

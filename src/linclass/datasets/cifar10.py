@@ -13,7 +13,7 @@ once to a cache of ``.npy`` files that later calls memory-map in milliseconds::
     <cache>/cifar10-npy/y_train.npy        (50000,) int64
     <cache>/cifar10-npy/X_test.npy         (10000, 32, 32, 3) uint8
     <cache>/cifar10-npy/y_test.npy         (10000,) int64
-    <cache>/cifar10-npy/meta.json          class names, counts, archive checksum
+    <cache>/cifar10-npy/meta.json          class names, counts, archive checksum, SHA-256 of each array
 
 ``<cache>`` is ``data_dir`` if given, else ``$LINCLASS_DATA``, else
 ``~/.cache/linclass`` (``$XDG_CACHE_HOME/linclass``); see
@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, ParameterError
-from ..persist import atomic_write_dir
+from ..persist import array_digest, atomic_write_dir
 from .base import cache_dir
 from .download import NetworkError, download, file_checksum
 from .safe_pickle import safe_loads
@@ -286,6 +286,9 @@ def _load_cache(cache: Path, checksum: str):
     class_names = meta.get("class_names")
     if not isinstance(class_names, list) or not all(isinstance(n, str) for n in class_names):
         return None
+    digests = meta.get("arrays_sha256")
+    if not isinstance(digests, dict) or any(digests.get(k) != array_digest(a) for k, a in arrays.items()):
+        return None  # planted or damaged arrays (or a cache without digests): rebuilt from the verified archive
     return arrays["X_train"], arrays["y_train"], arrays["X_test"], arrays["y_test"], class_names
 
 
@@ -294,7 +297,8 @@ def _write_cache(cache: Path, arrays: dict, class_names: list[str], checksum: st
     meta = {"format": _CACHE_FORMAT, "source": ARCHIVE_NAME, "archive_checksum": checksum,
             "algorithm": algorithm, "class_names": class_names,
             "n_train": int(len(arrays["y_train"])), "n_test": int(len(arrays["y_test"])),
-            "image_shape": list(IMAGE_SHAPE)}
+            "image_shape": list(IMAGE_SHAPE),
+            "arrays_sha256": {key: array_digest(arrays[key]) for key in _ARRAYS}}
     files = {f"{key}.npy": (lambda f, a=arrays[key]: np.save(f, a, allow_pickle=False)) for key in _ARRAYS}
     files["meta.json"] = lambda f: f.write(json.dumps(meta, indent=2).encode())
     atomic_write_dir(cache, files, complete=lambda p: p.is_dir())

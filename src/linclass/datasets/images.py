@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .._checks import open_regular
 from ..errors import DataError
 from .archive import Unreadable
 from .limits import DEFAULT_LIMITS, OPTION, Limits
@@ -43,15 +43,13 @@ def read_file(path, limit: int | None = None) -> bytes:
     Opened without blocking, so a FIFO or a device is refused instead of waited on.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        f = open_regular(path)
     except OSError as err:
         raise ImageError(err.strerror or str(err)) from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ImageError("not a regular file (a FIFO, device or socket is never read)")
-        if limit is not None and st.st_size > limit:
-            raise ImageError(f"the file has {st.st_size:,} bytes, more than the limit of {limit:,}; raise it "
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        if limit is not None and size > limit:
+            raise ImageError(f"the file has {size:,} bytes, more than the limit of {limit:,}; raise it "
                              f"with {OPTION['max_member_bytes']} if the file is genuine")
         return f.read() if limit is None else f.read(limit + 1)
 
@@ -136,6 +134,8 @@ def load_image_files(paths, image_shape, limits: Limits = DEFAULT_LIMITS) -> np.
     H, W, C = image_shape
     out = np.empty((len(paths), H, W, C), dtype=np.uint8)
     for i, path in enumerate(paths):
+        if not Path(path).exists():
+            raise DataError(f"no such file {str(path)!r}; check the path (and the current folder).")
         try:
             out[i] = decode_image(str(Path(path)), (H, W), limits=limits, channels=C)[0]
         except Exception as err:  # noqa: BLE001 - Pillow raises many types on bad files

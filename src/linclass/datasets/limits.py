@@ -43,17 +43,16 @@ OPTION = {"max_pixels": "--max-pixels", "max_member_bytes": "--max-member-bytes"
 """The command-line option that raises each limit (the library parameter is ``limits=Limits(...)``)."""
 
 
-def add_limit_options(group) -> None:
-    """The ``--max-*`` options on an argparse group (default None: the :class:`Limits` default)."""
+def add_limit_options(group, names=tuple(OPTION)) -> None:
+    """The ``--max-*`` options of ``names`` on an argparse group (default None: the :class:`Limits` default)."""
     d = Limits()
-    group.add_argument("--max-pixels", type=int, metavar="N",
-                       help=f"largest image, in pixels, that is decoded (default {d.max_pixels:,})")
-    group.add_argument("--max-member-bytes", type=int, metavar="N",
-                       help=f"largest archive member, uncompressed (default {d.max_member_bytes:,})")
-    group.add_argument("--max-total-bytes", type=int, metavar="N",
-                       help=f"largest archive, uncompressed (default {d.max_total_bytes:,})")
-    group.add_argument("--max-ratio", type=float, metavar="R",
-                       help=f"largest compression ratio of an archive member (default {d.max_ratio:g})")
+    helps = {"max_pixels": ("N", int, f"largest image, in pixels, that is decoded (default {d.max_pixels:,})"),
+             "max_member_bytes": ("N", int, f"largest archive member, uncompressed (default {d.max_member_bytes:,})"),
+             "max_total_bytes": ("N", int, f"largest archive, uncompressed (default {d.max_total_bytes:,})"),
+             "max_ratio": ("R", float, f"largest compression ratio of an archive member (default {d.max_ratio:g})")}
+    for name in names:
+        metavar, kind, text = helps[name]
+        group.add_argument(OPTION[name], type=kind, metavar=metavar, help=text)
 
 
 def limits_from_args(args) -> Limits:

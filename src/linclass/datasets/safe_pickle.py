@@ -33,8 +33,12 @@ dicts, lists, ints, byte strings and one ``uint8`` array of shape (N, 3072).
 Bounds: every stand-in refuses ``BUILD`` except the array (once) and the dtype
 (once, byte order only), so a pickle cannot change them; unwrapping visits
 each shared object once (a pickle that references one list twice at each of
-40 levels stays linear); nesting beyond :data:`MAX_DEPTH` and integers beyond
-64 bits are refused. Every failure is one :class:`~linclass.errors.DataError`.
+40 levels stays linear); hashing the dict keys and set members is charged to
+:data:`HASH_BUDGET` before it happens (a tuple that holds one tuple twice at
+each of 40 levels, as a key, would take 2**40 steps to hash); nesting beyond
+:data:`MAX_DEPTH` and integers beyond 64 bits are refused. Every failure is one
+:class:`~linclass.errors.DataError`. The unpickler is Python's own pure-Python one
+(``pickle._Unpickler``), whose opcodes can be checked before they run.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ _NUMERIC_KINDS = "biuf"
 MAX_DEPTH = 64
 """Deepest nesting of containers accepted (a CIFAR-10 batch nests 2 deep)."""
 _INT64 = (-(1 << 63), 1 << 63)
+HASH_BUDGET = 1 << 16
+"""Elements that hashing every dict key and set member of one pickle may visit (a tuple or frozenset counts
+its elements, recursively; shared ones each time, as hashing does). A CIFAR-10 batch's keys are 4 byte strings."""
 
 
 class _Refusing:
@@ -203,8 +210,27 @@ class _RefusedGlobal(pickle.UnpicklingError):
         self.qualname = f"{module}.{name}"
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """``pickle.Unpickler`` whose ``find_class`` admits only :data:`ALLOWED_GLOBALS`."""
+def _hash_cost(obj, budget: int) -> int:
+    """How many objects hashing ``obj`` visits (tuples and frozensets are walked), counted up to ``budget + 1``."""
+    count, stack = 0, [obj]
+    while stack and count <= budget:
+        item = stack.pop()
+        count += 1
+        if type(item) in (tuple, frozenset):
+            stack.extend(item)
+    return count
+
+
+class RestrictedUnpickler(pickle._Unpickler):
+    """The pure-Python ``pickle`` unpickler whose ``find_class`` admits only :data:`ALLOWED_GLOBALS`, and whose
+    opcodes that hash (``SETITEM(S)``, ``DICT``, ``ADDITEMS``, ``FROZENSET``) are charged to :data:`HASH_BUDGET`
+    first."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file, *, encoding: str = "bytes"):
+        super().__init__(file, encoding=encoding)
+        self._hash_left = HASH_BUDGET
 
     def find_class(self, module: str, name: str):
         try:
@@ -214,6 +240,28 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         raise pickle.UnpicklingError("persistent ids are not allowed")
+
+    def _charge(self, keys) -> None:
+        for key in keys:
+            self._hash_left -= _hash_cost(key, self._hash_left)
+            if self._hash_left < 0:
+                raise pickle.UnpicklingError(f"dict keys or set members nest tuples too deeply to hash (more than "
+                                             f"{HASH_BUDGET:,} elements in all)")
+
+    def _hashing(opcode: bytes, keys):  # noqa: N805 - a decorator factory used in the class body
+        base = pickle._Unpickler.dispatch[opcode[0]]
+
+        def load(self):
+            self._charge(keys(self))
+            base(self)
+        return load
+
+    dispatch[pickle.SETITEM[0]] = _hashing(pickle.SETITEM, lambda self: self.stack[-2:-1])
+    dispatch[pickle.SETITEMS[0]] = _hashing(pickle.SETITEMS, lambda self: self.stack[0::2])  # after the mark
+    dispatch[pickle.DICT[0]] = _hashing(pickle.DICT, lambda self: self.stack[0::2])
+    dispatch[pickle.ADDITEMS[0]] = _hashing(pickle.ADDITEMS, lambda self: self.stack)
+    dispatch[pickle.FROZENSET[0]] = _hashing(pickle.FROZENSET, lambda self: self.stack)
+    del _hashing
 
 
 def _unwrap(obj, memo: dict, depth: int = 0):

@@ -11,6 +11,8 @@ Endpoints (bodies are JSON objects):
 
 - ``GET /api/defaults`` → the default data, parameters and settings, the loss and
   optimizer names, and the request limits.
+- ``GET /api/messages[?lang=ru]`` → ``{lang, messages: {English: translation}}``, the page's words in
+  the learners' language (:mod:`linclass.demo.messages`).
 - ``POST /api/evaluate`` ``{X (N, 2), y (N,), W (3, 2), b (3,), loss, reg_strength[, delta]}``
   → ``{scores (N, 3), losses (N,) the L_i, data_loss, reg_loss, loss, grads: {W (3, 2), b (3,)}}``
   where ``loss = 1/N Σ L_i + λ Σ W²`` (:class:`linclass.objective.Objective` with L2); ``delta``
@@ -41,6 +43,7 @@ from ..errors import LinclassError
 from ..objective import Objective
 from ..optim import apply_updates, get_optimizer
 from ..regularizers import L2
+from .messages import page_messages
 
 N_FEATURES = 2
 N_CLASSES = 3
@@ -343,8 +346,10 @@ def handle_random(body) -> dict:
 
 ROUTES = {
     ("GET", "/api/defaults"): lambda body: handle_defaults(),
+    ("GET", "/api/messages"): lambda query: page_messages(query.get("lang")),
     ("POST", "/api/evaluate"): handle_evaluate,
     ("POST", "/api/step"): handle_step,
     ("POST", "/api/random"): handle_random,
 }
-"""``(method, path) -> handler(body) -> dict``; GET handlers ignore ``body``."""
+"""``(method, path) -> handler(body) -> dict``; a GET handler gets the query instead (``{"lang": …}``:
+the page's ``?lang=``, else the server's language)."""

@@ -143,17 +143,23 @@ def fingerprint(*arrays) -> str:
     return h.hexdigest()
 
 
+CACHE_VERSION = 2
+"""Part of every feature-cache key: raised whenever a transform's output changes (2: exact hue bins, grey
+pixels without hue), so no cache computed by older code is read back."""
+
+
 def cached_features(extractor, X_train, others: dict | None = None, *, cache_dir, data_key: str | None = None):
     """Fit ``extractor`` on ``X_train`` and transform it and ``others``, or load the result from the cache.
 
-    The cache file is keyed by the data (``data_key``, else a hash of the arrays) and the
-    extractor's settings; it is an ``.npz`` read without pickle and written atomically.
+    The cache file is keyed by the data (``data_key``, else a hash of the arrays), the
+    extractor's settings and :data:`CACHE_VERSION`; it is an ``.npz`` read without pickle
+    and written atomically.
     Returns ``(fitted extractor, F_train, {name: F})``.
     """
     others = dict(others or {})
     settings = json.dumps(_params_json(extractor), sort_keys=True, default=str)
     data_key = data_key or fingerprint(X_train, *others.values())
-    key = hashlib.sha256(f"{data_key}|{sorted(others)}|{settings}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{CACHE_VERSION}|{data_key}|{sorted(others)}|{settings}".encode()).hexdigest()[:24]
     path = Path(cache_dir) / f"features-{key}.npz"
     if path.exists():
         try:

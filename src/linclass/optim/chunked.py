@@ -21,6 +21,7 @@ chunk, its (rows, C) scores and the model; nothing of size N·D is allocated.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -32,13 +33,18 @@ from threadpoolctl import ThreadpoolController
 from .. import _checks
 from .._checks import as_labels
 from ..errors import InputError, ParameterError
+from ..objective import Value
 from ..rows.source import accuracy, read_rows, release_rows, spans
 
-CHUNK_BYTES = 16 * 2 ** 20
-"""Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize))."""
+CHUNK_BYTES = 4 * 2 ** 20
+"""Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize)): a chunk is
+read by both products, so two workers' chunks should stay in the cache between them (32 MiB of L3 here)."""
 
+_TOO_LARGE = ("the products X·W overflow {dtype}: X holds values too large for it (or NaN / inf); the data "
+              "needs scaling: pass --standardize (standardize=True), or divide the embeddings by a constant.")
 
 _BLAS = ThreadpoolController()
+_POOLS: dict = {}
 
 
 def default_threads() -> int:
@@ -46,13 +52,22 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _helpers(count: int) -> ThreadPoolExecutor:
+    """A pool of ``count`` helper threads, started once and kept (an L-BFGS fit evaluates dozens of times; starting
+    threads for each evaluation cost ~6 ms apiece on a busy machine)."""
+    if count not in _POOLS:
+        _POOLS[count] = ThreadPoolExecutor(max(1, count), thread_name_prefix="linclass-chunks")
+    return _POOLS[count]
+
+
 def chunk_rows_for(n_features: int, itemsize: int, budget: int = CHUNK_BYTES) -> int:
     """Rows per chunk so that one chunk of ``n_features`` columns takes about ``budget`` bytes (≥ 256)."""
     return max(256, budget // max(1, n_features * itemsize))
 
 
-def fused_softmax(St, y) -> tuple[float, np.ndarray]:
-    """``(Σ_i L_i in float64, dL_i/ds_i)`` for the transposed scores ``St`` (C, n), overwriting ``St``.
+def fused_softmax(St, y, weight=None) -> tuple[float, np.ndarray]:
+    """``(Σ_i L_i in float64, dL_i/ds_i)`` for the transposed scores ``St`` (C, n), overwriting ``St``; with
+    per-row weights ``weight`` (n,), ``(Σ_i w_i L_i, w_i dL_i/ds_i)``.
 
     ``L_i = log Σ_j e^{s_ij} − s_{i,y_i}``, computed after shifting each example by its
     maximum score (no overflow for any finite scores); the gradient is ``p_i − onehot(y_i)``.
@@ -63,25 +78,86 @@ def fused_softmax(St, y) -> tuple[float, np.ndarray]:
     true = St[y, cols].astype(np.float64)
     np.exp(St, out=St)
     Z = St.sum(axis=0)  # ≥ 1 (each example's maximum contributes e⁰)
-    loss = float(np.log(Z, dtype=np.float64).sum() - true.sum())
+    if weight is None:
+        loss = float(np.log(Z, dtype=np.float64).sum() - true.sum())
+    else:
+        loss = float((np.log(Z, dtype=np.float64) - true) @ weight)
     St /= Z
     St[y, cols] -= 1
+    if weight is not None:
+        St *= weight.astype(St.dtype)
     return loss, St
 
 
-def chunk_terms(block, y, V, c, dtype) -> tuple[float, np.ndarray, np.ndarray]:
-    """One chunk's ``(Σ L_i, Σ x_i ⊗ dL_i (D, C), Σ dL_i (C,))`` for the scores ``block · V + c``.
+def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, np.ndarray]:
+    """One chunk's ``(Σ L_i, Σ x_i ⊗ dL_i (D, C), Σ dL_i (C,))`` for the scores ``block · V + c`` (each term
+    times ``weight[i]`` when per-row weights (n,) are given).
 
     The two products run in ``dtype`` (``V`` (D, C) and ``c`` (C, 1) already in it);
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
-    Measured layouts (OpenBLAS, C = 20): ``X V`` then a transposed copy, and ``Xᵀ Gᵀ``,
-    are 1.5× faster than ``Vᵀ Xᵀ`` and ``G X``.
+    Both products keep classes as rows, ``Sᵀ = Vᵀ Xᵀ`` and ``Gᵀ X`` (the gradient returned
+    as its transposed view): measured with OpenBLAS (Haswell kernel) on this project's
+    machine, 1.2× less CPU than ``X V`` with a transposed copy and ``Xᵀ G`` at D = 256,
+    C = 20, and as much at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
     """
     block = block.astype(dtype, copy=False)
-    St = np.ascontiguousarray((block @ V).T)  # (C, n): classes as rows for the softmax's reductions
-    St += c
-    loss, Gt = fused_softmax(St, y)
-    return loss, block.T @ Gt.T, Gt.sum(axis=1, dtype=np.float64)
+    St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
+    try:
+        with np.errstate(over="raise", invalid="raise"):  # scores beyond the dtype: refused, never a silent −inf
+            St += c
+            loss, Gt = fused_softmax(St, y, weight)
+    except FloatingPointError:
+        raise InputError(_TOO_LARGE.format(dtype=np.dtype(dtype).name)) from None
+    return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
+
+
+class SoftmaxL2Batches:
+    """The minibatch loop's ``objective(params, X_batch, y_batch) -> Value`` for an L2 (or unregularized) softmax
+    :class:`~linclass.objective.Objective`: the same loss, gradient and scores, in one fused pass per worker.
+
+    The batch's rows are split between ``threads`` workers (this thread and helpers kept across steps; at least
+    :attr:`MIN_ROWS` rows each), each computing its rows' scores ``X_k W + b``, their softmax (:func:`fused_softmax`)
+    and ``Gᵀ X_k`` while the rows are in its cache, with one BLAS thread: call the steps inside :meth:`running`,
+    which sets that once (a BLAS limit costs ~0.4 ms, a step ~0.5 ms). Deterministic: the parts are added in a fixed
+    order. Labels are trusted (the loop checks them once).
+    """
+
+    MIN_ROWS = 64
+
+    def __init__(self, objective, threads: int | None = None):
+        self.objective, self.threads = objective, int(threads or default_threads())
+
+    def running(self):
+        """The context of the steps: one BLAS thread per worker (nothing to change with one worker)."""
+        return _BLAS.limit(limits=1) if self.threads > 1 else contextlib.nullcontext()
+
+    def __call__(self, params, X, y) -> Value:
+        W, b = params["W"], params["b"]
+        n = X.shape[0]
+        X = X.astype(W.dtype, copy=False)
+        scores = np.empty((n, W.shape[1]), W.dtype)  # (n, C), kept for the loop's running accuracy
+        workers = max(1, min(self.threads, n // self.MIN_ROWS))
+        cuts = [n * k // workers for k in range(workers + 1)]
+
+        def part(k):
+            rows = slice(cuts[k], cuts[k + 1])
+            S = np.matmul(X[rows], W, out=scores[rows])
+            S += b
+            loss, Gt = fused_softmax(np.ascontiguousarray(S.T), y[rows])
+            return loss, Gt @ X[rows], Gt.sum(axis=1)
+
+        helpers = [_helpers(workers - 1).submit(part, k) for k in range(1, workers)]
+        parts = [part(0)] + [future.result() for future in helpers]
+        data_loss = math.fsum(p[0] for p in parts) / n
+        dWt, db = parts[0][1], parts[0][2]
+        for p in parts[1:]:
+            dWt += p[1]
+            db += p[2]
+        dWt /= n
+        db /= n
+        reg_loss, dreg = self.objective.penalty(W)
+        dW = dWt.T if dreg is None else dWt.T + dreg.astype(W.dtype, copy=False)
+        return Value(data_loss + reg_loss, data_loss, reg_loss, {"W": dW, "b": db}, scores)
 
 
 class SoftmaxL2:
@@ -90,12 +166,13 @@ class SoftmaxL2:
     ``dtype`` is the precision of the products (float32: twice the GEMM speed; the
     sums over rows stay float64). ``y`` holds class indices in ``[0, n_classes)``.
     ``shift`` / ``scale`` (D,) standardize on the fly: the model is fitted on
-    ``(X − shift) / scale``.
+    ``(X − shift) / scale``. ``sample_weight`` (N,): the data term is the weighted mean
+    ``Σ w_i L_i / Σ w_i`` (scikit-learn's, e.g. with ``class_weight="balanced"``).
     """
 
     def __init__(self, X, y, n_classes: int, reg_strength: float = 0.0, *, dtype=np.float32,
                  shift=None, scale=None, chunk_rows: int | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, sample_weight=None):
         if len(X.shape) != 2 or X.shape[0] == 0:
             raise InputError(f"X must be a non-empty (N, D) matrix, got shape {tuple(X.shape)}.")
         if np.dtype(X.dtype).kind != "f":
@@ -108,6 +185,8 @@ class SoftmaxL2:
         self.scale = None if scale is None else np.asarray(scale, np.float64)
         self.chunk_rows = int(chunk_rows or chunk_rows_for(X.shape[1], self.dtype.itemsize))
         self.threads = int(threads or default_threads())
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        self.total_weight = X.shape[0] if sample_weight is None else float(self.sample_weight.sum())
         self._memo = {}
         if self.chunk_rows < 1 or self.threads < 1:
             raise ParameterError(f"chunk_rows and threads must be >= 1, got {chunk_rows!r} and {threads!r}.")
@@ -127,7 +206,7 @@ class SoftmaxL2:
     def _build(self, dtype) -> "SoftmaxL2":
         return SoftmaxL2(self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype, shift=self.shift,
                          scale=self.scale, chunk_rows=chunk_rows_for(self.X.shape[1], dtype.itemsize),
-                         threads=self.threads)
+                         threads=self.threads, sample_weight=self.sample_weight)
 
     def effective(self, W, b) -> tuple[np.ndarray, np.ndarray]:
         """``(V, c)`` with ``X V + c`` = the scores of the standardized rows: ``V = W / σ``, ``c = b − μ V``."""
@@ -139,7 +218,8 @@ class SoftmaxL2:
         """``(Σ_i L_i, Σ_i x_i ⊗ dL_i, Σ_i dL_i)`` in float64 on the raw rows, for ``V, c = effective(W, b)``.
 
         The chunks are shared out to ``threads`` workers (chunk k to worker k mod
-        threads), each with one BLAS thread and its own float64 sums, added in a fixed
+        threads: this thread and ``threads − 1`` helpers kept from one evaluation to the
+        next), each with one BLAS thread and its own float64 sums, added in a fixed
         order: the result does not depend on timing.
         """
         V, c = self.effective(np.asarray(W, np.float64), np.asarray(b, np.float64))
@@ -150,7 +230,8 @@ class SoftmaxL2:
         def worker(k):
             total, gV, gc = 0.0, np.zeros((self.X.shape[1], self.n_classes)), np.zeros(self.n_classes)
             for start, stop in work[k::threads]:
-                loss, g, h = chunk_terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype)
+                weight = None if self.sample_weight is None else self.sample_weight[start:stop]
+                loss, g, h = chunk_terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype, weight)
                 total += loss
                 gV += g
                 gc += h
@@ -158,11 +239,8 @@ class SoftmaxL2:
             return total, gV, gc
 
         with _BLAS.limit(limits=1):
-            if threads == 1:
-                parts = [worker(0)]
-            else:
-                with ThreadPoolExecutor(threads) as pool:
-                    parts = list(pool.map(worker, range(threads)))
+            helpers = [_helpers(threads - 1).submit(worker, k) for k in range(1, threads)]
+            parts = [worker(0)] + [future.result() for future in helpers]
         total = math.fsum(p[0] for p in parts)
         return total, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
@@ -194,11 +272,10 @@ class SoftmaxL2:
 
     def finish(self, W, total, gV, gc) -> tuple[float, np.ndarray, np.ndarray]:
         """The objective and its gradient from the summed data terms (shared by every backend)."""
-        N = self.X.shape[0]
+        N = self.total_weight  # the number of rows, or the sum of their weights
         W = np.asarray(W, np.float64)
-        if not math.isfinite(total):
-            raise InputError("the loss is not finite: X contains NaN or inf (or values too large for "
-                             f"{self.dtype.name}); clean the embeddings or pass --standardize.")
+        if not (math.isfinite(total) and np.isfinite(gV).all() and np.isfinite(gc).all()):
+            raise InputError(_TOO_LARGE.format(dtype=self.dtype.name))
         gV, gb = gV / N, gc / N
         if self.shift is not None:  # c = b − μ V: the chain rule through c adds −μ ⊗ ∇_c to ∇_V
             gV = gV - np.outer(self.shift, gb)

@@ -43,7 +43,7 @@ import numpy as np
 from .. import _checks
 from ..errors import ParameterError
 from ..losses import LOSSES, get_loss
-from ..objective import Objective
+from ..objective import Objective, certificate
 from ..regularizers import L2
 from ..rows.source import feature_stats
 from .chunked import SoftmaxL2
@@ -175,6 +175,26 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
     (True, True)
     """
     started = time.perf_counter()
+    check_smooth(objective, allow_nonsmooth)
+    max_iter = _checks.integer(max_iter, "max_iter")
+    tol = _checks.number(tol, "tol", low=0, low_open=True, hint=f"; e.g. {TOL:g}")
+    variables = Variables(params, X, objective, rescale)
+    evaluate = Remembered(variables, first_stage(objective, X, y, params, evaluator, chunk_rows, threads))
+    gtol = relative_gtol(evaluate, variables, tol)
+    pairs = variables.carried(curvature, objective, memory)
+    run = run_stages(evaluate, variables.from_model(params), gtol=gtol, tol=tol, max_iter=max_iter, pairs=pairs,
+                     measure=variables.measure, callback=callback)
+    grads = evaluate.model_grads(run.theta)
+    grad_norm, bound = certificate(objective, grads)
+    pairs.reg = objective.reg_strength if isinstance(objective, Objective) and objective.reg is not None else 0.0
+    return LBFGSResult(params=variables.output(run.theta), loss=run.loss, grad_norm=grad_norm, n_iter=run.n_iter,
+                       converged=run.converged, message=MESSAGES[run.status], distance_bound=bound,
+                       evaluations=run.passes, seconds=time.perf_counter() - started, precision=run.precision,
+                       curvature=pairs)
+
+
+def check_smooth(objective, allow_nonsmooth: bool) -> None:
+    """Refuse an objective with kinks (its line search stalls on them) unless ``allow_nonsmooth``; then warn."""
     parts = _nonsmooth_parts(objective)
     if parts and not allow_nonsmooth:
         raise ParameterError(f"L-BFGS needs a smooth objective, but {' and '.join(parts)} "
@@ -184,112 +204,174 @@ def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, all
                              "a gradient optimizer, or allow_nonsmooth=True for an approximate answer.")
     if parts:
         warnings.warn(f"L-BFGS on a non-smooth objective ({' and '.join(parts)}): the result is "
-                      "approximate and may stop early.", RuntimeWarning, stacklevel=2)
-    max_iter = _checks.integer(max_iter, "max_iter")
-    tol = _checks.number(tol, "tol", low=0, low_open=True, hint=f"; e.g. {TOL:g}")
-    keys = list(params)
-    shapes = [np.shape(params[k]) for k in keys]
-    splits = np.cumsum([math.prod(s) for s in shapes])[:-1]
-    dtypes = {k: np.asarray(params[k]).dtype for k in keys}
+                      "approximate and may stop early.", RuntimeWarning, stacklevel=3)
 
-    def unflatten(theta):
-        return {k: part.reshape(s) for k, part, s in zip(keys, np.split(theta, splits), shapes)}
 
-    def flatten(parts):
-        return np.concatenate([np.ravel(parts[k]) for k in keys]).astype(np.float64)
+class Variables:
+    """The optimizer's variables: the parameters flattened to one float64 vector θ, rescaled or not.
 
-    if rescale and set(keys) != {"W", "b"}:
-        raise ParameterError(f"rescale=True needs the parameters W and b, got {keys}.")
-    mean, sigma = feature_stats(X) if rescale else (None, None)
-    std = sigma
-    if rescale and isinstance(objective, Objective) and isinstance(objective.reg, L2):
-        std = np.sqrt(np.square(sigma) + 2 * objective.reg_strength / LOSS_CURVATURE)
+    With ``rescale`` (parameters ``W``, ``b`` only) θ holds ``V = σ W`` and ``c = b + μ W`` (μ: the features'
+    mean; σ: their standard deviation, floored for L2 as :data:`LOSS_CURVATURE` says), so that
+    ``to_model`` / ``from_model`` map between θ and the model's parameters and ``chain`` maps the model's
+    gradient to θ's: ``∇_V = (∇_W − μ ⊗ ∇_b) / σ``, ``∇_c = ∇_b``.
+    """
 
-    def to_model(theta):  # the optimizer's variables → the model's parameters
-        p = unflatten(theta)
-        if mean is None:
+    def __init__(self, params, X=None, objective=None, rescale: bool = False):
+        self.keys = list(params)
+        self.shapes = [np.shape(params[k]) for k in self.keys]
+        self.splits = np.cumsum([math.prod(s) for s in self.shapes])[:-1]
+        self.dtypes = {k: np.asarray(params[k]).dtype for k in self.keys}
+        self.mean = self.std = self.measure = None
+        if not rescale:
+            return
+        if set(self.keys) != {"W", "b"}:
+            raise ParameterError(f"rescale=True needs the parameters W and b, got {self.keys}.")
+        self.mean, sigma = feature_stats(X)
+        self.std = sigma
+        if isinstance(objective, Objective) and isinstance(objective.reg, L2):
+            self.std = np.sqrt(np.square(sigma) + 2 * objective.reg_strength / LOSS_CURVATURE)
+            # the gradient rule is measured in the standardized variables σW (as without the floor): tol keeps
+            # its meaning
+            self.measure = self.flatten({"W": np.repeat((self.std / sigma)[:, None], np.shape(params["W"])[1], 1),
+                                         "b": np.ones(np.shape(params["b"]))})
+
+    @property
+    def size(self) -> int:
+        """The number of variables."""
+        return sum(math.prod(s) for s in self.shapes)
+
+    def unflatten(self, theta) -> dict:
+        return {k: part.reshape(s) for k, part, s in zip(self.keys, np.split(theta, self.splits), self.shapes)}
+
+    def flatten(self, parts) -> np.ndarray:
+        return np.concatenate([np.ravel(parts[k]) for k in self.keys]).astype(np.float64)
+
+    def to_model(self, theta) -> dict:
+        """The optimizer's variables → the model's parameters (float64)."""
+        p = self.unflatten(theta)
+        if self.mean is None:
             return p
-        W = p["W"] / std[:, None]
-        return {"W": W, "b": p["b"] - mean @ W}
+        W = p["W"] / self.std[:, None]
+        return {"W": W, "b": p["b"] - self.mean @ W}
 
-    def from_model(p):
-        if mean is None:
-            return flatten(p)
-        W = np.asarray(p["W"], np.float64)
-        return flatten({"W": W * std[:, None], "b": np.asarray(p["b"], np.float64) + mean @ W})
+    def from_model(self, params) -> np.ndarray:
+        """The model's parameters → the optimizer's variables."""
+        if self.mean is None:
+            return self.flatten(params)
+        W = np.asarray(params["W"], np.float64)
+        return self.flatten({"W": W * self.std[:, None], "b": np.asarray(params["b"], np.float64) + self.mean @ W})
 
-    def chain(grads):  # the model's gradient → the optimizer's
-        if mean is None:
+    def chain(self, grads) -> dict:
+        """The model's gradient → the optimizer's (the chain rule through ``to_model``)."""
+        if self.mean is None:
             return grads
-        return {"W": (grads["W"] - np.outer(mean, grads["b"])) / std[:, None], "b": grads["b"]}
+        return {"W": (grads["W"] - np.outer(self.mean, grads["b"])) / self.std[:, None], "b": grads["b"]}
 
-    if evaluator is None and is_l2_softmax(objective) and set(keys) == {"W", "b"}:
-        C = shapes[keys.index("W")][1]
+    def largest(self, flat_grad) -> float:
+        """The largest component of the optimizer's gradient, in the units the stopping rule measures."""
+        return float(np.max(np.abs(flat_grad if self.measure is None else self.measure * flat_grad)))
+
+    def output(self, theta) -> dict:
+        """The model's parameters at ``theta`` in the dtypes they came in."""
+        return {k: p.astype(self.dtypes[k]) for k, p in self.to_model(theta).items()}
+
+    def carried(self, curvature, objective, size: int) -> Memory:
+        """The pairs of a previous run (``curvature``) shifted to this objective's λ, or an empty memory.
+
+        Only an L2 (or unregularized) objective on ``W`` and ``b`` in unscaled variables keeps them: its
+        penalty ``λ ΣW²`` is quadratic, with ``∇²R s = 2 s_W``; any other objective starts afresh (rescale's
+        variables depend on λ: the pairs of another λ do not apply).
+        """
+        if curvature is None or self.std is not None or set(self.keys) != {"W", "b"} \
+                or not isinstance(objective, Objective) or not (objective.reg is None or isinstance(objective.reg, L2)):
+            return Memory(size)
+
+        def reg_curvature(s):
+            return self.flatten({"W": 2 * self.unflatten(s)["W"], "b": np.zeros(self.unflatten(s)["b"].shape)})
+
+        lam = objective.reg_strength if objective.reg is not None else 0.0
+        return curvature.shifted(lam, reg_curvature) if curvature.size == size else Memory(size)
+
+
+def first_stage(objective, X, y, params, evaluator=None, chunk_rows=None, threads=None):
+    """What evaluates the objective at the model's parameters: ``evaluator`` (a backend's), the chunked
+    :class:`SoftmaxL2` of an L2 softmax on ``W``, ``b`` in the parameters' precision, or the objective itself."""
+    dtypes = {k: np.asarray(v).dtype for k, v in params.items()}
+    if evaluator is None and is_l2_softmax(objective) and set(params) == {"W", "b"}:
         dtype = np.float32 if dtypes["W"] == np.float32 else np.float64
-        evaluator = softmax_evaluator(objective, X, y, C, dtype, chunk_rows=chunk_rows, threads=threads)
-    stage = _Softmax(evaluator) if evaluator is not None else _Generic(objective, X, y, dtypes)
-    seen = {}
+        evaluator = softmax_evaluator(objective, X, y, np.shape(params["W"])[1], dtype, chunk_rows=chunk_rows,
+                                      threads=threads)
+    return _Softmax(evaluator) if evaluator is not None else _Generic(objective, X, y, dtypes)
 
-    def loss_and_grad(theta):  # the last few points are remembered: the line search asks for f and ∇f apart
-        key = (id(stage), theta.tobytes())
-        if key not in seen:
-            loss, grads = stage(to_model(theta))
-            if len(seen) >= 4:
-                del seen[next(iter(seen))]
-            seen[key] = (loss, flatten(chain(grads)), grads)
-        return seen[key][:2]
 
-    theta = from_model(params)
-    zero = np.zeros_like(theta)
-    # the gradient rule is measured in the standardized variables σW (as without the floor): tol keeps its meaning
-    measure = None if std is sigma else flatten({"W": np.repeat((std / sigma)[:, None], np.shape(params["W"])[1], 1),
-                                                "b": np.ones(np.shape(params["b"]))})
-    zero_grad = loss_and_grad(zero)[1] * (1.0 if measure is None else measure)
-    gtol = float(tol) * max(float(np.max(np.abs(zero_grad))), np.finfo(np.float64).tiny)
-    pairs = _carried(curvature, objective, memory, keys, unflatten, flatten, std)
-    n_iter, precisions, stages = 0, [stage.dtype.name], [(stage, stage.passes)]
+class Remembered:
+    """``θ -> (L, ∇_θ L)`` through the current ``stage`` (an evaluator of the model's parameters), remembering
+    the last few points: the line search asks for ``f`` and ``∇f`` apart, and the certificate for the last."""
+
+    SIZE = 4
+
+    def __init__(self, variables: Variables, stage):
+        self.variables, self.stage, self.seen = variables, stage, {}
+
+    def _entry(self, theta):
+        key = (id(self.stage), theta.tobytes())
+        if key not in self.seen:
+            loss, grads = self.stage(self.variables.to_model(theta))
+            if len(self.seen) >= self.SIZE:
+                del self.seen[next(iter(self.seen))]
+            self.seen[key] = (loss, self.variables.flatten(self.variables.chain(grads)), grads)
+        return self.seen[key]
+
+    def __call__(self, theta):
+        return self._entry(theta)[:2]
+
+    def model_grads(self, theta) -> dict:
+        """The model's gradient at ``theta`` (in the current stage's precision)."""
+        return self._entry(theta)[2]
+
+
+def relative_gtol(evaluate: Remembered, variables: Variables, tol: float) -> float:
+    """The gradient tolerance ``tol · ‖∇L(0)‖∞`` (measured in the optimizer's units): a property of the data,
+    so a warm start stops at the same accuracy as a cold one."""
+    zero_grad = evaluate(np.zeros(variables.size))[1]
+    return float(tol) * max(variables.largest(zero_grad), np.finfo(np.float64).tiny)
+
+
+class Stages(NamedTuple):
+    """How :func:`run_stages` ended: where, after how many iterations and passes, in which precisions."""
+
+    theta: np.ndarray
+    loss: float
+    n_iter: int
+    status: str
+    converged: bool
+    passes: int
+    precision: str
+
+
+def run_stages(evaluate: Remembered, theta, *, gtol: float, tol: float, max_iter: int, pairs: Memory, measure=None,
+               callback=None) -> Stages:
+    """L-BFGS from ``theta`` in the first stage's precision; when float32 round-off stalls the line search, on
+    in float64 from where it stopped (the pairs stay valid). A stall in float64 is the optimum to machine
+    precision (``converged`` if the gradient rule holds there too)."""
+    n_iter, precisions, stages = 0, [evaluate.stage.dtype.name], [(evaluate.stage, evaluate.stage.passes)]
     while True:
         first = n_iter
-        outcome = minimize(loss_and_grad, theta, gtol=gtol, ftol=max(float(tol) ** 2, FTOL[stage.dtype.name]),
+        outcome = minimize(evaluate, theta, gtol=gtol, ftol=max(float(tol) ** 2, FTOL[evaluate.stage.dtype.name]),
                            max_iter=max_iter - n_iter, memory=pairs, measure=measure,
                            callback=None if callback is None else lambda k, f, first=first: callback(first + k, f))
-        theta, loss, n_iter = outcome.theta, outcome.f, n_iter + outcome.n_iter
-        converged = outcome.converged
+        theta, n_iter, converged = outcome.theta, n_iter + outcome.n_iter, outcome.converged
         if outcome.status != "stalled":
             break
-        finer = getattr(stage, "precise", lambda: None)()
-        if finer is None:  # the line search stalled: in float64, that is the optimum to machine precision
-            converged = stage.dtype == np.float64
+        finer = getattr(evaluate.stage, "precise", lambda: None)()
+        if finer is None:  # the line search stalled in float64: the optimum to machine precision, if the gradient
+            # rule holds there too (a stall far above it is a badly scaled problem, never reported as converged)
+            scaled = outcome.g if measure is None else measure * outcome.g
+            converged = evaluate.stage.dtype == np.float64 and float(np.max(np.abs(scaled))) <= gtol
             break
-        stage = finer  # float32 round-off stalled the line search: finish in float64 (the pairs stay valid)
-        stages.append((stage, stage.passes))
-        precisions.append(stage.dtype.name)
-    message = MESSAGES[outcome.status]
-    loss_and_grad(theta)  # (remembered) the model's gradient at the result: the certificate
-    out = {k: p.astype(dtypes[k]) for k, p in to_model(theta).items()}
-    grads = seen[(id(stage), theta.tobytes())][2]
-    grad_norm = float(np.sqrt(sum(np.sum(np.square(g)) for g in grads.values())))
-    bound = None
-    lam = objective.reg_strength if isinstance(objective, Objective) and objective.reg is not None else 0.0
-    if lam > 0 and objective.reg.convexity is not None and "W" in grads:
-        bound = float(np.linalg.norm(grads["W"]) / (objective.reg.convexity * lam))
-    pairs.reg = lam
-    return LBFGSResult(out, loss, grad_norm, n_iter, converged, message, bound,
-                       sum(s.passes - p for s, p in stages), time.perf_counter() - started, "+".join(precisions), pairs)
-
-
-def _carried(curvature, objective, size, keys, unflatten, flatten, std) -> Memory:
-    """The pairs of a previous run (``curvature``) shifted to this objective's λ, or an empty memory.
-
-    Only an L2 (or unregularized) objective on ``W`` and ``b`` keeps them: its penalty
-    ``λ ΣW²`` is quadratic, with ``∇²R s = 2 s_W``; any other objective starts afresh.
-    """
-    if curvature is None or std is not None or set(keys) != {"W", "b"} or not isinstance(objective, Objective) \
-            or not (objective.reg is None or isinstance(objective.reg, L2)):
-        return Memory(size)  # (rescale's variables depend on λ: the pairs of another λ do not apply)
-
-    def reg_curvature(s):
-        return flatten({"W": 2 * unflatten(s)["W"], "b": np.zeros(unflatten(s)["b"].shape)})
-
-    lam = objective.reg_strength if objective.reg is not None else 0.0
-    return curvature.shifted(lam, reg_curvature) if curvature.size == size else Memory(size)
+        evaluate.stage = finer
+        stages.append((finer, finer.passes))
+        precisions.append(finer.dtype.name)
+    evaluate(theta)  # (remembered) the model's gradient at the result, in the last stage: the certificate
+    passes = sum(stage.passes - before for stage, before in stages)
+    return Stages(theta, outcome.f, n_iter, outcome.status, converged, passes, "+".join(precisions))

@@ -125,7 +125,8 @@ def random_search(objective, X, y, *, n_features: int, n_classes: int, budget: i
         if new_losses[j] < best_loss:
             best_loss, best_W = float(new_losses[j]), Ws[j]
         done += k
-    return SearchResult({"W": best_W.copy(), "b": b}, best_loss, budget, history, float(history[0]))
+    return SearchResult(params={"W": best_W.copy(), "b": b}, loss=best_loss, evaluations=budget, history=history,
+                        initial_loss=float(history[0]))
 
 
 def random_local_search(objective, X, y, params, *, budget: int = 1000, step_size: float = 1e-4,
@@ -175,4 +176,5 @@ def random_local_search(objective, X, y, params, *, budget: int = 1000, step_siz
         pending = drawn[used:]  # not tried, or tried around the old W only: try around the new one
         done += used
         k = min(per_product, 2 * used)  # stack about twice as many as the last gain took
-    return SearchResult({"W": W.copy(), "b": np.array(b)}, best_loss, budget, history, float(history[0]))
+    return SearchResult(params={"W": W.copy(), "b": np.array(b)}, loss=best_loss, evaluations=budget,
+                        history=history, initial_loss=float(history[0]))

@@ -14,14 +14,16 @@ import numpy as np
 
 from .._checks import probability_vector
 from ..errors import InputError
-from .explain import log_base, num
+from ..i18n import _
+from .explain import log_base
+from .numbers import fixed, num
 
 WEATHER_TRUE = [0.5, 0.3, 0.2]
 WEATHER_FORECAST = [0.4, 0.3, 0.3]
 
 
 def _3(x: float) -> str:
-    return f"{x:.3f}"
+    return fixed(x, ".3f")
 
 
 def entropies(Q, P, base: str = "e") -> dict:
@@ -46,21 +48,23 @@ def explain_entropy(Q=None, P=None, base: str = "e"):
     Q = WEATHER_TRUE if Q is None else Q
     P = WEATHER_FORECAST if P is None else P
     data = entropies(Q, P, base)
-    _, log, words = log_base(base)
+    log, words = log_base(base)[1:]
     Q, P = data["true"], data["predicted"]
 
     def terms(a, b):
         return " + ".join(f"{num(q, 3)}·{log} {num(p, 3)}" for q, p in zip(a, b) if q > 0)
 
-    lines = [f"Entropy, cross-entropy and KL divergence ({words})", "",
-             f"true Q = [{', '.join(num(v, 3) for v in Q)}]   predicted P = [{', '.join(num(v, 3) for v in P)}]", "",
+    lines = [_("Entropy, cross-entropy and KL divergence ({words})").format(words=_(words)), "",
+             _("true Q = {q}   predicted P = {p}").format(q=f"[{', '.join(num(v, 3) for v in Q)}]",
+                                                         p=f"[{', '.join(num(v, 3) for v in P)}]"), "",
              f"H(Q)     = −Σ q log q = −({terms(Q, Q)}) = {_3(data['entropy'])}",
              f"H(Q, P)  = −Σ q log p = −({terms(Q, P)}) = {_3(data['cross_entropy'])}",
              f"KL(Q‖P)  = Σ q log(q/p) = H(Q, P) − H(Q) = {_3(data['cross_entropy'])} − "
              f"{_3(data['entropy'])} = {_3(data['kl'])}", "",
-             "KL ≥ 0, and 0 only when P = Q: the forecast's extra cost in "
-             + ("bits" if log == "log2" else "nats" if log == "ln" else "log10 units") + ".",
-             "Softmax loss is the cross-entropy with a one-hot Q (the correct class has q = 1): H(Q) = 0, so",
-             f"L_i = H(Q, P) = KL(Q‖P) = −{log} p_{{y_i}}; e.g. the slides' cat image, p_cat = 0.13: "
-             f"−{log}(0.13) = {num(-math.log(0.13, log_base(base)[0]), 2)}."]
+             _("KL ≥ 0, and 0 only when P = Q: the forecast's extra cost in {unit}.").format(
+                 unit=_("bits") if log == "log2" else _("nats") if log == "ln" else _("log10 units")),
+             _("Softmax loss is the cross-entropy with a one-hot Q (the correct class has q = 1): H(Q) = 0, so\n"
+               "{formula}; e.g. the slides' cat image, p_cat = 0.13: {example}.").format(
+                 formula=f"L_i = H(Q, P) = KL(Q‖P) = −{log} p_{{y_i}}",
+                 example=f"−{log}(0.13) = {num(-math.log(0.13, log_base(base)[0]), 2)}")]
     return "\n".join(lines), data

@@ -1,7 +1,8 @@
 """An image's features, as pictures (``linclass explain --features-of IMAGE``).
 
 The lecture's two hand-made features (seeds 001, 004): a hue histogram (the
-fraction of pixels in each hue bin) and HOG with 8×8-pixel cells and 9
+fraction of pixels in each hue bin; grey pixels have no hue and are counted
+apart) and HOG with 8×8-pixel cells and 9
 orientation bins in each, one number per cell and bin: a 128×64 image has
 16×8 cells → 1,152 numbers, a 320×240 image 40×30 cells → 10,800. That is
 ``HOG(cell=8, orientations=9, block=1)``; ``--features hog`` in training uses
@@ -18,6 +19,7 @@ import numpy as np
 from ..datasets.images import bad_reason, decode_image
 from ..errors import InputError
 from ..features import HOG, ColorHistogram, to_gray
+from ..features.color import achromatic
 from ..features.hog import hog_features
 from . import lecture_plots
 
@@ -48,7 +50,8 @@ def image_features(image) -> dict:
     hog = HOG(cell=CELL, orientations=ORIENTATIONS, block=1).fit_transform(batch)[0]
     gray = to_gray(batch)
     cells = hog_features(gray, cell=CELL, orientations=ORIENTATIONS, block=1, block_norm=None)[0]
-    return {"hue": hist, "hog": hog, "cells": cells.reshape(H // CELL, W // CELL, ORIENTATIONS), "gray": gray[0]}
+    return {"hue": hist, "hog": hog, "cells": cells.reshape(H // CELL, W // CELL, ORIENTATIONS), "gray": gray[0],
+            "no_hue": int(achromatic(image).sum())}
 
 
 def explain_features(path, out_dir=None):
@@ -63,12 +66,14 @@ def explain_features(path, out_dir=None):
     bars = [f"  {round(360 * (k + 0.5) / HUE_BINS):>4}°  {'█' * round(40 * v)} {v:.3f}"
             for k, v in enumerate(feats["hue"])]
     lines = [f"{path}: {H}×{W} pixels (H×W), {H * W * 3:,} raw numbers", "",
-             f"hue histogram: {HUE_BINS} bins of {360 // HUE_BINS}°, the fraction of pixels in each:", *bars, "",
+             f"hue histogram: {HUE_BINS} bins of {360 // HUE_BINS}°, the fraction of pixels in each:", *bars,
+             f"  {feats['no_hue']:,} of {H * W:,} pixels are grey (R = G = B): they have no hue and are left out.", "",
              f"HOG: {CELL}×{CELL}-pixel cells → {nr}×{nc} cells, {n} orientation bins each → "
              f"{nr} × {nc} × {n} = {feats['hog'].size:,} numbers",
              "  (the lecture: 128×64 → 16×8 cells → 1,152; 320×240 → 40×30 cells → 10,800)", "",
              f"pictures: {hue_png}", f"          {hog_png}"]
     data = {"image": str(path), "height": H, "width": W, "hue_histogram": feats["hue"].tolist(),
+            "pixels_without_hue": feats["no_hue"],
             "hog_size": int(feats["hog"].size), "hog_cells": [nr, nc], "orientations": n,
             "pictures": {"hue_histogram": str(hue_png), "hog": str(hog_png)}}
     return "\n".join(lines), data

@@ -5,15 +5,20 @@ dimensions 4–6 and seed 004's ``h = 0.001``), then the same walk live on a tin
 real problem: the slides' W (seed 003, 3 classes × 4 pixels) on three images,
 each dimension's ``(L(W + h) − L(W)) / h`` next to the analytic ``dW``; one
 step ``W − α·dW``; and the error of forward and centered differences against
-``h`` (truncation error falls with ``h``, round-off error grows as ``ε/h``).
+``h`` (truncation error falls with ``h``, round-off error grows as ``ε/h``);
+last, one numerical gradient timed against the analytic one at CIFAR-10's size
+(:mod:`.explain_speed`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _
 from ..objective import Objective
-from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_W, num, score
+from .explain import SLIDES_CLASSES, SLIDES_LABELS, SLIDES_W, pad, slides_classes
+from .explain_speed import speed_text, time_gradients
+from .numbers import fixed, general, num, score
 
 SLIDE_WALK = [
     # (seeds, dimension (1-based), w, h, L(W), L(W + h))
@@ -89,45 +94,69 @@ def explain_gradient(h: float = 1e-4, loss: str = "softmax"):
     """``(text, data)`` of the slides' walk, the live walk, one step and the error-vs-h table."""
     slide = slide_walk()
     live = live_walk(h, loss)
-    lines = ["The numerical gradient, as on the slides: nudge one dimension of W by h, recompute the loss,",
-             "slope = (L(W + h) − L(W)) / h.", "",
-             "seeds     dim        w         h      L(W)  L(W + h)  slope"]
+    lines = [_("The numerical gradient, as on the slides: nudge one dimension of W by h, recompute the loss,\n"
+               "{slope}.").format(slope="slope = (L(W + h) − L(W)) / h"), "",
+             pad(_("seeds"), 8, left=True) + pad(_("dim"), 5) + "        w         h      L(W)  L(W + h)  "
+             + _("slope")]
     for r in slide:
-        lines.append(f"{r['seeds']:<8}{r['dim']:>5}{score(r['w']):>9}{r['h']:>10g}{r['loss']:>10}"
-                     f"{r['loss_plus_h']:>10}  ({r['loss_plus_h']} − {r['loss']}) / {r['h']:g} = {num(r['slope'], 1)}")
-    lines += [f"(Seeds 000/003 show the analytic dW = [{', '.join(num(v, 1) for v in SLIDES_DW)}, …]: it agrees",
-              " with the walk on dimensions 1–3 only; the slides' numbers are an illustration.)", "",
+        h = general(r["h"], 6)
+        lines.append(f"{r['seeds']:<8}{r['dim']:>5}{score(r['w']):>9}{h:>10}{r['loss']:>10}"
+                     f"{r['loss_plus_h']:>10}  ({r['loss_plus_h']} − {r['loss']}) / {h} = {num(r['slope'], 1)}")
+    lines += [_("(Seeds 000/003 show the analytic dW = {dw}: it agrees\n"
+                " with the walk on dimensions 1–3 only; the slides' numbers are an illustration.)").format(
+                  dw=f"[{', '.join(num(v, 1) for v in SLIDES_DW)}, …]"), "",
               _live_text(live)]
-    return "\n".join(lines), {"slide": slide, **live}
+    timing = time_gradients(loss)
+    lines += ["", speed_text(timing)]
+    return "\n".join(lines), {"slide": slide, **live, "timing": timing}
 
 
-def _f(x: float, spec: str) -> str:
-    """``x`` formatted by ``spec`` with a real minus sign."""
-    return format(x, spec).replace("-", "−", 1) if x < 0 else format(x, spec)
+def error_cause(worst: float, h: float, loss: float, walk) -> str:
+    """The largest slope error, and its cause: truncation (∝ h) or round-off (∝ ε|L|/h)."""
+    roundoff = np.finfo(np.float64).eps * max(1.0, abs(loss)) / h
+    values = {"worst": fixed(worst, ".1e"), "h": general(h, 3), "roundoff": fixed(roundoff, ".1e"),
+              "suggested": "1e−7"}
+    if any(r["w_plus_h"] == r["w"] for r in walk):
+        return _("largest |slope − analytic| = {worst}: round-off, not truncation. h = {h} is below the spacing "
+                 "of float64 numbers near w, so w + h rounds back to w or L(W + h) rounds back to L(W), and the "
+                 "slopes come out 0; use h ≈ {suggested} (about √ε).").format(**values)
+    if roundoff >= worst / 2:
+        return _("largest |slope − analytic| = {worst}: round-off, not truncation. L(W + h) and L(W) agree to "
+                 "about ε·|L| and dividing by h = {h} magnifies that to about {roundoff}; a larger h (≈ {suggested}, "
+                 "about √ε) is more accurate.").format(**values)
+    return _("largest |slope − analytic| = {worst} (truncation: forward differences are off by about h/2 · L'')"
+             ).format(**values)
 
 
 def _live_text(live) -> str:
     h, L = live["h"], live["loss"]
     rows = np.asarray(live["W"])
     bias = ", ".join(score(v) for v in SLIDES_B)
-    lines = [f"Live, on a real problem: {live['loss_name']} loss, seed 003's W (3 classes {', '.join(SLIDES_CLASSES)}"
-             " × 4 pixels),", f"bias [{bias}], three images {WALK_IMAGES} / 255.",
+    lines = [_("Live, on a real problem: {loss} loss, seed 003's W ({classes} classes {names} × {pixels} pixels),\n"
+               "bias [{bias}], three images {images} / 255.").format(
+                 loss=live["loss_name"], classes=len(SLIDES_CLASSES), names=", ".join(slides_classes()),
+                 pixels=len(WALK_IMAGES[0]), bias=bias, images=WALK_IMAGES),
              "W = [" + "; ".join(", ".join(num(v, 2) for v in row) for row in rows) + "]",
-             f"L(W) = {L:.6f}, h = {h:g}", "",
-             "dim      w     W + h      L(W + h)   (L(W+h) − L)/h   analytic dW"]
+             f"L(W) = {fixed(L, '.6f')}, h = {general(h, 6)}", "",
+             pad(_("dim"), 3) + "      w     W + h      L(W + h)   (L(W+h) − L)/h   " + _("analytic dW")]
     for r in live["walk"]:
-        lines.append(f"{r['dim']:>3}{score(r['w']):>7}{_f(r['w_plus_h'], '>10.4f')}{r['loss_plus_h']:>14.8f}"
-                     f"{_f(r['slope'], '>17.5f')}{_f(r['analytic'], '>14.5f')}")
+        lines.append(f"{r['dim']:>3}{score(r['w']):>7}{fixed(r['w_plus_h'], '>10.4f')}"
+                     f"{fixed(r['loss_plus_h'], '>14.8f')}{fixed(r['slope'], '>17.5f')}"
+                     f"{fixed(r['analytic'], '>14.5f')}")
     worst = max(abs(r["slope"] - r["analytic"]) for r in live["walk"])
     step = live["step"]
-    lines += [f"largest |slope − analytic| = {worst:.1e} (forward differences are off by about h/2 · L'')", "",
-              f"One step W − α·dW with α = {num(step['lr'])}: L = {L:.4f} → {step['loss']:.4f}",
-              f"  slope along the step direction −dW/‖dW‖: −‖dW‖ = {_f(step['slope_along_step'], '.4f')}",
-              "  (steepest descent: any other unit direction v has a slope dW·v > −‖dW‖)",
-              f"  first-order prediction L − α‖dW‖² = {step['predicted']:.4f}", "",
-              f"Error |numerical − analytic| on dimension {live['error_dim']} against h:",
-              "       h     forward    centered"]
+    lines += [error_cause(worst, h, L, live["walk"]), "",
+              _("One step {step} with α = {lr}: L = {before} → {after}").format(
+                  step="W − α·dW", lr=num(step["lr"]), before=fixed(L, ".4f"), after=fixed(step["loss"], ".4f")),
+              "  " + _("slope along the step direction {direction}: {slope}").format(
+                  direction="−dW/‖dW‖", slope=f"−‖dW‖ = {fixed(step['slope_along_step'], '.4f')}"),
+              "  " + _("(steepest descent: any other unit direction v has a slope {slope})").format(
+                  slope="dW·v > −‖dW‖"),
+              "  " + _("first-order prediction {formula}").format(
+                  formula=f"L − α‖dW‖² = {fixed(step['predicted'], '.4f')}"), "",
+              _("Error |numerical − analytic| on dimension {dim} against h:").format(dim=live["error_dim"]),
+              "       h" + pad(_("forward"), 12) + pad(_("centered"), 12)]
     for e in live["errors"]:
-        lines.append(f"{e['h']:>8.0e}{e['forward']:>12.1e}{e['centered']:>12.1e}")
-    lines.append("Large h: truncation error (∝ h forward, ∝ h² centered); small h: round-off (∝ ε/h).")
+        lines.append(f"{fixed(e['h'], '>8.0e')}{fixed(e['forward'], '>12.1e')}{fixed(e['centered'], '>12.1e')}")
+    lines.append(_("Large h: truncation error (∝ h forward, ∝ h² centered); small h: round-off (∝ ε/h)."))
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Pictures for ``linclass explain``: an image's hue histogram and HOG, and the learning-rate lab.
+"""Pictures for ``linclass explain``: an image's hue histogram and HOG, the learning-rate lab, the loss
+landscape and the Occam sweep.
 
 Same conventions as :mod:`linclass.report.plots` (matplotlib's object API, an
 atomic write, the path returned).
@@ -89,4 +90,43 @@ def lr_lab(runs: dict, curvature, path) -> Path:
         right.set_ylabel("loss (log scale)")
         right.set_title("loss against step")
         right.legend(fontsize=8)
+    return Path(path)
+
+
+def landscape(views: dict, path) -> Path:
+    """The loss landscape, as in the course notes: per loss, its slice along a line and over a plane.
+
+    ``views`` maps a loss name to ``{"line", "along", "plane", "over"}`` (see :mod:`.explain_landscape`).
+    """
+    with _figure(path, (9, 4 * len(views))) as fig:
+        axes = fig.subplots(len(views), 2, squeeze=False)
+        for (line_ax, plane_ax), (loss, view) in zip(axes, views.items()):
+            line_ax.plot(view["line"], view["along"])
+            line_ax.set_xlabel("a")
+            line_ax.set_ylabel("loss")
+            line_ax.set_title(f"{loss}: L(W + a·W₁)")
+            reach = float(view["plane"][-1])
+            image = plane_ax.imshow(view["over"].T, origin="lower", extent=(-reach, reach, -reach, reach),
+                                    cmap="viridis", aspect="equal")
+            plane_ax.contour(view["plane"], view["plane"], view["over"].T, levels=12, colors="white",
+                             linewidths=0.5)
+            plane_ax.set_xlabel("a")
+            plane_ax.set_ylabel("b")
+            plane_ax.set_title(f"{loss}: L(W + a·W₁ + b·W₂)")
+            fig.colorbar(image, ax=plane_ax, shrink=0.8)
+    return Path(path)
+
+
+def occam(rows, path) -> Path:
+    """Train and validation accuracy against λ (log scale), the Occam choice marked."""
+    lam = [r["lambda"] for r in rows]
+    with _figure(path, (6, 3.8)) as fig:
+        ax = fig.subplots()
+        ax.plot(lam, [r["train"] for r in rows], marker="o", label="train")
+        ax.plot(lam, [r["val"] for r in rows], marker="s", label="validation")
+        ax.set_xscale("log")
+        ax.set_xlabel("regularization strength λ")
+        ax.set_ylabel("accuracy")
+        ax.set_title("Occam: train vs validation accuracy against λ")
+        ax.legend()
     return Path(path)

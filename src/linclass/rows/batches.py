@@ -1,28 +1,35 @@
-"""Where the training loop's minibatches come from: a permutation of rows in memory, or shuffled blocks streamed
-from a memory-mapped file.
+"""Where the training loop's minibatches come from: a permutation of the rows, or shuffled blocks of rows.
 
 A batch source has ``steps`` (minibatches per epoch) and ``epoch(rng)``, a generator of ``(X_batch, y_batch)``
 drawing everything random from ``rng`` (the loop's one seeded Generator, whose state a checkpoint saves, so a
-resumed run draws the same batches). :func:`batch_source` is the one place that chooses:
+resumed run draws the same batches). :func:`batch_source` is the one place that chooses, by ``shuffle``
+(:data:`SHUFFLES`; default: blocks for files, rows for arrays in memory):
 
-- :class:`Permuted` (arrays in memory): each epoch a fresh permutation of the N rows (or N draws with
-  replacement), one gather ``X[idx]`` per step. On a memory map that gather is a random page fault per row
-  per step, and every page it touches stays in the process's resident memory.
-- :class:`Blocks` (memory maps, and row sources with ``read`` / ``release`` such as the probe's shards): the
-  rows are cut into contiguous blocks of about :data:`BLOCK_BYTES` (never across a shard); each epoch permutes
-  the blocks, reads a buffer of about :data:`BUFFER_BYTES` of them sequentially (copied into the buffer in the
-  batches' dtype, their pages released at once by :func:`~linclass.rows.source.release_rows`), permutes the
-  buffer's rows and yields minibatches from it. The rows a buffer leaves over (fewer than a batch) join the
-  next buffer, so an epoch has the same ``ceil(N / batch)`` steps as in memory, every row exactly once, and
-  memory is the buffer plus one batch, whatever N. A batch mixes rows of the buffer's blocks only (about 64 of
-  them), not of the whole file: data stored sorted by class still gives batches of many classes, but not an
-  exact uniform sample.
+- ``"rows"``, :class:`Permuted`: each epoch a fresh permutation of the N rows (or N draws with replacement),
+  one gather ``X[idx]`` per step: an exact uniform sample. On a memory map that gather is a random page fault
+  per row per step, and every page it touches stays in the process's resident memory.
+- ``"blocks"``, :class:`Blocks`: the rows are cut into contiguous blocks of about :data:`BLOCK_BYTES` (never
+  across a shard); each epoch permutes the blocks, takes a buffer of about :data:`BUFFER_BYTES` of them,
+  permutes the buffer's rows and yields minibatches from it. The rows a buffer leaves over (fewer than a batch)
+  join the next buffer, so an epoch has the same ``ceil(N / batch)`` steps, every row exactly once. From files
+  (memory maps, and row sources with ``read`` / ``release`` such as the probe's shards) the buffer's blocks are
+  read sequentially, copied in the batches' dtype and their pages released at once
+  (:func:`~linclass.rows.source.release_rows`): memory is the buffer plus one batch, whatever N. From an array in
+  memory each batch is gathered straight from X (the same rows, no buffer copy). A batch mixes rows of the
+  buffer's blocks only (about 64 of them), not of the whole data: on rows stored in random order its class mix
+  is a uniform sample's (``tests/test_batches.py``); on rows stored sorted by class it still holds many classes,
+  but not an exact uniform sample.
+
+For an array in memory a per-step gather into a fresh batch is the least memory traffic a shuffled epoch can
+have (X read once, the batch written where the two products read it, in cache): ``benchmarks/bench_epoch.py``
+times both orders.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._checks import choice
 from ..errors import ParameterError
 from .source import read_rows, release_rows, spans, streamed
 
@@ -30,6 +37,9 @@ BLOCK_BYTES = 2 ** 20
 """Default size of a block, the unit read sequentially (rows = BLOCK_BYTES / row bytes, at least 16)."""
 BUFFER_BYTES = 64 * 2 ** 20
 """Default size of the buffer of blocks whose rows are shuffled together (at least one block and one batch)."""
+SHUFFLES = ("rows", "blocks")
+"""The orders of an epoch: ``"rows"`` a uniform permutation of the rows (:class:`Permuted`), ``"blocks"`` shuffled
+blocks with the rows of a buffer of blocks shuffled together (:class:`Blocks`)."""
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -37,21 +47,23 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return 1 if batch_size >= n else -(-n // batch_size)
 
 
-def batch_source(X, y, batch: int, *, stream: bool | None = None, replacement: bool = False,
+def batch_source(X, y, batch: int, *, shuffle: str | None = None, replacement: bool = False,
                  block_rows: int | None = None, buffer_blocks: int | None = None, dtype=None):
-    """The batch source of ``(X, y)`` for minibatches of ``batch`` rows: :class:`Blocks` when ``stream``
-    (None: when :func:`streamed`), else :class:`Permuted`. ``dtype``: the streamed batches' dtype (None: X's)."""
-    stream = streamed(X) if stream is None else bool(stream)
-    if not stream:
+    """The batch source of ``(X, y)`` for minibatches of ``batch`` rows in ``shuffle`` order (:data:`SHUFFLES`):
+    :class:`Blocks` for ``"blocks"``, :class:`Permuted` for ``"rows"``; None: blocks when :func:`streamed` (files),
+    rows for arrays in memory. ``dtype``: the streamed batches' dtype (None: X's)."""
+    shuffle = ("blocks" if streamed(X) else "rows") if shuffle is None else choice(shuffle, "shuffle", SHUFFLES)
+    if shuffle == "rows":
         return Permuted(X, y, batch, replacement)
     if replacement:
-        raise ParameterError("sampling with replacement needs random access to every row, which streamed blocks "
-                             "do not give; leave out replacement, or load X into memory (np.asarray(X)).")
+        raise ParameterError("sampling with replacement draws single rows, which shuffled blocks do not give; "
+                             "leave out replacement, or shuffle rows (--shuffle rows; on a file that reads a "
+                             "random row per example).")
     return Blocks(X, y, batch, block_rows=block_rows, buffer_blocks=buffer_blocks, dtype=dtype)
 
 
 class Permuted:
-    """Minibatches gathered from ``X`` in memory by a permutation per epoch (``batch >= N``: the full batch)."""
+    """Minibatches gathered from ``X`` by a permutation of its rows per epoch (``batch >= N``: the full batch)."""
 
     def __init__(self, X, y, batch: int, replacement: bool = False):
         self.X, self.y, self.replacement = X, y, replacement
@@ -70,7 +82,7 @@ class Permuted:
 
 
 class Blocks:
-    """Minibatches from shuffled blocks of ``X`` read sequentially into a shuffled buffer (module docstring).
+    """Minibatches from shuffled blocks of ``X``, the rows of a buffer of blocks shuffled together (module docstring).
 
     ``largest_buffer`` is the most rows the buffer has held: fewer than ``buffer_rows + batch`` (the rows
     carried over and the blocks read), or than ``batch + block_rows`` when a batch is larger than the buffer.
@@ -91,8 +103,29 @@ class Blocks:
         if buffer_blocks is None:
             buffer_blocks = max(1, BUFFER_BYTES // (self.block_rows * row_bytes))
         self.blocks = spans(X, self.block_rows)
+        self.streamed = streamed(X)
         self.buffer_rows = buffer_blocks * self.block_rows
         self.largest_buffer = 0
+
+    def _buffers(self, rng):
+        """Each buffer's rows (indices into X, in buffer order: the carried rows, then each block's) and the
+        permutation of them the batches take, drawn from ``rng`` in the same order whatever holds X."""
+        blocks = [self.blocks[k] for k in rng.permutation(len(self.blocks))]
+        carry = np.empty(0, np.intp)
+        i = 0
+        while i < len(blocks):
+            group, got = [], 0  # blocks while the buffer lacks a batch, or until the next would overfill it
+            while i < len(blocks) and (len(carry) + got < self.batch or
+                                       got + blocks[i][1] - blocks[i][0] <= self.buffer_rows):
+                group.append(blocks[i])
+                got += blocks[i][1] - blocks[i][0]
+                i += 1
+            members = np.concatenate([carry] + [np.arange(start, stop) for start, stop in group])
+            order = rng.permutation(len(members))
+            full = len(members) if i == len(blocks) else len(members) // self.batch * self.batch
+            self.largest_buffer = max(self.largest_buffer, len(members))
+            yield members, group, order, full
+            carry = members[order[full:]]
 
     def _fill(self, carry_X, carry_y, blocks):
         """A buffer of the carried rows followed by ``blocks``, each read once and released."""
@@ -106,24 +139,18 @@ class Blocks:
             by[k:k + stop - start] = self.y[start:stop]
             release_rows(self.X, start, stop)
             k += stop - start
-        self.largest_buffer = max(self.largest_buffer, n)
         return bX, by
 
     def epoch(self, rng):
-        blocks = [self.blocks[k] for k in rng.permutation(len(self.blocks))]
+        if not self.streamed:  # in memory: each batch gathered straight from X, the same rows as through a buffer
+            for members, _, order, full in self._buffers(rng):
+                for s in range(0, full, self.batch):
+                    idx = members[order[s:s + self.batch]]
+                    yield self.X[idx].astype(self.dtype, copy=False), self.y[idx]
+            return
         carry_X, carry_y = np.empty((0, self.X.shape[1]), self.dtype), self.y[:0]
-        i = 0
-        while i < len(blocks):
-            group, got = [], 0  # blocks while the buffer lacks a batch, or until the next would overfill it
-            while i < len(blocks) and (len(carry_y) + got < self.batch or
-                                       got + blocks[i][1] - blocks[i][0] <= self.buffer_rows):
-                group.append(blocks[i])
-                got += blocks[i][1] - blocks[i][0]
-                i += 1
+        for _, group, order, full in self._buffers(rng):
             bX, by = self._fill(carry_X, carry_y, group)
-            order = rng.permutation(len(by))
-            last = i == len(blocks)
-            full = len(by) if last else len(by) // self.batch * self.batch
             for s in range(0, full, self.batch):
                 idx = order[s:s + self.batch]
                 yield bX[idx], by[idx]

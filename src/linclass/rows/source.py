@@ -17,8 +17,10 @@ import mmap
 
 import numpy as np
 
-__all__ = ["Standardized", "accuracy", "block_correct", "drop_pages", "feature_stats", "read_rows",
-           "release_rows", "spans", "streamed"]
+from ..errors import InputError
+
+__all__ = ["Standardized", "Subset", "accuracy", "block_correct", "drop_pages", "feature_stats", "finite_scores",
+           "fold", "read_rows", "release_rows", "scored_chunks", "spans", "streamed"]
 
 
 def streamed(X) -> bool:
@@ -77,25 +79,51 @@ def feature_stats(X, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 1e-8, std, 1.0)
 
 
-def block_correct(block, y, V, c) -> int:
-    """How many rows of ``block`` score their label ``y`` highest under ``block V + c`` (in ``V``'s dtype)."""
-    scores = block.astype(V.dtype, copy=False) @ V + c
+def fold(W, b, shift=None, scale=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(V (D, C), c (C,))`` in float64 with ``x V + c = ((x − shift) / scale) W + b``: a standardizer folded into
+    the weights (``V = W / scale``, ``c = b − shift · V``), so raw rows are scored without a standardized copy."""
+    V = np.asarray(W, np.float64) if scale is None else np.asarray(W, np.float64) / np.asarray(scale)[:, None]
+    c = np.asarray(b, np.float64) if shift is None else np.asarray(b, np.float64) - np.asarray(shift) @ V
+    return V, c
+
+
+def finite_scores(scores, where: str = "X") -> np.ndarray:
+    """``scores`` (n, C), refused (:class:`~linclass.errors.InputError`) if a row's scores are not finite (NaN or
+    inf in the rows, or values too large): such a row is never counted silently, as in training."""
+    finite = np.isfinite(scores).all(axis=1)
+    if not finite.all():
+        raise InputError(f"{where} holds NaN or inf in {np.count_nonzero(~finite)} row(s) (or values too large for "
+                         f"{scores.dtype}), which cannot be scored; clean the embeddings, as training data must be.")
+    return scores
+
+
+def block_correct(block, y, V, c, where: str = "X") -> int:
+    """How many rows of ``block`` score their label ``y`` highest under ``block V + c`` (in ``V``'s dtype;
+    non-finite scores refused, :func:`finite_scores`)."""
+    scores = finite_scores(block.astype(V.dtype, copy=False) @ V + c, where)
     return int(np.count_nonzero(scores.argmax(axis=1) == y))
+
+
+def scored_chunks(W, b, X, *, shift=None, scale=None, chunk_rows: int = 16384):
+    """``(start, stop, scores (n, C))`` of consecutive chunks of ``X`` (array, memory map or row source) under
+    ``((x − shift)/scale) W + b``, streamed: the products in X's precision (float16 rows in float32), the
+    standardization folded into the weights (:func:`fold`), non-finite scores refused, pages released after use."""
+    V, c = fold(W, b, shift, scale)
+    dtype = np.float64 if np.dtype(X.dtype) == np.float64 else np.float32
+    V, c = V.astype(dtype), c.astype(dtype)
+    where = getattr(X, "where", "X")
+    for start, stop in spans(X, chunk_rows):
+        scores = finite_scores(read_rows(X, start, stop).astype(dtype, copy=False) @ V + c, where)
+        release_rows(X, start, stop)
+        yield start, stop, scores
 
 
 def accuracy(W, b, X, y, *, shift=None, scale=None, chunk_rows: int = 16384) -> float:
     """Fraction of rows of ``X`` (array, memory map or row source) whose highest score ``((x − shift)/scale) W + b``
-    is the label ``y``: the one accuracy of the package, streamed chunk by chunk. The products run in X's precision
-    (float16 rows in float32), the standardization folded into the weights (no standardized copy of X)."""
-    V = np.asarray(W, np.float64) if scale is None else np.asarray(W, np.float64) / np.asarray(scale)[:, None]
-    c = np.asarray(b, np.float64) if shift is None else np.asarray(b, np.float64) - np.asarray(shift) @ V
-    dtype = np.float64 if np.dtype(X.dtype) == np.float64 else np.float32
-    V, c = V.astype(dtype), c.astype(dtype)
+    is the label ``y``: the one accuracy of the package, streamed chunk by chunk (:func:`scored_chunks`)."""
     y = np.asarray(y)
-    right = 0
-    for start, stop in spans(X, chunk_rows):
-        right += block_correct(read_rows(X, start, stop), y[start:stop], V, c)
-        release_rows(X, start, stop)
+    right = sum(int(np.count_nonzero(scores.argmax(axis=1) == y[start:stop]))
+                for start, stop, scores in scored_chunks(W, b, X, shift=shift, scale=scale, chunk_rows=chunk_rows))
     return right / X.shape[0]
 
 
@@ -116,3 +144,27 @@ class Standardized:
         release_rows(self.X, start, stop)
 
 
+
+
+class Subset:
+    """The rows ``index`` (increasing) of ``X`` (array, memory map or row source) as a row source: each read gathers
+    just its rows (shard by shard), so a few-shot subset of a large file is never copied whole."""
+
+    def __init__(self, X, index):
+        self.X, self.index = X, np.asarray(index, np.int64)
+        self.shape, self.dtype = (len(self.index), X.shape[1]), X.dtype
+        self.boundaries = (0, len(self.index))
+        self.where = getattr(X, "where", "X")
+        self._shard_starts = np.asarray(getattr(X, "boundaries", (0, X.shape[0])))
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        idx = self.index[start:stop]
+        shard = np.searchsorted(self._shard_starts, idx, side="right") - 1
+        parts = []
+        for k in np.unique(shard):
+            a, b = int(self._shard_starts[k]), int(self._shard_starts[k + 1])
+            parts.append(np.asarray(read_rows(self.X, a, b))[idx[shard == k] - a])
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+    def release(self, start: int, stop: int) -> None:
+        """Nothing to do: the gathered rows are a copy, the file's pages were only read."""

@@ -15,7 +15,32 @@ const POINT_RADIUS = 7;
 const ARROW_SCALE = 0.15;  // a weight vector W_k is drawn as 0.15 · W_k in data units
 const PARAM_STEP = 0.1;    // what the ± buttons add
 const Y_I = "y<sub>i</sub>";
-const FORMULAS = { // static markup, shown with innerHTML
+let MESSAGES = {}; // English text → the page's language (GET /api/messages)
+
+// A message in the page's language, its {name} placeholders filled in from `values`.
+function t(text, values = {}) {
+  const translated = MESSAGES[text] || text;
+  return translated.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+// Swap every text node and title / aria-label of the static page for its translation.
+function translatePage() {
+  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.nodeValue.replace(/\s+/g, " ").trim();
+    if (text && MESSAGES[text] && MESSAGES[text] !== text) {
+      node.nodeValue = node.nodeValue.replace(/\S[\s\S]*\S|\S/, MESSAGES[text]);
+    }
+  }
+  for (const el of document.querySelectorAll("[title], [aria-label]")) {
+    for (const attr of ["title", "aria-label"]) {
+      const text = el.getAttribute(attr);
+      if (text && MESSAGES[text]) el.setAttribute(attr, MESSAGES[text]);
+    }
+  }
+}
+
+const FORMULAS = { // static markup, shown with innerHTML; the names pass through t() when shown
   "svm": `<b>Weston–Watkins SVM</b>: L<sub>i</sub> = Σ<sub>j≠${Y_I}</sub> max(0, s<sub>j</sub> − s<sub>${Y_I}</sub> + Δ)`,
   "ova-svm": `<b>one-vs-all SVM</b>: L<sub>i</sub> = Σ<sub>j≠${Y_I}</sub> max(0, Δ + s<sub>j</sub>) + max(0, Δ − s<sub>${Y_I}</sub>)`,
   "structured-svm": `<b>structured SVM</b> (Crammer–Singer): L<sub>i</sub> = max(0, max<sub>j≠${Y_I}</sub> s<sub>j</sub> − s<sub>${Y_I}</sub> + Δ)`,
@@ -47,7 +72,7 @@ async function api(path, body) {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `the server answered ${response.status}`);
+    if (!response.ok) throw new Error(data.error || t("the server answered {status}", { status: response.status }));
     return data;
   } finally {
     S.pending -= 1;
@@ -138,18 +163,30 @@ async function runLoop() {
 function stopRunning() {
   S.running = false;
   const button = $("#run");
-  button.textContent = "Start repeated updates";
+  button.textContent = t("Start repeated updates");
   button.setAttribute("aria-pressed", "false");
 }
 
 // ------------------------------------------------------------------ display
 
-function fmt(v, digits = 3) {
+// One minus sign on the page, as in `linclass explain`: the typographic "−" (U+2212) in every number shown;
+// input fields keep the ASCII "-" that Number() reads back (plain()).
+const MINUS = "\u2212";
+
+function plain(v, digits = 3) {
   return (Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v).toFixed(digits);
 }
 
+function fmt(v, digits = 3) {
+  return plain(v, digits).replace("-", MINUS);
+}
+
+function sig(v, digits = 2) {
+  return v.toPrecision(digits).replace(/-/g, MINUS);
+}
+
 function showSlope(slope, steepest) {
-  $("#step-slope").textContent = slope === null ? "…" : `${fmt(slope, 4)} (steepest ${fmt(steepest, 4)})`;
+  $("#step-slope").textContent = slope === null ? "…" : `${fmt(slope, 4)} ${t("(steepest {slope})", { slope: fmt(steepest, 4) })}`;
 }
 
 function showEvaluation(ev) {
@@ -174,7 +211,7 @@ function setStatus(text, isError = false) {
 }
 
 function showError(err) {
-  setStatus(`Error: ${err.message}`, true);
+  setStatus(t("Error: {message}", { message: err.message }), true);
 }
 
 function cell(row, text, className) {
@@ -212,7 +249,7 @@ function renderTable() {
     remove.type = "button";
     remove.className = "remove";
     remove.textContent = "×";
-    remove.title = remove.ariaLabel = `remove point ${i}`;
+    remove.title = remove.ariaLabel = t("remove point {i}", { i });
     remove.addEventListener("click", () => removePoint(i));
     row.insertCell().append(remove);
   });
@@ -224,7 +261,7 @@ function renderParams() {
   for (let k = 0; k < 3; k += 1) {
     for (let c = 0; c < 3; c += 1) {
       const input = body.rows[k].cells[c + 1].querySelector("input");
-      if (document.activeElement !== input) input.value = fmt(c < 2 ? S.W[k][c] : S.b[k], 3);
+      if (document.activeElement !== input) input.value = plain(c < 2 ? S.W[k][c] : S.b[k], 3);
     }
   }
 }
@@ -233,7 +270,7 @@ function buildParamsTable(body) {
   for (let k = 0; k < 3; k += 1) {
     const row = body.insertRow();
     const name = row.insertCell();
-    name.append(swatch(k), `class ${k}`);
+    name.append(swatch(k), t("class {k}", { k }));
     for (let c = 0; c < 3; c += 1) {
       const label = c < 2 ? `W[${k}][${c === 0 ? "x" : "y"}]` : `b[${k}]`;
       const td = row.insertCell();
@@ -242,7 +279,7 @@ function buildParamsTable(body) {
       const minus = document.createElement("button");
       minus.type = "button";
       minus.textContent = "−";
-      minus.ariaLabel = `decrease ${label}`;
+      minus.ariaLabel = t("decrease {label}", { label });
       const input = document.createElement("input");
       input.type = "number";
       input.step = String(PARAM_STEP);
@@ -250,18 +287,18 @@ function buildParamsTable(body) {
       const plus = document.createElement("button");
       plus.type = "button";
       plus.textContent = "+";
-      plus.ariaLabel = `increase ${label}`;
+      plus.ariaLabel = t("increase {label}", { label });
       box.append(minus, input, plus);
       const grad = document.createElement("div");
       grad.className = "grad";
-      grad.title = `gradient of the total loss with respect to ${label}`;
+      grad.title = t("gradient of the total loss with respect to {label}", { label });
       td.append(box, grad);
       minus.addEventListener("click", () => setParam(k, c, getParam(k, c) - PARAM_STEP));
       plus.addEventListener("click", () => setParam(k, c, getParam(k, c) + PARAM_STEP));
       input.addEventListener("change", () => {
         const v = Number(input.value);
         if (input.value.trim() !== "" && Number.isFinite(v)) setParam(k, c, v);
-        else input.value = fmt(getParam(k, c), 3);
+        else input.value = plain(getParam(k, c), 3);
       });
     }
   }
@@ -343,8 +380,8 @@ function drawGrid() {
   ctx.font = "11px system-ui, sans-serif";
   for (const t of [-0.5, 0.5]) {
     const [px, py] = toPx(t, t);
-    ctx.fillText(String(t), px + 3, SIZE / 2 - 4);
-    ctx.fillText(String(t), SIZE / 2 + 4, py - 3);
+    ctx.fillText(fmt(t, 1), px + 3, SIZE / 2 - 4);
+    ctx.fillText(fmt(t, 1), SIZE / 2 + 4, py - 3);
   }
 }
 
@@ -426,10 +463,10 @@ function drawPlot() {
   p.stroke();
   p.fillStyle = "#5f6b7a";
   p.font = "11px system-ui, sans-serif";
-  p.fillText("total loss over the steps taken", left + 6, top + 4);
+  p.fillText(t("total loss over the steps taken"), left + 6, top + 4);
   const hist = S.history;
   if (hist.length === 0) {
-    p.fillText("take a step to start the curve", left + 6, (top + bottom) / 2 + 10);
+    p.fillText(t("take a step to start the curve"), left + 6, (top + bottom) / 2 + 10);
     return;
   }
   const hi = Math.max(...hist);
@@ -438,9 +475,9 @@ function drawPlot() {
   const n = Math.max(hist.length - 1, 1);
   const X = (i) => left + ((right - left) * i) / n;
   const Y = (v) => bottom - ((bottom - top - 8) * (v - lo)) / span;
-  p.fillText(hi.toFixed(2), 4, Y(hi) + 4);
-  p.fillText(lo.toFixed(2), 4, bottom + 4);
-  p.fillText(`step ${hist.length - 1}`, right - 44, bottom + 15);
+  p.fillText(fmt(hi, 2), 4, Y(hi) + 4);
+  p.fillText(fmt(lo, 2), 4, bottom + 4);
+  p.fillText(t("step {n}", { n: hist.length - 1 }), right - 44, bottom + 15);
   p.fillText("0", left - 3, bottom + 15);
   p.strokeStyle = "#2557a7";
   p.lineWidth = 2;
@@ -483,7 +520,7 @@ function dataChanged() {
 
 function removePoint(i) {
   if (S.X.length <= 1) {
-    setStatus("Keep at least one point: the loss is a mean over the points.", true);
+    setStatus(t("Keep at least one point: the loss is a mean over the points."), true);
     return;
   }
   S.X.splice(i, 1);
@@ -505,7 +542,7 @@ canvas.addEventListener("pointerdown", (event) => {
     renderTable();
     draw();
   } else if (S.X.length >= defaults.limits.max_points) {
-    setStatus(`At most ${defaults.limits.max_points} points.`, true);
+    setStatus(t("At most {n} points.", { n: defaults.limits.max_points }), true);
   } else {
     S.X.push([x, y]);
     S.y.push(Number($("#new-class").value));
@@ -542,16 +579,16 @@ canvas.addEventListener("contextmenu", (event) => {
 // ------------------------------------------------------------------ controls
 
 function showSliders() {
-  $("#delta-value").textContent = S.delta.toFixed(1);
+  $("#delta-value").textContent = fmt(S.delta, 1);
   $("#delta").disabled = S.loss === "softmax"; // softmax has no margin
   const reg = regStrength();
-  $("#reg-value").textContent = reg === 0 ? "0" : reg.toPrecision(2);
-  $("#step-size-value").textContent = stepSize().toPrecision(2);
+  $("#reg-value").textContent = reg === 0 ? "0" : sig(reg);
+  $("#step-size-value").textContent = sig(stepSize());
 }
 
 function showLossChoice() {
   $(`#loss-${S.loss}`).checked = true;
-  $("#loss-formula").innerHTML = FORMULAS[S.loss];
+  $("#loss-formula").innerHTML = FORMULAS[S.loss].replace(/<b>(.*?)<\/b>/, (whole, name) => `<b>${t(name)}</b>`);
 }
 
 function resetHistory() {
@@ -637,7 +674,7 @@ $("#run").addEventListener("click", () => {
   }
   S.running = true;
   const button = $("#run");
-  button.textContent = "Stop repeated updates";
+  button.textContent = t("Stop repeated updates");
   button.setAttribute("aria-pressed", "true");
   runLoop();
 });
@@ -671,6 +708,15 @@ $("#reset").addEventListener("click", reset);
 
 async function start() {
   setupCanvas();
+  try {
+    const lang = new URLSearchParams(window.location.search).get("lang");
+    const answer = await api(lang ? `/api/messages?lang=${encodeURIComponent(lang)}` : "/api/messages");
+    MESSAGES = answer.messages;
+    document.documentElement.lang = answer.lang;
+    translatePage();
+  } catch (err) {
+    showError(err); // the page stays in English
+  }
   try {
     defaults = await api("/api/defaults");
   } catch (err) {

@@ -15,6 +15,7 @@ the same weights, bit for bit, as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -25,17 +26,22 @@ from pathlib import Path
 
 import numpy as np
 
-from . import persist
-from .errors import DivergenceError, InputError, ParameterError
-from .optim import apply_updates
-from .rows.batches import batch_source, steps_per_epoch
-from .rows.source import accuracy as rows_accuracy
+from .. import persist
+from .._checks import as_labels, choice
+from ..errors import DivergenceError, InputError, ParameterError
+from ..optim import apply_updates
+from ..optim.chunked import SoftmaxL2Batches
+from ..optim.lbfgs import is_l2_softmax
+from ..rows.batches import SHUFFLES, batch_source
+from ..rows.source import accuracy as rows_accuracy
+from .result import History
 
-__all__ = ["History", "TrainConfig", "TrainResult", "accuracy", "save_checkpoint", "steps_per_epoch", "train"]
+__all__ = ["LoopConfig", "LoopResult", "LoopState", "check_divergence", "end_epoch", "outcome", "record_differences",
+           "restore", "run_epochs", "save_checkpoint", "step", "step_objective"]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class LoopConfig:
     """Settings of the loop (the objective and optimizer are passed separately)."""
 
     batch_size: int = 256
@@ -56,13 +62,14 @@ class TrainConfig:
     """Path of a checkpoint written atomically after every epoch."""
     progress: bool | None = None
     """Show a progress bar; None = only when stderr is a terminal."""
-    stream: bool | None = None
-    """Stream shuffled blocks of rows (:class:`linclass.rows.batches.Blocks`) instead of gathering each batch from a
-    permutation; None: stream exactly when X is a memory map or a row source (:func:`linclass.rows.source.streamed`)."""
+    shuffle: str | None = None
+    """The order of an epoch (:data:`linclass.rows.batches.SHUFFLES`): ``"rows"``, a permutation of the rows (the
+    exact per-row order), or ``"blocks"``, shuffled blocks streamed through a buffer (:class:`~linclass.rows.batches.
+    Blocks`); None: blocks when X is a memory map or a row source (:func:`linclass.rows.source.streamed`), else rows."""
     block_rows: int | None = None
-    """Streaming: rows per block (None: about 1 MiB of X)."""
+    """Blocks: rows per block (None: about 1 MiB of X)."""
     buffer_blocks: int | None = None
-    """Streaming: blocks shuffled together in one buffer (None: about 64 MiB of X)."""
+    """Blocks: blocks shuffled together in one buffer (None: about 64 MiB of X)."""
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -71,6 +78,8 @@ class TrainConfig:
             raise ParameterError(f"epochs must be >= 1, got {self.epochs}.")
         if self.iterations is not None and self.iterations < 1:
             raise ParameterError(f"iterations must be >= 1, got {self.iterations}.")
+        if self.shuffle is not None:
+            choice(self.shuffle, "shuffle", SHUFFLES)
         if self.keep not in (None, "best", "last"):
             raise ParameterError(f"keep must be 'best' or 'last', got {self.keep!r}.")
         for name in ("block_rows", "buffer_blocks"):
@@ -79,23 +88,7 @@ class TrainConfig:
 
 
 @dataclass
-class History:
-    """Loss per step; accuracies per epoch.
-
-    ``train_accuracy`` is the running accuracy of the epoch: each training example
-    counted with the weights of the step that visited it, from the scores the step
-    computed anyway (no second pass over the training set). ``val_accuracy`` is
-    exact, with the weights at the end of the epoch.
-    """
-
-    loss: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@dataclass
-class TrainResult:
+class LoopResult:
     params: dict
     history: History
     epochs: int
@@ -103,14 +96,9 @@ class TrainResult:
     best_epoch: int | None = None
     stopped_early: bool = False
     opt_state: object = None
-    """The optimizer's state after the last step: pass it back as ``train(..., opt_state=)`` to continue."""
+    """The optimizer's state after the last step: pass it back as ``run_epochs(..., opt_state=)`` to continue."""
     kept: str = "last"
     """Which weights ``params`` are: ``"best"`` (those of ``best_epoch``) or ``"last"`` (after the last step)."""
-
-
-def accuracy(params, X, y) -> float:
-    """Fraction of rows of ``X`` (an array, memory map or row source) whose highest score is the label."""
-    return rows_accuracy(params["W"], params["b"], X, y)
 
 
 def _duration(seconds: float) -> str:
@@ -173,7 +161,7 @@ def _state_from_arrays(template, arrays: dict, scalars: dict, prefix="opt"):
     return type(template)(**fields)
 
 
-def _config_record(config: TrainConfig) -> dict:
+def _config_record(config: LoopConfig) -> dict:
     """The settings of ``config`` a checkpoint records (not where it is written, nor the progress bar)."""
     return {k: v for k, v in asdict(config).items() if k not in ("checkpoint", "progress")}
 
@@ -191,7 +179,7 @@ def record_differences(saved: dict, now: dict) -> list[str]:
 
 
 def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: int, iteration: int,
-                    best: tuple | None, config: TrainConfig, run: dict | None = None) -> None:
+                    best: tuple | None, config: LoopConfig, run: dict | None = None) -> None:
     """Everything needed to continue the run bit for bit, and what identifies it (``config`` and ``run``)."""
     arrays = {f"params/{k}": v for k, v in params.items()}
     opt_arrays, opt_scalars = _state_to_arrays(opt_state)
@@ -207,7 +195,7 @@ def save_checkpoint(path, *, params, opt_state, rng, history: History, epoch: in
     persist.save_arrays(path, arrays, meta, kind="checkpoint")
 
 
-def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dict]:
+def _resume_from(path, config: LoopConfig, run: dict | None) -> tuple[dict, dict]:
     """The checkpoint's ``(arrays, meta)``, refused unless it was written by the same run."""
     arrays, meta = persist.load_arrays(path, kind="checkpoint")
     now = json.loads(json.dumps({"config": _config_record(config), "run": run or {}}))
@@ -219,12 +207,98 @@ def _resume_from(path, config: TrainConfig, run: dict | None) -> tuple[dict, dic
     return arrays, meta
 
 
-def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
-          config: TrainConfig = TrainConfig(), resume: bool = False, run: dict | None = None) -> TrainResult:
+@dataclass
+class LoopState:
+    """What a run carries from step to step, and what a checkpoint saves of it."""
+
+    params: dict
+    opt_state: object
+    rng: np.random.Generator
+    history: History = field(default_factory=History)
+    epoch: int = 0
+    iteration: int = 0
+    best: tuple | None = None
+    """``(validation accuracy, params, epoch)`` of the best epoch so far."""
+    since_best: int = 0
+    stopped_early: bool = False
+    limit: float | None = None
+    """The loss above which a step counts as divergence (set by this call's first step)."""
+
+
+def restore(state: LoopState, path, config: LoopConfig, run: dict | None) -> None:
+    """Continue ``state`` from the checkpoint at ``path`` (refused unless the same run wrote it)."""
+    arrays, meta = _resume_from(path, config, run)
+    state.params = persist.split_prefix(arrays, "params")
+    state.opt_state = _state_from_arrays(state.opt_state, arrays, meta["opt_scalars"])
+    state.rng.bit_generator.state = meta["rng"]
+    state.history = History(list(arrays["history/loss"]), meta["train_accuracy"], meta["val_accuracy"],
+                            meta["seconds"])
+    state.epoch, state.iteration = meta["epoch"], meta["iteration"]
+    if meta["best"] is not None:
+        state.best = (meta["best"]["accuracy"], persist.split_prefix(arrays, "best"), meta["best"]["epoch"])
+        state.since_best = state.epoch - state.best[2]
+
+
+def check_divergence(loss: float, state: LoopState, optimizer, explode_factor: float) -> None:
+    """Raise :class:`DivergenceError` when ``loss`` is not finite or above ``explode_factor · max(1, first loss)``."""
+    if state.limit is None:
+        state.limit = explode_factor * max(1.0, abs(loss))
+    if not math.isfinite(loss) or loss > state.limit:
+        raise DivergenceError(f"training diverged at step {state.iteration + 1} (epoch {state.epoch + 1}): the loss "
+                              f"became {loss:.4g}. {_lr_advice(optimizer, state.iteration)}")
+
+
+def step(objective, optimizer, state: LoopState, X_batch, y_batch, explode_factor: float) -> tuple[float, int]:
+    """One optimizer step on a batch: ``(its loss, correct predictions)``; the weights never become NaN."""
+    value = objective(state.params, X_batch, y_batch)
+    check_divergence(value.loss, state, optimizer, explode_factor)
+    updates, opt_state = optimizer.update(value.grads, state.opt_state, state.params)
+    new = apply_updates(state.params, updates)
+    if not all(np.all(np.isfinite(v)) for v in new.values()):
+        raise DivergenceError(f"training diverged at step {state.iteration + 1} (epoch {state.epoch + 1}): the "
+                              f"weights became NaN or inf. {_lr_advice(optimizer, state.iteration)}")
+    state.params, state.opt_state = new, opt_state
+    state.history.loss.append(value.loss)
+    state.iteration += 1
+    return value.loss, int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
+
+
+def end_epoch(state: LoopState, correct: int, seen: int, X_val, y_val, config: LoopConfig) -> None:
+    """Record the epoch's running accuracy, score the validation rows, keep the best, decide early stopping."""
+    state.epoch += 1
+    state.history.train_accuracy.append(correct / seen)
+    if X_val is None:
+        return
+    state.history.val_accuracy.append(rows_accuracy(state.params["W"], state.params["b"], X_val, y_val))
+    if state.best is None or state.history.val_accuracy[-1] > state.best[0]:
+        state.best, state.since_best = (state.history.val_accuracy[-1], state.params, state.epoch), 0
+    else:
+        state.since_best += 1
+    state.stopped_early = config.early_stopping and state.since_best >= config.patience
+
+
+def outcome(state: LoopState, config: LoopConfig) -> LoopResult:
+    """The run's result: the best epoch's weights (``keep``, or early stopping) or the last ones."""
+    keep = config.keep or ("best" if config.early_stopping else "last")
+    kept = "best" if keep == "best" and state.best is not None else "last"
+    return LoopResult(state.best[1] if kept == "best" else state.params, state.history, state.epoch,
+                      state.iteration, state.best[2] if state.best is not None else None, state.stopped_early,
+                      state.opt_state, kept)
+
+
+def step_objective(objective, params):
+    """What each step calls: for an L2 (or unregularized) softmax :class:`~linclass.objective.Objective` on ``W``
+    and ``b``, :class:`~linclass.optim.chunked.SoftmaxL2Batches` (the same loss, gradient and scores, fused and
+    split between threads); any other objective as it is."""
+    return SoftmaxL2Batches(objective) if is_l2_softmax(objective) and set(params) == {"W", "b"} else objective
+
+
+def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
+               config: LoopConfig = LoopConfig(), resume: bool = False, run: dict | None = None) -> LoopResult:
     """Minimize ``objective`` over ``params`` with ``optimizer`` on minibatches of ``(X, y)``.
 
     ``opt_state`` (default ``optimizer.init(params)``) is the optimizer's state to
-    start from, e.g. ``TrainResult.opt_state`` of a previous call; the result
+    start from, e.g. ``LoopResult.opt_state`` of a previous call; the result
     carries the final state.
 
     Raises :class:`DivergenceError` at the first non-finite or exploding loss; the
@@ -238,81 +312,41 @@ def train(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_v
     if N == 0 or y.shape != (N,):
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     params = {k: np.array(v) for k, v in params.items()}
-    source = batch_source(X, y, config.batch_size, stream=config.stream, replacement=config.replacement,
+    objective = step_objective(objective, params)
+    if isinstance(objective, SoftmaxL2Batches):  # it trusts the labels: checked once here
+        y = as_labels(y, N, params["W"].shape[1])
+    source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
                           dtype=np.result_type(*params.values()))
     total = config.iterations or config.epochs * source.steps
-    rng = np.random.default_rng(config.seed)
-    if opt_state is None:
-        opt_state = optimizer.init(params)
-    history = History()
-    epoch = iteration = 0
-    best = None  # (val accuracy, params, epoch)
-    since_best = 0
+    state = LoopState(params, optimizer.init(params) if opt_state is None else opt_state,
+                      np.random.default_rng(config.seed))
     if resume and config.checkpoint and Path(config.checkpoint).exists():
-        arrays, meta = _resume_from(config.checkpoint, config, run)
-        params = persist.split_prefix(arrays, "params")
-        opt_state = _state_from_arrays(opt_state, arrays, meta["opt_scalars"])
-        rng.bit_generator.state = meta["rng"]
-        history = History(list(arrays["history/loss"]), meta["train_accuracy"], meta["val_accuracy"],
-                          meta["seconds"])
-        epoch, iteration = meta["epoch"], meta["iteration"]
-        if meta["best"] is not None:
-            best = (meta["best"]["accuracy"], persist.split_prefix(arrays, "best"), meta["best"]["epoch"])
-            since_best = epoch - best[2]
-
-    limit = None
-    progress = _Progress(total, config.progress, first=iteration)
-    start = time.perf_counter() - history.seconds
-    stopped_early = False
+        restore(state, config.checkpoint, config, run)
+    progress = _Progress(total, config.progress, first=state.iteration)
+    start = time.perf_counter() - state.history.seconds
     try:
-        while iteration < total and not stopped_early:
-            correct = seen = 0
-            for X_batch, y_batch in itertools.islice(source.epoch(rng), total - iteration):
-                value = objective(params, X_batch, y_batch)
-                if limit is None:
-                    limit = config.explode_factor * max(1.0, abs(value.loss))
-                if not math.isfinite(value.loss) or value.loss > limit:
-                    raise DivergenceError(
-                        f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the loss became "
-                        f"{value.loss:.4g}. {_lr_advice(optimizer, iteration)}")
-                updates, opt_state = optimizer.update(value.grads, opt_state, params)
-                new = apply_updates(params, updates)
-                if not all(np.all(np.isfinite(v)) for v in new.values()):
-                    raise DivergenceError(
-                        f"training diverged at step {iteration + 1} (epoch {epoch + 1}): the weights became "
-                        f"NaN or inf. {_lr_advice(optimizer, iteration)}")
-                params = new
-                correct += int(np.count_nonzero(value.scores.argmax(axis=1) == y_batch))
-                seen += len(y_batch)
-                history.loss.append(value.loss)
-                iteration += 1
-                progress.update(iteration, value.loss, history.val_accuracy[-1] if history.val_accuracy else None)
-            epoch += 1
-            history.train_accuracy.append(correct / seen)
-            if X_val is not None:
-                history.val_accuracy.append(accuracy(params, X_val, y_val))
-                if best is None or history.val_accuracy[-1] > best[0]:
-                    best, since_best = (history.val_accuracy[-1], params, epoch), 0
-                else:
-                    since_best += 1
-                stopped_early = config.early_stopping and since_best >= config.patience
-            history.seconds = time.perf_counter() - start
-            if config.checkpoint:
-                save_checkpoint(config.checkpoint, params=params, opt_state=opt_state, rng=rng, history=history,
-                                epoch=epoch, iteration=iteration, best=best, config=config, run=run)
+        with getattr(objective, "running", contextlib.nullcontext)():  # the fused step's BLAS threads
+            while state.iteration < total and not state.stopped_early:
+                correct = seen = 0
+                for X_batch, y_batch in itertools.islice(source.epoch(state.rng), total - state.iteration):
+                    loss, hits = step(objective, optimizer, state, X_batch, y_batch, config.explode_factor)
+                    correct, seen = correct + hits, seen + len(y_batch)
+                    progress.update(state.iteration, loss,
+                                    state.history.val_accuracy[-1] if state.history.val_accuracy else None)
+                end_epoch(state, correct, seen, X_val, y_val, config)
+                state.history.seconds = time.perf_counter() - start
+                if config.checkpoint:
+                    save_checkpoint(config.checkpoint, params=state.params, opt_state=state.opt_state, rng=state.rng,
+                                    history=state.history, epoch=state.epoch, iteration=state.iteration,
+                                    best=state.best, config=config, run=run)
     except DivergenceError as err:
-        err.params, err.history = params, history
+        err.params, err.history = state.params, state.history
         raise
     finally:
         progress.close()
-    history.seconds = time.perf_counter() - start
-    best_epoch = best[2] if best is not None else None
-    keep = config.keep or ("best" if config.early_stopping else "last")
-    kept = "best" if keep == "best" and best is not None else "last"
-    if kept == "best":
-        params = best[1]
-    return TrainResult(params, history, epoch, iteration, best_epoch, stopped_early, opt_state, kept)
+    state.history.seconds = time.perf_counter() - start
+    return outcome(state, config)
 
 
 def _lr_advice(optimizer, step: int) -> str:

@@ -1,0 +1,125 @@
+"""The learners' languages: every message translated in ru, vi and zh, the compiled catalogues up to date,
+the same numbers in every language, and --lang / LINCLASS_LANG / the locale chosen in that order."""
+
+import re
+
+import pytest
+
+from linclass import catalogues, i18n
+from linclass.cli import main
+from linclass.report import explain_gradient
+
+OTHERS = [lang for lang in i18n.LANGUAGES if lang != "en"]
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[−-]?\d+)?")
+ENGLISH = re.compile(r"\b(the|and|what|image|loss|score|scores|class|correct|normalize|exercise|term|"
+                     r"wrong|with|is|of)\b", re.I)
+"""English words that a translated display must not show (formulas and names like SVM are not words here)."""
+SHOWS = {
+    "svm": ["explain"],
+    "softmax": ["explain", "--loss", "softmax"],
+    "softmax-log10": ["explain", "--loss", "softmax", "--log-base", "10"],
+    "questions": ["explain", "--questions"],
+    "questions-scores": ["explain", "--questions", "--scores", "7.9,5.8,-1.9;3.3,-0.8,6.5", "--labels", "0,1"],
+    "exercise": ["exercise", "--seed", "7"],
+    "key": ["exercise", "--seed", "7", "--answers"],
+    "softmax-exercise": ["exercise", "--seed", "3", "--loss", "softmax", "--answers"],
+    "check": ["exercise", "--seed", "7", "--check", "L_2 = max(0, 1.1 − 0.7 + 1) + max(0, 5.2 − 0.7) = 7"],
+    "landscape": ["explain", "--landscape", "--out", "{tmp}"],
+    "bias-trick": ["explain", "--bias-trick"],
+    "occam": ["explain", "--occam", "--out", "{tmp}"],
+    "lr": ["explain", "--lr-lab", "--out", "{tmp}"],
+    "entropy": ["explain", "--entropy", "--log-base", "2"],
+    "gradient": ["explain", "--gradient"],
+    "gradient-roundoff": ["explain", "--gradient", "--h", "1e-20"],
+}
+TIMING = {"entries": 30730, "evaluations": 61460, "images": 100, "sampled_entries": 100, "numerical_s": 8.5,
+          "analytic_s": 2.5e-4, "ratio": 34000.0}
+"""A fixed timing for --gradient: the measured one differs from run to run, the words around it do not."""
+
+
+@pytest.fixture(scope="module")
+def template():
+    return catalogues.extract()
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_every_message_is_translated_and_compiled(template, lang):
+    assert len(template) > 100
+    assert catalogues.problems(template, lang) == []
+
+
+def test_the_check_finds_a_missing_translation(template, tmp_path, monkeypatch):
+    """problems() is not vacuous: a message the catalogue lacks is reported."""
+    template.add("a message nobody translated")
+    assert any("nobody translated" in p for p in catalogues.problems(template, "ru"))
+
+
+def test_no_message_is_an_f_string():
+    """``_(f"...")`` would be looked up after formatting, so never found: the sources must not contain it."""
+    for path in catalogues.PACKAGE.rglob("*.py"):
+        assert not re.search(r"\b_\(\s*f[\"']", path.read_text(encoding="utf-8")), path
+
+
+def run(capsys, argv, lang, tmp=None):
+    """The output of ``argv`` in ``lang``; ``{tmp}`` in ``argv`` is the folder ``tmp`` (printed as TMP)."""
+    assert main([*(a.replace("{tmp}", str(tmp)) for a in argv), "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    return out if tmp is None else out.replace(str(tmp), "TMP")
+
+
+@pytest.mark.parametrize("show", SHOWS)
+@pytest.mark.parametrize("lang", OTHERS)
+def test_translated_with_the_same_numbers(capsys, monkeypatch, tmp_path, show, lang):
+    monkeypatch.setattr(explain_gradient, "time_gradients", lambda loss: TIMING)
+    english, translated = run(capsys, SHOWS[show], "en", tmp_path), run(capsys, SHOWS[show], lang, tmp_path)
+    assert translated != english
+    assert sorted(NUMBER.findall(translated)) == sorted(NUMBER.findall(english))
+    command_words = re.sub(r"linclass exercise|--[a-z]+", "", translated)  # a command line stays as typed
+    leftover = ENGLISH.findall(command_words)
+    assert not leftover, f"English left in --lang {lang}: {leftover}"
+
+
+def test_the_transcripts_vocabulary(capsys):
+    assert "функция потерь" in run(capsys, ["explain", "--questions"], "ru").lower()
+    assert "hàm mất mát" in run(capsys, ["explain", "--questions"], "vi").lower()
+    assert "损失函数" in run(capsys, ["explain", "--questions"], "zh")
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "en"),
+    ({"LANG": "ru_RU.UTF-8"}, "ru"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({"LANGUAGE": "fr:vi", "LANG": "ru_RU.UTF-8"}, "vi"),
+    ({"LC_ALL": "zh_CN.UTF-8", "LANG": "ru_RU.UTF-8"}, "zh"),
+    ({"LINCLASS_LANG": "zh", "LANG": "ru_RU.UTF-8"}, "zh"),
+])
+def test_the_language_comes_from_the_environment(monkeypatch, env, expected):
+    for name in (i18n.ENV, *i18n.LOCALE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert i18n.resolve() == expected
+    assert i18n.resolve("vi") == "vi"  # the flag wins
+
+
+def test_linclass_lang_in_the_cli_and_a_bad_value(capsys, monkeypatch):
+    monkeypatch.setenv("LINCLASS_LANG", "ru")
+    assert main(["explain"]) == 0
+    assert "Функция потерь" in capsys.readouterr().out
+    monkeypatch.setenv("LINCLASS_LANG", "fr")
+    assert main(["explain"]) == 2
+    err = capsys.readouterr().err
+    assert "LINCLASS_LANG must be one of en, ru, vi, zh" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_library_stays_english_after_a_translated_command(capsys):
+    from linclass.report.explain import explain
+    run(capsys, ["explain"], "zh")
+    assert explain("svm")[0].startswith("Multiclass SVM loss")
+
+
+def test_wide_characters_keep_the_table_aligned(capsys):
+    from linclass.report.explain import text_width
+    lines = run(capsys, ["explain"], "zh").splitlines()
+    rows = [line for line in lines[2:6]]
+    assert len({text_width(r) for r in rows}) == 1, rows
