@@ -95,7 +95,7 @@ def test_console_script_help_lists_commands():
 def test_gradcheck_without_a_penalty_names_no_lambda(capsys):
     assert main(["gradcheck", "--penalty", "none", "--checks", "2"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert "reg=none" in first and "λ" not in first
+    assert "penalty=none" in first and "λ" not in first
 
 
 @pytest.mark.parametrize("argv, lr_shown", [(["--optimizer", "random-search", "--budget", "20"], False),
