@@ -413,3 +413,18 @@ def test_one_minus_sign_everywhere(capsys, tmp_path):
         body = "\n".join(line for line in text.splitlines() if str(tmp_path) not in line)
         assert not re.search(r"(?<!CIFAR)-\d|\d-|-\.", body), (argv, re.findall(r".{20}-\d.{5}", body)[:3])
         assert "−" in body
+
+
+def test_softmax_lines_and_mean_add_up_from_the_numbers_shown(capsys):
+    """Each −ln(p) = L_i and the mean (L_1 + … + L_N) / N hold for the numbers as printed."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        S = rng.normal(0, 3, (int(rng.integers(1, 5)), 3)).round(1)
+        scores = ";".join(",".join(repr(float(v)) for v in row) for row in S)
+        labels = ",".join(str(v) for v in rng.integers(0, 3, len(S)))
+        text = text_of(capsys, "explain", "--loss", "softmax", "--scores", scores, "--labels", labels)
+        for p, loss in re.findall(rf"L_\d+ = −ln\(([\d.]+)\) = ({NUMBER})", text):
+            assert _holds(-math.log(float(p)), loss), (p, loss)
+        mean = re.search(rf"= \(([^)]*)\) / (\d+) = ({NUMBER})$", text.strip())
+        shown = [_shown(v) for v in mean.group(1).split(" + ")]
+        assert _holds(sum(shown) / int(mean.group(2)), mean.group(3)), mean.group(0)

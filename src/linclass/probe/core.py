@@ -24,7 +24,6 @@ import numpy as np
 from .. import _checks, defaults
 from .._version import __version__
 from ..classifier import Classifier
-from ..datasets.splits import per_class
 from ..errors import LabelError, ParameterError
 from ..fitting import LBFGS, Backend, Minibatch, Problem, class_weights, solve
 from ..metrics import tally_rows
@@ -239,6 +238,17 @@ def _problem(train, y, val, test, lams, standardize, selection, *, shots=None, s
                       shift=shift, scale=scale, sample_weight=weights)
     splits = {name: s for name, s in (("train", train), ("val", val), ("test", test)) if s is not None}
     return problem, classes, others.get("test"), splits
+
+
+def per_class(y, k: int, seed=0) -> tuple[np.ndarray, list]:
+    """The indices (increasing) of ``k`` rows of each class of ``y``, drawn without replacement from ``seed``
+    (CLIP_benchmark's ``fewshot_k``), and the classes that have fewer than ``k`` rows (all of theirs are taken)."""
+    k = _checks.integer(k, "shots per class", minimum=1)
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    rng = np.random.default_rng(seed)
+    groups = np.split(np.argsort(inverse.ravel(), kind="stable"), np.cumsum(counts)[:-1])
+    picked = [rng.choice(rows, min(k, len(rows)), replace=False) for rows in groups]
+    return np.sort(np.concatenate(picked)), [c for c, n in zip(classes.tolist(), counts) if n < k]
 
 
 def _few_shot(train: Split, shots: int, seed) -> Split:
