@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _checks
 from .errors import ParameterError
 
 
@@ -57,8 +58,7 @@ class ElasticNet:
     convexity: ClassVar[float | None] = None
 
     def __post_init__(self):
-        if not self.beta >= 0:
-            raise ParameterError(f"ElasticNet beta must be >= 0, got {self.beta}.")
+        _checks.number(self.beta, "ElasticNet beta", low=0, hint="; e.g. 1 (the lecture's)")
 
     def __call__(self, W):
         return (float(self.beta * np.sum(W * W) + np.abs(W).sum()),

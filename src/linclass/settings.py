@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import numpy as np
-
 from . import defaults
-from ._checks import choice, stable_step
+from ._checks import choice, number, stable_step
 from .errors import ParameterError
 from .losses import get_loss
 from .optim import get_method
@@ -67,15 +65,10 @@ class Settings:
     def __post_init__(self):
         get_loss(self.loss)
         get_method(self.optimizer)
-        if self.penalty not in REGULARIZERS and self.penalty != "none":
-            raise ParameterError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(REGULARIZERS)} "
-                                 "or none.")
+        choice(self.penalty, "penalty", (*REGULARIZERS, "none"))
         choice(self.shuffle, "shuffle", SHUFFLES)
-        if self.preprocess not in PREPROCESSING:
-            raise ParameterError(f"unknown preprocessing {self.preprocess!r}; choose one of "
-                                 f"{', '.join(PREPROCESSING)}.")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ParameterError(f"the learning rate must be a finite number > 0, got {self.lr}.")
+        choice(self.preprocess, "preprocessing", PREPROCESSING)
+        number(self.lr, "the learning rate", low=0, low_open=True, hint="; e.g. 0.01")
         stable_step(self.optimizer, self.lr, get_regularizer(self.penalty), self.reg_strength,
                     names=("--lr", "--reg-strength"))
 
