@@ -19,6 +19,8 @@ an interior optimum), λ = 1e-4 (``C = 1/(2Nλ)``), measures:
   a real ``dask scheduler`` with ``dask worker`` processes over tcp on loopback (target ≤ 50 ms), and
   ``linclass probe``'s start-up: its wall time minus its fit's ``seconds`` (target ≤ 0.5 s), both with
   ``--overhead-only`` (:func:`dask_overhead`, :func:`startup`);
+- ``--reg-search`` against a 33-point ``--reg-path`` over the same range (``--search-only``, :func:`search_vs_grid`):
+  the chosen λ's validation accuracy and the cost in passes and seconds;
 - peak RSS of a child process fitting a memory-mapped 1 GB ``X.npy`` (1,000,000 × 256;
   ``--rss-iter`` iterations: the peak is reached in the first pass), target < 600 MB.
 
@@ -33,6 +35,7 @@ epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
     python benchmarks/bench_probe.py --stream-only   # the streamed minibatch source (~5 min)
     python benchmarks/bench_probe.py --dask-only     # the Dask part alone (dask-ml's admm: ~7 s an iteration)
     python benchmarks/bench_probe.py --overhead-only # Dask's overhead per evaluation (LocalCluster, tcp), start-up
+    python benchmarks/bench_probe.py --search-only   # --reg-search against a 33-point --reg-path
     python benchmarks/bench_probe.py --engine-only   # scikit-learn (both thread settings) and the NumPy engine,
                                                      # with one evaluation's stages against its two products
 """
@@ -333,6 +336,27 @@ def dask_overhead(args, tmp, lam) -> dict:
     return out
 
 
+def search_vs_grid(args, tmp) -> dict:
+    """``--reg-search LO:HI`` against a 33-point ``--reg-path LO:HI:33`` on the same data, each warm-started:
+    the chosen λ's validation accuracy (target: within 0.1 point of the grid's best), and the cost: passes
+    over the training rows and seconds (target: at most half the grid's)."""
+    out = {}
+    for name, options in (("grid", {"reg_path": f"{args.search_range}:33"}),
+                          ("search", {"reg_search": args.search_range})):
+        r = fit(tmp / "train", val=tmp / "val", **options)
+        out[name] = {"seconds": r.seconds, "evaluations": sum(row["evaluations"] for row in r.path),
+                     "lambdas": len(r.path), "reg_strength": r.best["reg_strength"],
+                     "val_accuracy": r.best["val_accuracy"]}
+        print(f"{name:6s} {len(r.path):3d} λ  {r.seconds:7.2f} s  {out[name]['evaluations']:5d} passes  best λ "
+              f"{r.best['reg_strength']:.3g}  val {100 * r.best['val_accuracy']:.2f}%", flush=True)
+    out["val_points_behind_grid"] = 100 * (out["grid"]["val_accuracy"] - out["search"]["val_accuracy"])
+    out["passes_ratio"] = out["search"]["evaluations"] / out["grid"]["evaluations"]
+    out["seconds_ratio"] = out["search"]["seconds"] / out["grid"]["seconds"]
+    print(f"search: {out['val_points_behind_grid']:+.2f} points behind the grid's best; "
+          f"{out['passes_ratio']:.2f}× its passes, {out['seconds_ratio']:.2f}× its seconds", flush=True)
+    return out
+
+
 def startup(args, tmp) -> dict:
     """``linclass probe``'s wall time (a fresh process, as a user runs it) minus the fit's own ``seconds``:
     interpreter and imports, reading the data's labels, writing the model, metrics and report. Best of
@@ -494,6 +518,8 @@ def main():
     p.add_argument("--repeats", type=int, default=3, help="runs of linclass --dask and dask-ml lbfgs (fastest kept)")
     p.add_argument("--overhead-only", action="store_true", help="only the Dask overhead per evaluation "
                    "(LocalCluster and a tcp scheduler with dask worker processes) and linclass probe's start-up")
+    p.add_argument("--search-only", action="store_true", help="only --reg-search against a 33-point --reg-path")
+    p.add_argument("--search-range", default="1e-6:1e-1", help="LO:HI of that comparison (default 1e-6:1e-1)")
     p.add_argument("--overhead-evals", type=int, default=15, help="evaluations timed per engine (median)")
     p.add_argument("--startup-repeats", type=int, default=3, help="linclass probe runs timed (best kept)")
     p.add_argument("--skip-sklearn-threads", action="store_true",
@@ -517,6 +543,12 @@ def main():
     synthetic.write(tmp / "train", N, D, C, seed=0)
     synthetic.write(tmp / "val", N // 10, D, C, seed=0, split=1)
     rows = {}
+    if args.search_only:
+        rows["search"] = search_vs_grid(args, tmp)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        print(json.dumps(rows, indent=1))
+        shutil.rmtree(tmp)
+        return
     if args.overhead_only:
         rows["dask_overhead"] = dask_overhead(args, tmp, lam)
         rows["startup"] = startup(args, tmp)
@@ -542,6 +574,8 @@ def main():
     # precise reference optimum (and is timed too)
     for threads in (1, None) if not args.skip_sklearn_threads else (1,):  # 1: immune to a busy machine
         for data in (X, X64):
+            if args.engine_only and threads is None and data is X64:
+                continue  # the reference optimum is the 1-thread float64 fit's; default threads only crawl here
             t = time.perf_counter()
             with threadpool_limits(limits=threads):
                 sk = LogisticRegression(C=1 / (2 * N * lam), tol=1e-10, max_iter=1000).fit(data, y)

@@ -3,7 +3,9 @@ the same numbers in every language, and --lang / LINCLASS_LANG / the locale chos
 
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from linclass import catalogues, i18n
 from linclass.cli import main
@@ -27,10 +29,11 @@ SHOWS = {
     "landscape": ["explain", "--landscape", "--out", "{tmp}"],
     "bias-trick": ["explain", "--bias-trick"],
     "occam": ["explain", "--occam", "--out", "{tmp}"],
-    "lr": ["explain", "--lr", "--out", "{tmp}"],
+    "lr": ["explain", "--lr-lab", "--out", "{tmp}"],
     "entropy": ["explain", "--entropy", "--log-base", "2"],
     "gradient": ["explain", "--gradient"],
     "gradient-roundoff": ["explain", "--gradient", "--h", "1e-20"],
+    "features": ["explain", "--features", "{tmp}/photo.png", "--out", "{tmp}"],
 }
 TIMING = {"entries": 30730, "evaluations": 61460, "images": 100, "sampled_entries": 100, "numerical_s": 8.5,
           "analytic_s": 2.5e-4, "ratio": 34000.0}
@@ -71,6 +74,9 @@ def run(capsys, argv, lang, tmp=None):
 @pytest.mark.parametrize("lang", OTHERS)
 def test_translated_with_the_same_numbers(capsys, monkeypatch, tmp_path, show, lang):
     monkeypatch.setattr(explain_gradient, "time_gradients", lambda loss: TIMING)
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    pixels[:8] = 128  # a grey band: pixels without hue
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
     english, translated = run(capsys, SHOWS[show], "en", tmp_path), run(capsys, SHOWS[show], lang, tmp_path)
     assert translated != english
     assert sorted(NUMBER.findall(translated)) == sorted(NUMBER.findall(english))

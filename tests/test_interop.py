@@ -85,3 +85,12 @@ def test_import_linclass_stays_light_and_hands_on_probe_lazily():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(SRC)}).stdout
     assert out.split() == ["True", "True", "True"]
+
+
+def test_the_probe_command_loads_neither_scikit_learn_nor_matplotlib():
+    """Its start-up (bench_probe.py --overhead-only): the model file, report and fit need neither."""
+    code = "import sys, linclass.cli.probe\nprint(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', " \
+           "'matplotlib', 'pandas', 'dask'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(SRC)}).stdout
+    assert out.strip() == "[]"

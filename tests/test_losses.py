@@ -10,6 +10,7 @@ from linclass import Objective, losses, reference
 from linclass.errors import InputError, LabelError, LinclassError
 from linclass.optim.chunked import SoftmaxL2Batches
 from linclass.regularizers import L2
+from linclass.rows.batches import Indexed
 
 SLIDES = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
 SEED004 = np.array([[7.9, 5.8, -1.9], [3.3, -0.8, 6.5], [-1.1, 3.4, 2.5], [2.3, 1.5, 4.4]])
@@ -194,6 +195,12 @@ def test_the_fused_minibatch_step_gives_the_objectives_loss_gradient_and_scores(
     with step.running():
         fused = step(params, X, y)
     plain = objective(params, X, y)
+    idx = np.random.default_rng(0).permutation(2 * n)[:n]  # the same rows, given as indices into a larger X
+    big = np.zeros((2 * n, 7))
+    big[idx] = X
+    with step.running():
+        gathered = step(params, Indexed(big, idx), y)
+    assert gathered.loss == fused.loss and np.array_equal(gathered.grads["W"], fused.grads["W"])
     assert fused.loss == pytest.approx(plain.loss, rel=1e-12)
     assert fused.reg_loss == pytest.approx(plain.reg_loss, rel=1e-12)
     for k in ("W", "b"):

@@ -7,9 +7,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from linclass.cli import main
-from linclass.datasets.splits import per_class
 from linclass.errors import ParameterError
 from linclass.probe import fit, open_split, synthetic
+from linclass.probe.core import per_class
 from linclass.rows.source import Subset
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")

@@ -50,7 +50,7 @@ CHANGED = {
     "linclass strategies": (["--budget", "50"], "1,000 loss evaluations per search strategy take seconds each "
                                                 "even on small data"),
     "linclass tune --loss svm --lr": (["--epochs", "3"], "16 runs of 60 epochs on digits"),
-    "linclass tune --loss svm --backend dask": (["--epochs", "3"], "the same 16 runs of 60 epochs on digits"),
+    "linclass tune --loss svm --dask": (["--epochs", "3"], "the same 16 runs of 60 epochs on digits"),
 }
 SUBSTITUTED = {
     # README text → (what the test gives instead, why)

@@ -17,7 +17,6 @@ from ._checks import model_schema
 from ._version import __version__
 from .design import Design
 from .errors import ModelFileError
-from .features import features_from_state, features_to_state
 from .losses import LOSSES, softmax
 from .model import LinearModel
 from .preprocess import Preprocessor
@@ -63,7 +62,7 @@ class Classifier:
                   **persist.with_prefix("preprocess", self.preprocessor.to_arrays())}
         features = None
         if self.features is not None:
-            config, feature_arrays = features_to_state(self.features)
+            config, feature_arrays = _features().features_to_state(self.features)
             arrays.update(persist.with_prefix("features", feature_arrays))
             features = config
         meta = {"library_version": __version__, "class_names": list(self.class_names), "loss": self.loss,
@@ -82,7 +81,7 @@ class Classifier:
             pre = Preprocessor.from_arrays(persist.split_prefix(arrays, "preprocess"))
             features = None
             if meta.get("features") is not None:
-                features = features_from_state(meta["features"], persist.split_prefix(arrays, "features"))
+                features = _features().features_from_state(meta["features"], persist.split_prefix(arrays, "features"))
         except Exception as err:  # noqa: BLE001 - a forged feature state may fail anywhere
             reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]
             raise ModelFileError(f"{path} has malformed model entries ({reason}); "
@@ -95,3 +94,8 @@ class Classifier:
 def _interop():
     from . import interop  # scikit-learn's linear_model (and torch): loaded only when a model is converted
     return interop
+
+
+def _features():
+    from . import features  # scikit-learn (~1 s): only for a model with image features, not a probe's
+    return features

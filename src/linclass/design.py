@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks
-from .features import augment_flip, cached_features, make_features
 from .preprocess import Preprocessor, flatten
 
 AUGMENTATIONS = ("none", "flip")
@@ -45,7 +44,7 @@ def make_extractor(features: str = "raw", *, n_words: int = 1600, encoding: str 
     if features == "raw":
         return None
     options = {"n_words": n_words, "encoding": encoding, "n_jobs": os.cpu_count()} if features == "bovw" else {}
-    return make_features(features, **options)
+    return _features().make_features(features, **options)
 
 
 def _fit_preprocessor(F_train, settings) -> Preprocessor:
@@ -63,7 +62,7 @@ def fit_design(X_train, y_train, settings, *, others: dict | None = None, cache_
     """
     augment = _checks.choice(settings.augment or "none", "augmentation", AUGMENTATIONS)
     if augment == "flip":
-        X_train, y_train = augment_flip(X_train, y_train)
+        X_train, y_train = _features().augment_flip(X_train, y_train)
     others = {name: X for name, X in (others or {}).items() if X is not None and len(X)}
     extractor = make_extractor(settings.features, n_words=settings.n_words, encoding=settings.encoding)
     if extractor is None:
@@ -72,10 +71,15 @@ def fit_design(X_train, y_train, settings, *, others: dict | None = None, cache_
         F_train = extractor.fit_transform(X_train)
         F_others = {name: extractor.transform(X) for name, X in others.items()}
     else:  # fitted once per data and settings, then read from the feature cache
-        extractor, F_train, F_others = cached_features(extractor, X_train, others, cache_dir=cache_dir)
+        extractor, F_train, F_others = _features().cached_features(extractor, X_train, others, cache_dir=cache_dir)
     design = Design(extractor, _fit_preprocessor(F_train, settings), settings.dtype)
     dtype = np.dtype(settings.dtype)
     X = design.preprocessor.transform(F_train).astype(dtype, copy=False)
     del F_train
     X_others = {name: design.preprocessor.transform(F).astype(dtype, copy=False) for name, F in F_others.items()}
     return design, X, y_train, X_others
+
+
+def _features():
+    from . import features  # scikit-learn (~1 s): only when features are fitted, not to apply a fitted Design
+    return features

@@ -127,17 +127,6 @@ def subset_train(dataset, n, seed=0):
                                notes=[*dataset.notes, note])
 
 
-def per_class(y, k: int, seed=0) -> tuple[np.ndarray, list]:
-    """The indices (increasing) of ``k`` rows of each class of ``y``, drawn without replacement from ``seed``
-    (CLIP_benchmark's ``fewshot_k``), and the classes that have fewer than ``k`` rows (all of theirs are taken)."""
-    k = _checks.integer(k, "shots per class", minimum=1)
-    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    rng = np.random.default_rng(seed)
-    groups = np.split(np.argsort(inverse.ravel(), kind="stable"), np.cumsum(counts)[:-1])
-    picked = [rng.choice(rows, min(k, len(rows)), replace=False) for rows in groups]
-    return np.sort(np.concatenate(picked)), [c for c, n in zip(classes.tolist(), counts) if n < k]
-
-
 def fold_indices(y, folds: int = 5, seed=0) -> list[tuple[np.ndarray, np.ndarray]]:
     """``folds`` stratified, seeded ``(train_idx, val_idx)`` pairs covering every example once as validation.
 

@@ -317,7 +317,7 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
         y = as_labels(y, N, params["W"].shape[1])
     source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
-                          dtype=np.result_type(*params.values()))
+                          dtype=np.result_type(*params.values()), indexed=isinstance(objective, SoftmaxL2Batches))
     total = config.iterations or config.epochs * source.steps
     state = LoopState(params, optimizer.init(params) if opt_state is None else opt_state,
                       np.random.default_rng(config.seed))

@@ -14,7 +14,6 @@ import time
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from .._checks import run_warnings
@@ -52,7 +51,8 @@ def solve(problem: Problem, solver, params: dict | None = None, *, checkpoint=No
         raise ParameterError("per-row weights (class weights) are fitted by L-BFGS only; leave out the minibatch "
                              "optimizer or the weights.")
     evaluator = problem.evaluator(backend, dtype)
-    start_loss = evaluator(params["W"], params["b"])[0]
+    # L-BFGS accepts no step that raises the objective: its start needs no pass of its own
+    start_loss = None if isinstance(solver, LBFGS) else evaluator(params["W"], params["b"])[0]
     if isinstance(solver, LBFGS):
         fields = _lbfgs(problem, solver, params, evaluator, progress=progress, curvature=curvature)
     elif isinstance(solver, Minibatch):
@@ -133,8 +133,9 @@ def _local_search(problem: Problem, solver: LocalSearch, params, dtype) -> dict:
 _SEARCHES = {RandomSearch: _random_search, LocalSearch: _local_search}
 
 
-def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float, started: float) -> Result:
-    """The result with its certificate, accuracies, warnings and time: the same for every solver."""
+def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float | None, started: float) -> Result:
+    """The result with its certificate, accuracies, warnings and time: the same for every solver
+    (``start_loss`` None: the solver never ends above its start)."""
     W, b = fields["params"]["W"], fields["params"]["b"]
     if "objective" not in fields:  # one full pass: the objective and gradient at the result
         loss, gW, gb = evaluator(W, b)
@@ -149,7 +150,8 @@ def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float
             history.val_accuracy.append(accuracy(W, b, *problem.val, shift=problem.shift, scale=problem.scale))
     chance = np.bincount(problem.y, minlength=problem.n_classes).max() / len(problem.y)
     result = Result(**fields, train_accuracy=train_accuracy, history=history,
-                    warnings=run_warnings(start_loss, fields["objective"], train_accuracy, chance))
+                    warnings=run_warnings(fields["objective"] if start_loss is None else start_loss,
+                                          fields["objective"], train_accuracy, chance))
     _warn_budget(problem, solver, result)
     result.seconds = time.perf_counter() - started
     return result
@@ -158,15 +160,19 @@ def _finish(problem: Problem, solver, fields: dict, evaluator, start_loss: float
 def _warn_budget(problem: Problem, solver, result: Result) -> None:
     """A :class:`ConvergenceWarning` when the budget ended before the stopping rule held."""
     lam = f" at λ={problem.objective.reg_strength:g}"
+    message = None
     if isinstance(solver, LBFGS) and not result.converged and result.iterations >= solver.max_iter:
-        warnings.warn(f"L-BFGS stopped after max_iter={solver.max_iter} iterations{lam} with ‖∇L‖ = "
-                      f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or standardize "
-                      "the features (--standardize).", ConvergenceWarning, stacklevel=3)
+        message = (f"L-BFGS stopped after max_iter={solver.max_iter} iterations{lam} with ‖∇L‖ = "
+                   f"{result.grad_norm:.3g} above the tolerance; raise max_iter (--max-iter) or standardize "
+                   "the features (--standardize).")
     elif isinstance(solver, LBFGS) and not result.converged:  # stalled: no step lowers the objective any more
-        warnings.warn(f"L-BFGS stopped after {result.iterations} iterations{lam}: no step lowers the objective while "
-                      f"‖∇L‖ = {result.grad_norm:.3g} is above the tolerance; the data needs scaling: standardize the "
-                      "features (--standardize).", ConvergenceWarning, stacklevel=3)
+        message = (f"L-BFGS stopped after {result.iterations} iterations{lam}: no step lowers the objective while "
+                   f"‖∇L‖ = {result.grad_norm:.3g} is above the tolerance; the data needs scaling: standardize the "
+                   "features (--standardize).")
     elif isinstance(solver, Minibatch) and result.converged is False:
-        warnings.warn(f"the training loss was still falling after {result.epochs} epochs (max_iter; by more than "
-                      f"tol={solver.tol:g} in the last {solver.patience}){lam}; raise max_iter or the learning "
-                      "rate, or use early stopping.", ConvergenceWarning, stacklevel=3)
+        message = (f"the training loss was still falling after {result.epochs} epochs (max_iter; by more than "
+                   f"tol={solver.tol:g} in the last {solver.patience}){lam}; raise max_iter or the learning "
+                   "rate, or use early stopping.")
+    if message is not None:
+        from sklearn.exceptions import ConvergenceWarning  # scikit-learn's category (~1 s): only when warning
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)

@@ -30,16 +30,17 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .. import _checks
 from .._checks import as_labels
 from ..errors import InputError, ParameterError
 from ..objective import Value
+from ..rows.batches import Indexed
 from ..rows.source import accuracy, read_rows, release_rows, spans
 
 CHUNK_BYTES = 4 * 2 ** 20
 """Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize)): a chunk is
 read by both products, so two workers' chunks should stay in the cache between them (32 MiB of L3 here)."""
 
-PRECISIONS = (np.float32, np.float64)
 _TOO_LARGE = ("the products X·W overflow {dtype}: X holds values too large for it (or NaN / inf); the data "
               "needs scaling: pass --standardize (standardize=True), or divide the embeddings by a constant.")
 
@@ -116,8 +117,9 @@ class SoftmaxL2Batches:
     :class:`~linclass.objective.Objective`: the same loss, gradient and scores, in one fused pass per worker.
 
     The batch's rows are split between ``threads`` workers (this thread and helpers kept across steps; at least
-    :attr:`MIN_ROWS` rows each), each computing its rows' scores ``X_k W + b``, their softmax (:func:`fused_softmax`)
-    and ``Gᵀ X_k`` while the rows are in its cache, with one BLAS thread: call the steps inside :meth:`running`,
+    :attr:`MIN_ROWS` rows each), each copying its rows out of X (given :class:`~linclass.rows.batches.Indexed`),
+    computing their scores ``X_k W + b``, their softmax (:func:`fused_softmax`) and ``Gᵀ X_k`` while the rows are
+    in its cache, with one BLAS thread: call the steps inside :meth:`running`,
     which sets that once (a BLAS limit costs ~0.4 ms, a step ~0.5 ms). Deterministic: the parts are added in a fixed
     order. Labels are trusted (the loop checks them once).
     """
@@ -132,19 +134,22 @@ class SoftmaxL2Batches:
         return _BLAS.limit(limits=1) if self.threads > 1 else contextlib.nullcontext()
 
     def __call__(self, params, X, y) -> Value:
+        """``X``: the batch's rows, an array or :class:`~linclass.rows.batches.Indexed` (each worker gathers its own
+        rows from it, where it computes on them)."""
         W, b = params["W"], params["b"]
         n = X.shape[0]
-        X = X.astype(W.dtype, copy=False)
+        rows_of = X.gather if isinstance(X, Indexed) else X.__getitem__
         scores = np.empty((n, W.shape[1]), W.dtype)  # (n, C), kept for the loop's running accuracy
         workers = max(1, min(self.threads, n // self.MIN_ROWS))
         cuts = [n * k // workers for k in range(workers + 1)]
 
         def part(k):
             rows = slice(cuts[k], cuts[k + 1])
-            S = np.matmul(X[rows], W, out=scores[rows])
+            Xk = rows_of(rows).astype(W.dtype, copy=False)
+            S = np.matmul(Xk, W, out=scores[rows])
             S += b
             loss, Gt = fused_softmax(np.ascontiguousarray(S.T), y[rows])
-            return loss, Gt @ X[rows], Gt.sum(axis=1)
+            return loss, Gt @ Xk, Gt.sum(axis=1)
 
         helpers = [_helpers(workers - 1).submit(part, k) for k in range(1, workers)]
         parts = [part(0)] + [future.result() for future in helpers]
@@ -178,12 +183,8 @@ class SoftmaxL2:
         if np.dtype(X.dtype).kind != "f":
             raise InputError(f"X must hold floating-point numbers, got dtype {X.dtype}; "
                              "save the embeddings as float16, float32 or float64.")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in PRECISIONS:
-            raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
-        if not (math.isfinite(reg_strength) and reg_strength >= 0):
-            raise ParameterError(f"reg_strength (λ) must be a finite number >= 0, got {reg_strength!r}.")
-        self.X, self.n_classes, self.reg_strength = X, int(n_classes), float(reg_strength)
+        self.dtype = _checks.precision(dtype)
+        self.X, self.n_classes, self.reg_strength = X, int(n_classes), _checks.reg_strength(reg_strength)
         self.y = as_labels(y, X.shape[0], n_classes)
         self.shift = None if shift is None else np.asarray(shift, np.float64)
         self.scale = None if scale is None else np.asarray(scale, np.float64)

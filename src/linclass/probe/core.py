@@ -24,7 +24,6 @@ import numpy as np
 from .. import _checks, defaults
 from .._version import __version__
 from ..classifier import Classifier
-from ..datasets.splits import per_class
 from ..errors import LabelError, ParameterError
 from ..fitting import LBFGS, Backend, Minibatch, Problem, class_weights, solve
 from ..metrics import tally_rows
@@ -137,8 +136,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
     started = time.perf_counter()
     selection, schedule_of, lams, bounds = _schedule(reg_strength, reg_path, reg_search)
     select_by = _checks.choice(select_by, "--select-by", SELECT_BY)
-    if dtype not in ("float32", "float64"):
-        raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
+    dtype = _checks.precision(dtype).name
     mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
                               lams=lams, backend=backend, dask=dask)
     class_weight = _checks.choice(class_weight, "--class-weight", ("balanced",)) if class_weight else None
@@ -196,9 +194,7 @@ def _schedule(reg_strength, reg_path, reg_search):
     if reg_strength is None:
         reg_strength = defaults.value("probe", "reg_strength")
     lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
-    for lam in lams:
-        if lam is None or not (math.isfinite(lam) and lam >= 0):
-            raise ParameterError(f"the regularization strength λ must be a finite number >= 0, got {lam!r}.")
+    lams = [_checks.reg_strength(lam, "the regularization strength λ") for lam in lams]
     selection = "path" if reg_path is not None and len(lams) > 1 else "single"
     return selection, search.fixed(lams), lams, (min(lams), max(lams))
 
@@ -242,6 +238,17 @@ def _problem(train, y, val, test, lams, standardize, selection, *, shots=None, s
                       shift=shift, scale=scale, sample_weight=weights)
     splits = {name: s for name, s in (("train", train), ("val", val), ("test", test)) if s is not None}
     return problem, classes, others.get("test"), splits
+
+
+def per_class(y, k: int, seed=0) -> tuple[np.ndarray, list]:
+    """The indices (increasing) of ``k`` rows of each class of ``y``, drawn without replacement from ``seed``
+    (CLIP_benchmark's ``fewshot_k``), and the classes that have fewer than ``k`` rows (all of theirs are taken)."""
+    k = _checks.integer(k, "shots per class", minimum=1)
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    rng = np.random.default_rng(seed)
+    groups = np.split(np.argsort(inverse.ravel(), kind="stable"), np.cumsum(counts)[:-1])
+    picked = [rng.choice(rows, min(k, len(rows)), replace=False) for rows in groups]
+    return np.sort(np.concatenate(picked)), [c for c, n in zip(classes.tolist(), counts) if n < k]
 
 
 def _few_shot(train: Split, shots: int, seed) -> Split:

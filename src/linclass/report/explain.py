@@ -141,13 +141,24 @@ def explain_svm(scores, labels, classes, *, delta: float = 1.0):
     return "\n".join(lines), data
 
 
-def probability_text(p: float, loss: float, base: float = math.e) -> str | None:
-    """``p`` with the fewest decimals (2 to 9) for which ``−log(p)`` prints as ``loss`` does; None if none do."""
-    for digits in range(2, 10):
+def probability_text(p: float, loss: float, base: float = math.e, loss_digits: int = 2) -> str | None:
+    """``p`` with the fewest decimals (2 to 12) for which ``−log(p)`` prints as ``loss`` does; None if none do."""
+    for digits in range(2, 13):
         shown = round(p, digits)
-        if 0 < shown < 1 and small(-math.log(shown, base)) == small(loss):
+        if 0 < shown < 1 and small(-math.log(shown, base), loss_digits) == small(loss, loss_digits):
             return f"{shown:.{digits}f}"
     return None
+
+
+def mean_digits(values) -> int:
+    """The fewest decimals (2 to 6) with which ``(v_1 + … + v_N) / N``, redone from the values shown, gives the
+    mean shown."""
+    mean = sum(values) / len(values)
+    for digits in range(2, 7):
+        shown = [_shown(small(v, digits)) for v in values]
+        if small(sum(shown) / len(shown), digits) == small(mean, digits):
+            return digits
+    return 6
 
 
 def _exp_row(row) -> tuple[str, list[str]]:
@@ -178,6 +189,7 @@ def explain_softmax(scores, labels, classes, *, base: str = "e"):
     natural = losses.softmax_loss(scores, labels, reduction="none")[0]
     per_example = natural / math.log(b)
     probs = losses.softmax(scores)
+    d = mean_digits(per_example.tolist())
     lines = [_("Softmax loss ({words}):").format(words=_(words)) + f"  L_i = −{log}( e^{{s_{{y_i}}}} / Σ_j e^{{s_j}} )",
              ""]
     for i, row in enumerate(scores):
@@ -186,20 +198,20 @@ def explain_softmax(scores, labels, classes, *, base: str = "e"):
         table = [("  " + _("scores s"), [score(s) for s in row]), _exp_row(row),
                  ("  " + _("normalize p"), [f"{p:.2f}" for p in probs[i]])]
         lines += columns("", table, list(classes), width=10, label_width=18)
-        lines.append(_loss_line(i, row, y, probs[i, y], per_example[i], b, log))
+        lines.append(_loss_line(i, row, y, probs[i, y], per_example[i], b, log, d))
         lines.append("")
-    total = " + ".join(small(v) for v in per_example)
+    total = " + ".join(small(v, d) for v in per_example)
     mean = float(per_example.mean())
-    lines.append(f"L = (1/N) Σ L_i = ({total}) / {len(per_example)} = {small(mean)}")
+    lines.append(f"L = (1/N) Σ L_i = ({total}) / {len(per_example)} = {small(mean, d)}")
     data = {"loss_name": "softmax", "log_base": str(base), "classes": list(classes),
             "losses": per_example.tolist(), "loss": mean, "probabilities": probs.tolist()}
     return "\n".join(lines), data
 
 
-def _loss_line(i, row, y, p, loss, base, log) -> str:
-    shown = probability_text(p, loss, base)
+def _loss_line(i, row, y, p, loss, base, log, d) -> str:
+    shown = probability_text(p, loss, base, d)
     if shown is not None:
-        return f"  L_{i + 1} = −{log}({shown}) = {small(loss)}"
+        return f"  L_{i + 1} = −{log}({shown}) = {small(loss, d)}"
     # p rounds to 0 or 1: log-sum-exp, L_i = (s_max − s_y) + log Σ_j e^{s_j − s_max}, each part printable
     top = float(row.max())
     rest = [s - top for s in np.delete(row, int(row.argmax()))]
@@ -208,7 +220,7 @@ def _loss_line(i, row, y, p, loss, base, log) -> str:
     gap = (top - row[y]) / math.log(base)
     unit = "" if log == "ln" else f" / ln {num(base)}"
     return (f"  L_{i + 1} = ({score(top)} − {_paren(row[y])}){unit} + {log}({inner}) "
-            f"= {small(gap)} + {small(lse)} = {small(loss)}   "
+            f"= {small(gap, d)} + {small(lse, d)} = {small(loss, d)}   "
             + _("(p rounds to {p}: log-sum-exp in log-space)").format(p=round(p)))
 
 

@@ -1,4 +1,4 @@
-"""An image's features, as pictures (``linclass explain --features IMAGE``).
+"""An image's features, as pictures (``linclass explain --features-of IMAGE``).
 
 The lecture's two hand-made features (seeds 001, 004): a hue histogram (the
 fraction of pixels in each hue bin; grey pixels have no hue and are counted
@@ -21,7 +21,9 @@ from ..errors import InputError
 from ..features import HOG, ColorHistogram, to_gray
 from ..features.color import achromatic
 from ..features.hog import hog_features
+from ..i18n import _
 from . import lecture_plots
+from .explain import text_width
 
 HUE_BINS = 12
 CELL = 8
@@ -65,13 +67,18 @@ def explain_features(path, out_dir=None):
     hog_png = lecture_plots.hog_picture(feats["gray"], feats["cells"], CELL, out / "hog.png")
     bars = [f"  {round(360 * (k + 0.5) / HUE_BINS):>4}°  {'█' * round(40 * v)} {v:.3f}"
             for k, v in enumerate(feats["hue"])]
-    lines = [f"{path}: {H}×{W} pixels (H×W), {H * W * 3:,} raw numbers", "",
-             f"hue histogram: {HUE_BINS} bins of {360 // HUE_BINS}°, the fraction of pixels in each:", *bars,
-             f"  {feats['no_hue']:,} of {H * W:,} pixels are grey (R = G = B): they have no hue and are left out.", "",
-             f"HOG: {CELL}×{CELL}-pixel cells → {nr}×{nc} cells, {n} orientation bins each → "
-             f"{nr} × {nc} × {n} = {feats['hog'].size:,} numbers",
-             "  (the lecture: 128×64 → 16×8 cells → 1,152; 320×240 → 40×30 cells → 10,800)", "",
-             f"pictures: {hue_png}", f"          {hog_png}"]
+    pictures = _("pictures:")
+    lines = [_("{path}: {shape} pixels (H×W), {raw} raw numbers").format(path=path, shape=f"{H}×{W}",
+                                                                           raw=f"{H * W * 3:,}"), "",
+             _("hue histogram: {bins} bins of {width}°, the fraction of pixels in each:").format(
+                 bins=HUE_BINS, width=360 // HUE_BINS), *bars,
+             "  " + _("{grey} of {pixels} pixels are grey ({rule}): they have no hue and are left out.").format(
+                 grey=f"{feats['no_hue']:,}", pixels=f"{H * W:,}", rule="R = G = B"), "",
+             _("HOG: {cell}-pixel cells → {grid} cells, {n} orientation bins each → {product} numbers").format(
+                 cell=f"{CELL}×{CELL}", grid=f"{nr}×{nc}", n=n, product=f"{nr} × {nc} × {n} = {feats['hog'].size:,}"),
+             "  " + _("(the lecture: {a} → {b} cells → {c}; {d} → {e} cells → {f})").format(
+                 a="128×64", b="16×8", c="1,152", d="320×240", e="40×30", f="10,800"), "",
+             f"{pictures} {hue_png}", " " * text_width(pictures) + f" {hog_png}"]
     data = {"image": str(path), "height": H, "width": W, "hue_histogram": feats["hue"].tolist(),
             "pixels_without_hue": feats["no_hue"],
             "hog_size": int(feats["hog"].size), "hog_cells": [nr, nc], "orientations": n,

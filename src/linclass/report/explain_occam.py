@@ -20,7 +20,7 @@ from ..estimators import SoftmaxClassifier
 from ..i18n import _
 from . import lecture_plots
 from .explain import columns
-from .numbers import general, sci
+from .numbers import fixed, general, sci
 
 LAMBDAS = np.logspace(-5, 0, 11)
 TRAIN_SIZE = 150
@@ -62,7 +62,7 @@ def explain_occam(out_dir=None):
     picture = lecture_plots.occam(rows, out / "occam.png")
     lines = [_("Occam's razor and λ: softmax (L2, L-BFGS) on {n} training digits, scored on the validation "
                "set.").format(n=TRAIN_SIZE), ""]
-    table = [(_lam(r["lambda"]), [f"{r['train']:.1%}", f"{r['val']:.1%}", f"{r['train'] - r['val']:.1%}",
+    table = [(_lam(r["lambda"]), [f"{r['train']:.1%}", f"{r['val']:.1%}", fixed(r['train'] - r['val'], '.1%'),
                                   general(r["norm2"], 3), _("← chosen") if r is chosen else ""]) for r in rows]
     lines += [line.rstrip() for line in columns("λ", table, [_("train acc"), _("val acc"), _("gap"), "‖W‖²", ""],
                                                 width=0, label_width=6, fit=True)]

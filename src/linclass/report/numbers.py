@@ -65,10 +65,10 @@ def score(x: float, digits: int = 2) -> str:
     return text if "." in text or "e" in text or not text[-1].isdigit() else f"{text}.0"
 
 
-def small(x: float) -> str:
-    """Two decimals, or two significant digits for values too small to show that way (``3.4e−48``)."""
+def small(x: float, digits: int = 2) -> str:
+    """``digits`` decimals, or two significant digits for values too small to show that way (``3.4e−48``)."""
     x = float(x)
-    return num(x) if x == 0 or not math.isfinite(x) or abs(x) >= 0.005 else sci(x, 2)
+    return num(x, digits) if x == 0 or not math.isfinite(x) or abs(x) >= 0.5 * 10 ** -digits else sci(x, 2)
 
 
 def general(x: float, significant: int = 3, *, sign: bool = False) -> str:
