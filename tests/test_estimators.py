@@ -287,7 +287,7 @@ def test_grid_search_and_cross_val_score_match_a_manual_loop(iris):
     (LinearSVM(learning_rate=0), "learning_rate must be"),
     (LinearSVM(batch_size=0), "batch_size must be an integer"),
     (LinearSVM(max_iter=1.5), "max_iter must be an integer"),
-    (LinearSVM(dtype="int8"), "dtype must be float64 or float32"),
+    (LinearSVM(dtype="int8"), "dtype must be float32 or float64"),
     (LinearSVM(random_state=-3), "random_state must be None or an integer"),
     (LinearSVM(optimizer="sgd", schedule="linear"), "unknown schedule"),
     (LinearSVM(loss="svm", optimizer="lbfgs"), "L-BFGS needs a smooth objective"),

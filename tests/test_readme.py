@@ -50,7 +50,7 @@ CHANGED = {
     "linclass strategies": (["--budget", "50"], "1,000 loss evaluations per search strategy take seconds each "
                                                 "even on small data"),
     "linclass tune --loss svm --lr": (["--epochs", "3"], "16 runs of 60 epochs on digits"),
-    "linclass tune --loss svm --backend dask": (["--epochs", "3"], "the same 16 runs of 60 epochs on digits"),
+    "linclass tune --loss svm --dask": (["--epochs", "3"], "the same 16 runs of 60 epochs on digits"),
 }
 SUBSTITUTED = {
     # README text → (what the test gives instead, why)
@@ -171,7 +171,7 @@ def test_every_linclass_command_runs(official_cifar10, tmp_path, monkeypatch, ca
             assert code == 2 and missing in out.err, out.err
             continue
         assert code == 0, f"`{command}` failed:\n{out.err[-2000:]}"
-        assert "renamed" not in out.err, f"`{command}` uses an old spelling:\n{out.err}"
+        assert "linclass: note:" not in out.err, f"`{command}` uses an old spelling:\n{out.err}"
     assert (tmp_path / "data" / "cifar10-jpg" / "SHA256SUMS").is_file()
 
 

@@ -171,7 +171,7 @@ def _run(capsys, *argv):
 
 
 def test_cli_grid_writes_table_heat_map_and_a_best_model_that_reproduces_its_score(capsys, tmp_path):
-    out = _run(capsys, "--lr", "1e-3,1e-1", "--reg", "1e-4,1e-2", "--epochs", "3", "--jobs", "2",
+    out = _run(capsys, "--lr", "1e-3,1e-1", "--reg-strength", "1e-4,1e-2", "--epochs", "3", "--jobs", "2",
                "--out", str(tmp_path))
     assert out["finished"] == out["n_settings"] == 4 and not out["interrupted"]
     best = max((t for t in out["trials"] if t["status"] == "ok"), key=lambda t: (t["val_accuracy"], -t["index"]))
@@ -196,11 +196,10 @@ def test_cli_random_search_with_cv_and_an_extra_parameter(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--scheduler", "tcp://localhost:1"], "add --backend dask"),
     (["--random", "3", "--lr", "1e-3"], "drop --lr"),
     (["--lr", "fast"], "--lr must be numbers"),
     (["--param", "batch_size"], "NAME=VALUES"),
-], ids=["scheduler-without-dask", "random-and-grid", "bad-lr", "bad-param"])
+], ids=["random-and-grid", "bad-lr", "bad-param"])
 def test_cli_errors_exit_2_with_the_fix(capsys, argv, match):
     assert main(["tune", *argv]) == 2
     assert match in capsys.readouterr().err
@@ -212,7 +211,7 @@ def test_cli_on_cifar10_subset(capsys, tmp_path):
     if not CIFAR.exists():
         pytest.skip(f"CIFAR-10 JPEG copy not found at {CIFAR}")
     out = _run(capsys, "--data", str(CIFAR), "--subset", "2000", "--val-size", "500", "--loss", "svm",
-               "--lr", "1e-4,1e-3", "--reg", "1e-2", "--epochs", "2", "--jobs", "2", "--out", str(tmp_path))
+               "--lr", "1e-4,1e-3", "--reg-strength", "1e-2", "--epochs", "2", "--jobs", "2", "--out", str(tmp_path))
     assert out["finished"] == 2 and out["best"]["val_accuracy"] > 0.15     # 10 classes: chance is 0.10
 
 
@@ -225,7 +224,7 @@ def test_cli_ctrl_c_reports_and_saves_the_finished_trials(tmp_path):
     import sys
     import time
 
-    cmd = [sys.executable, "-m", "linclass", "tune", "--lr", "1e-4,1e-3,1e-2,1e-1", "--reg",
+    cmd = [sys.executable, "-m", "linclass", "tune", "--lr", "1e-4,1e-3,1e-2,1e-1", "--reg-strength",
            "1e-5,1e-4,1e-3,1e-2,1e-1,1", "--epochs", "1500", "--jobs", "2", "--out", str(tmp_path), "--json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

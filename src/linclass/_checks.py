@@ -154,6 +154,33 @@ def choice(value, name: str, choices, *, hint=""):
                          f"{suggestion}{hint}.")
 
 
+def reg_strength(value, name: str = "reg_strength (λ)") -> float:
+    """λ, the regularization strength: a finite number ≥ 0."""
+    return number(value, name, low=0, hint="; e.g. 1e-3 (0: no regularization)")
+
+
+PRECISIONS = (np.dtype(np.float32), np.dtype(np.float64))
+"""The precisions a computation runs in (``float16`` data is computed in float32)."""
+
+
+def precision(dtype, name: str = "dtype") -> np.dtype:
+    """``dtype`` as ``np.dtype(float32)`` or ``np.dtype(float64)``, else a :class:`ParameterError`."""
+    try:
+        found = np.dtype(dtype)
+    except TypeError:
+        found = None
+    if found not in PRECISIONS:
+        raise ParameterError(f"{name} must be float32 or float64, got {dtype!r}.")
+    return found
+
+
+def dask_address(target, name: str = "--dask") -> str:
+    """``local`` (a cluster started here) or a scheduler address with its protocol, e.g. ``tcp://host:8786``."""
+    if target != "local" and not (isinstance(target, str) and "://" in target):
+        raise ParameterError(f"{name} must be local or a scheduler address such as tcp://host:8786, got {target!r}.")
+    return target
+
+
 def log_range(bounds, name: str) -> tuple[float, float]:
     """``(low, high)`` with ``0 < low <= high < inf``: the bounds of a log-uniform draw."""
     try:
@@ -166,6 +193,9 @@ def log_range(bounds, name: str) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- seeds
+
+MAX_SEED = 2**32 - 1
+"""Seeds go to NumPy and scikit-learn (``random_state``), which take 0 … 2**32 − 1."""
 
 
 def seed(value, name: str = "seed") -> int:

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .. import _checks
 from .._checks import as_labels
 from ..errors import InputError, ParameterError
 from ..objective import Value
@@ -40,7 +41,6 @@ CHUNK_BYTES = 4 * 2 ** 20
 """Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize)): a chunk is
 read by both products, so two workers' chunks should stay in the cache between them (32 MiB of L3 here)."""
 
-PRECISIONS = (np.float32, np.float64)
 _TOO_LARGE = ("the products X·W overflow {dtype}: X holds values too large for it (or NaN / inf); the data "
               "needs scaling: pass --standardize (standardize=True), or divide the embeddings by a constant.")
 
@@ -185,12 +185,8 @@ class SoftmaxL2:
         if np.dtype(X.dtype).kind != "f":
             raise InputError(f"X must hold floating-point numbers, got dtype {X.dtype}; "
                              "save the embeddings as float16, float32 or float64.")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in PRECISIONS:
-            raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
-        if not (math.isfinite(reg_strength) and reg_strength >= 0):
-            raise ParameterError(f"reg_strength (λ) must be a finite number >= 0, got {reg_strength!r}.")
-        self.X, self.n_classes, self.reg_strength = X, int(n_classes), float(reg_strength)
+        self.dtype = _checks.precision(dtype)
+        self.X, self.n_classes, self.reg_strength = X, int(n_classes), _checks.reg_strength(reg_strength)
         self.y = as_labels(y, X.shape[0], n_classes)
         self.shift = None if shift is None else np.asarray(shift, np.float64)
         self.scale = None if scale is None else np.asarray(scale, np.float64)

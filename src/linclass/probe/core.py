@@ -136,8 +136,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
     started = time.perf_counter()
     selection, schedule_of, lams, bounds = _schedule(reg_strength, reg_path, reg_search)
     select_by = _checks.choice(select_by, "--select-by", SELECT_BY)
-    if dtype not in ("float32", "float64"):
-        raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
+    dtype = _checks.precision(dtype).name
     mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
                               lams=lams, backend=backend, dask=dask)
     class_weight = _checks.choice(class_weight, "--class-weight", ("balanced",)) if class_weight else None
@@ -195,9 +194,7 @@ def _schedule(reg_strength, reg_path, reg_search):
     if reg_strength is None:
         reg_strength = defaults.value("probe", "reg_strength")
     lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
-    for lam in lams:
-        if lam is None or not (math.isfinite(lam) and lam >= 0):
-            raise ParameterError(f"the regularization strength λ must be a finite number >= 0, got {lam!r}.")
+    lams = [_checks.reg_strength(lam, "the regularization strength λ") for lam in lams]
     selection = "path" if reg_path is not None and len(lams) > 1 else "single"
     return selection, search.fixed(lams), lams, (min(lams), max(lams))
 
