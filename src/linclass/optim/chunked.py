@@ -98,8 +98,8 @@ def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, 
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
     Both products keep classes as rows, ``Sᵀ = Vᵀ Xᵀ`` and ``Gᵀ X`` (the gradient returned
     as its transposed view): measured with OpenBLAS (Haswell kernel) on this project's
-    machine, 1.2× less CPU than ``X V`` with a transposed copy and ``Xᵀ G`` at D = 256,
-    C = 20, and as much at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
+    machine, an evaluation 1.6× faster than with ``X V``, a transposed copy and ``Xᵀ G`` at
+    D = 256, C = 20, and 1.08× at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
     """
     block = block.astype(dtype, copy=False)
     St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
@@ -112,16 +112,17 @@ def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, 
     return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
 
 
-class SoftmaxL2Batches:
-    """The minibatch loop's ``objective(params, X_batch, y_batch) -> Value`` for an L2 (or unregularized) softmax
-    :class:`~linclass.objective.Objective`: the same loss, gradient and scores, in one fused pass per worker.
+class BatchSteps:
+    """The minibatch loop's ``objective(params, X_batch, y_batch) -> Value`` for any
+    :class:`~linclass.objective.Objective` on ``W`` and ``b``: the same loss, gradient and scores, computed in one
+    pass per worker.
 
     The batch's rows are split between ``threads`` workers (this thread and helpers kept across steps; at least
     :attr:`MIN_ROWS` rows each), each copying its rows out of X (given :class:`~linclass.rows.batches.Indexed`),
-    computing their scores ``X_k W + b``, their softmax (:func:`fused_softmax`) and ``Gᵀ X_k`` while the rows are
-    in its cache, with one BLAS thread: call the steps inside :meth:`running`,
+    computing their scores ``X_k W + b``, the loss's sum and ``dscores`` (:meth:`Objective.data_loss`) and
+    ``dscoresᵀ X_k`` while the rows are in its cache, with one BLAS thread: call the steps inside :meth:`running`,
     which sets that once (a BLAS limit costs ~0.4 ms, a step ~0.5 ms). Deterministic: the parts are added in a fixed
-    order. Labels are trusted (the loop checks them once).
+    order.
     """
 
     MIN_ROWS = 64
@@ -139,17 +140,18 @@ class SoftmaxL2Batches:
         W, b = params["W"], params["b"]
         n = X.shape[0]
         rows_of = X.gather if isinstance(X, Indexed) else X.__getitem__
-        scores = np.empty((n, W.shape[1]), W.dtype)  # (n, C), kept for the loop's running accuracy
+        scores = np.empty((n, W.shape[1]), np.result_type(W, X.X if isinstance(X, Indexed) else X))  # (n, C)
         workers = max(1, min(self.threads, n // self.MIN_ROWS))
         cuts = [n * k // workers for k in range(workers + 1)]
 
         def part(k):
             rows = slice(cuts[k], cuts[k + 1])
-            Xk = rows_of(rows).astype(W.dtype, copy=False)
+            Xk = rows_of(rows)
             S = np.matmul(Xk, W, out=scores[rows])
             S += b
-            loss, Gt = fused_softmax(np.ascontiguousarray(S.T), y[rows])
-            return loss, Gt @ Xk, Gt.sum(axis=1)
+            loss, dS = self.objective.data_loss(S, y[rows], reduction="sum")
+            dS = dS.astype(W.dtype, copy=False)
+            return loss, dS.T @ Xk, dS.sum(axis=0)
 
         helpers = [_helpers(workers - 1).submit(part, k) for k in range(1, workers)]
         parts = [part(0)] + [future.result() for future in helpers]

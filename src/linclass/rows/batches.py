@@ -51,7 +51,7 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 class Indexed(NamedTuple):
     """Rows ``idx`` of ``X``, not yet copied: a batch whose consumer gathers the rows itself (the fused minibatch
-    step, :class:`linclass.optim.chunked.SoftmaxL2Batches`, splits the copy between its threads)."""
+    step, :class:`linclass.optim.chunked.BatchSteps`, splits the copy between its threads)."""
 
     X: object
     idx: np.ndarray
