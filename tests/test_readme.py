@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linclass.cli import main
+from linclass.cli import build_parser, main
+from linclass.cli.flags import Renamed
 
 try:
     import torch
@@ -208,3 +209,27 @@ def test_install_commands_run_as_written_in_a_fresh_copy(tmp_path):
             assert done.stdout.strip() == str(clone / ".venv" / "bin" / "linclass")
         if command == ".venv/bin/linclass train":
             assert "report" in done.stdout
+
+
+def _current_flags(parser) -> set[str]:
+    """Every option string of ``parser`` and its subcommands, old spellings (:class:`Renamed`) left out."""
+    found = set()
+    for action in parser._actions:
+        if isinstance(action, Renamed):
+            continue
+        found.update(s for s in action.option_strings if s.startswith("--"))
+        for sub in getattr(action, "choices", None) or {}:
+            if isinstance(action.choices, dict):
+                found |= _current_flags(action.choices[sub])
+    return found
+
+
+OTHER_TOOLS_FLAGS = {"--index-url"}
+"""Flags the README gives to pip, not to linclass."""
+
+
+def test_every_flag_the_readme_names_is_a_current_linclass_flag():
+    """Also in prose and tables, which no command runs: a renamed or removed flag shows up here."""
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", README.read_text(encoding="utf-8")))
+    stale = named - _current_flags(build_parser()) - OTHER_TOOLS_FLAGS
+    assert not stale, f"README names flags no linclass command has (any more): {sorted(stale)}"
