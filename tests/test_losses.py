@@ -8,7 +8,7 @@ import pytest
 
 from linclass import Objective, losses, reference
 from linclass.errors import InputError, LabelError, LinclassError
-from linclass.optim.chunked import BatchSteps
+from linclass.optim.chunked import BatchSteps, SoftmaxL2
 from linclass.regularizers import L1, L2
 from linclass.rows.batches import Indexed
 
@@ -207,3 +207,20 @@ def test_the_split_minibatch_step_gives_the_objectives_loss_gradient_and_scores(
     for k in ("W", "b"):
         np.testing.assert_allclose(split.grads[k], plain.grads[k], rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(split.scores, plain.scores, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["squared-svm", "squared-ova-svm", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_chunked_engine_computes_any_smooth_loss_as_the_objective_does(loss, dtype):
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((700, 9)), rng.integers(0, 5, 700)
+    W, b = rng.standard_normal((9, 5)) * 0.3, rng.standard_normal(5) * 0.3
+    objective = Objective(loss, L2(), 0.05)
+    chunked = SoftmaxL2(X.astype(dtype), y, 5, 0.05, dtype=dtype, chunk_rows=64, threads=2,
+                        loss=None if loss == "softmax" else objective)
+    value, dW, db = chunked(W, b)
+    plain = objective({"W": W, "b": b}, X, y)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    assert value == pytest.approx(plain.loss, rel=tol)
+    np.testing.assert_allclose(dW, plain.grads["W"], rtol=tol * 10, atol=tol)
+    np.testing.assert_allclose(db, plain.grads["b"], rtol=tol * 10, atol=tol)

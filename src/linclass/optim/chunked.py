@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -112,6 +113,20 @@ def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, 
     return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
 
 
+def loss_terms(block, y, V, c, dtype, weight=None, *, objective) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`chunk_terms` for the data term of any loss: ``objective.data_loss`` (an
+    :class:`~linclass.objective.Objective`'s) on the chunk's scores ``block · V + c`` (n, C), its per-row losses
+    summed in float64, and ``dscoresᵀ X``."""
+    block = block.astype(dtype, copy=False)
+    S = block @ V
+    S += c.T
+    losses, dS = objective.data_loss(S, y, reduction="none")
+    if weight is not None:
+        losses = losses * weight
+        dS *= weight[:, None].astype(dS.dtype)
+    return float(np.sum(losses, dtype=np.float64)), (dS.T @ block).T, dS.sum(axis=0, dtype=np.float64)
+
+
 class BatchSteps:
     """The minibatch loop's ``objective(params, X_batch, y_batch) -> Value`` for any
     :class:`~linclass.objective.Objective` on ``W`` and ``b``: the same loss, gradient and scores, computed in one
@@ -174,12 +189,14 @@ class SoftmaxL2:
     sums over rows stay float64). ``y`` holds class indices in ``[0, n_classes)``.
     ``shift`` / ``scale`` (D,) standardize on the fly: the model is fitted on
     ``(X − shift) / scale``. ``sample_weight`` (N,): the data term is the weighted mean
-    ``Σ w_i L_i / Σ w_i`` (scikit-learn's, e.g. with ``class_weight="balanced"``).
+    ``Σ w_i L_i / Σ w_i`` (scikit-learn's, e.g. with ``class_weight="balanced"``). ``loss``: an
+    :class:`~linclass.objective.Objective` whose ``data_loss`` is the data term instead of the softmax (a smooth
+    loss such as the squared hinge, :func:`loss_terms`; the penalty stays ``λ ΣW²``); None: the softmax, fused.
     """
 
     def __init__(self, X, y, n_classes: int, reg_strength: float = 0.0, *, dtype=np.float32,
                  shift=None, scale=None, chunk_rows: int | None = None,
-                 threads: int | None = None, sample_weight=None):
+                 threads: int | None = None, sample_weight=None, loss=None):
         if len(X.shape) != 2 or X.shape[0] == 0:
             raise InputError(f"X must be a non-empty (N, D) matrix, got shape {tuple(X.shape)}.")
         if np.dtype(X.dtype).kind != "f":
@@ -194,6 +211,7 @@ class SoftmaxL2:
         self.threads = int(threads or default_threads())
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
         self.total_weight = X.shape[0] if sample_weight is None else float(self.sample_weight.sum())
+        self.loss = loss
         self._memo = {}
         if self.chunk_rows < 1 or self.threads < 1:
             raise ParameterError(f"chunk_rows and threads must be >= 1, got {chunk_rows!r} and {threads!r}.")
@@ -213,7 +231,7 @@ class SoftmaxL2:
     def _build(self, dtype) -> "SoftmaxL2":
         return SoftmaxL2(self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype, shift=self.shift,
                          scale=self.scale, chunk_rows=chunk_rows_for(self.X.shape[1], dtype.itemsize),
-                         threads=self.threads, sample_weight=self.sample_weight)
+                         threads=self.threads, sample_weight=self.sample_weight, loss=self.loss)
 
     def effective(self, W, b) -> tuple[np.ndarray, np.ndarray]:
         """``(V, c)`` with ``X V + c`` = the scores of the standardized rows: ``V = W / σ``, ``c = b − μ V``."""
@@ -233,12 +251,13 @@ class SoftmaxL2:
         V, c = V.astype(self.dtype), c.astype(self.dtype)[:, None]
         work = spans(self.X, self.chunk_rows)
         threads = max(1, min(self.threads, len(work)))
+        terms = chunk_terms if self.loss is None else functools.partial(loss_terms, objective=self.loss)
 
         def worker(k):
             total, gV, gc = 0.0, np.zeros((self.X.shape[1], self.n_classes)), np.zeros(self.n_classes)
             for start, stop in work[k::threads]:
                 weight = None if self.sample_weight is None else self.sample_weight[start:stop]
-                loss, g, h = chunk_terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype, weight)
+                loss, g, h = terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype, weight)
                 total += loss
                 gV += g
                 gc += h

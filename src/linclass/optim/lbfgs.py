@@ -101,6 +101,13 @@ def is_l2_softmax(objective) -> bool:
             and (objective.reg is None or objective.reg_strength == 0 or isinstance(objective.reg, L2)))
 
 
+def is_chunked(objective) -> bool:
+    """Whether :class:`SoftmaxL2` computes ``objective`` in row chunks on NumPy: the L2 softmax (fused), or any
+    smooth loss with L2 or no penalty (``loss=``, the squared hinge among them)."""
+    return (isinstance(objective, Objective) and LOSSES[objective.loss].smooth
+            and (objective.reg is None or objective.reg_strength == 0 or isinstance(objective.reg, L2)))
+
+
 def softmax_evaluator(objective, X, y, n_classes: int, dtype, **options) -> SoftmaxL2:
     """The chunked evaluator of an L2 softmax :class:`Objective` (``options``: chunk_rows, threads, shift, scale)."""
     lam = objective.reg_strength if objective.reg is not None else 0.0
