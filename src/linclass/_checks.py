@@ -75,6 +75,15 @@ def as_labels(y, n: int, n_classes: int) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def row_matrix(X, name: str = "X", error=InputError) -> tuple[int, int]:
+    """``X.shape`` as ``(N, D)`` with N, D ≥ 1, read from the shape alone (a memory map or row source is not
+    read), else ``error`` naming ``name``."""
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) != 2 or 0 in shape:
+        raise error(f"{name} must be a non-empty (N, D) matrix, one row per example; got shape {shape}.")
+    return shape
+
+
 def scores_and_labels(scores, y) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``(scores (N, C), y (N,))``."""
     scores = as_float_array(scores, "scores", 2)
