@@ -61,7 +61,7 @@ def test_seed_takes_ints_generators_and_none():
     assert _checks.seed(a) == int(b.integers(2**32))
     assert isinstance(_checks.seed(None), int)
     for bad in (-1, 1.5, True, "0"):
-        with pytest.raises(ParameterError, match="random_state must be None or an integer >= 0"):
+        with pytest.raises(ParameterError, match=r"random_state must be None or an integer in \[0, "):
             _checks.seed(bad, "random_state")
 
 
@@ -109,3 +109,9 @@ def test_precision_takes_the_two_float_types(dtype, expected):
     assert _checks.precision(dtype) == np.dtype(expected)
     with pytest.raises(ParameterError, match="float32 or float64"):
         _checks.precision("int8")
+
+
+def test_a_seed_beyond_what_numpy_and_scikit_learn_take_is_refused():
+    assert _checks.seed(_checks.MAX_SEED) == 2**32 - 1
+    with pytest.raises(ParameterError, match=r"\[0, 4294967295\]"):
+        _checks.seed(2**32)
