@@ -279,11 +279,11 @@ def test_grid_search_and_cross_val_score_match_a_manual_loop(iris):
 # --------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("estimator, fix", [
-    (LinearSVM(penalty="l3"), "penalty must be one of"),
-    (LinearSVM(alpha=-1), "alpha must be a finite number >= 0"),
+    (LinearSVM(penalty="l3"), "unknown penalty 'l3'; choose one of l2, l1, elasticnet, None, none"),
+    (LinearSVM(alpha=-1), r"alpha \(the regularization strength λ\) must be a finite number >= 0"),
     (LinearSVM(penalty="elasticnet", l1_ratio=2), "l1_ratio must be"),
     (LinearSVM(loss="softmax"), "use SoftmaxClassifier"),
-    (LinearSVM(optimizer="newton"), "optimizer must be one of"),
+    (LinearSVM(optimizer="newton"), "unknown optimizer 'newton'; choose one of auto"),
     (LinearSVM(learning_rate=0), "learning_rate must be"),
     (LinearSVM(batch_size=0), "batch_size must be an integer"),
     (LinearSVM(max_iter=1.5), "max_iter must be an integer"),

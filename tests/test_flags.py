@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from linclass.cli import build_parser, main
-from linclass.cli.flags import FLAGS, RENAMED
+from linclass.cli.flags import FLAGS, NOTES, RENAMED
 
 HIDDEN = {"--help", "--version"}
 
@@ -124,3 +124,17 @@ def test_train_reg_with_a_number_names_reg_strength(capsys):
     assert main(["train", "--reg", "1e-3"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--reg-strength" in err and "--penalty" in err
+
+
+@pytest.mark.parametrize("argv, dest, value, note", [
+    (["--backend", "dask"], "dask", "local", "--backend dask is now --dask local"),
+    (["--backend", "dask", "--scheduler", "tcp://h:8786"], "dask", "tcp://h:8786", "--scheduler is now --dask"),
+    (["--scheduler", "tcp://h:8786", "--backend", "dask"], "dask", "tcp://h:8786", "--backend dask is now"),
+    (["--reg", "1e-3,1e-2"], "reg_strength", "1e-3,1e-2", "--reg with numbers is now --reg-strength"),
+    (["--reg", "l1"], "penalty", "l1", "--reg is now --penalty"),
+], ids=["backend", "scheduler", "scheduler-first", "reg-list", "reg-penalty"])
+def test_tune_old_spellings_reach_the_new_flags(argv, dest, value, note):
+    parser = commands()["tune"]
+    args = parser.parse_args(argv)
+    assert getattr(args, dest) == value
+    assert any(note in n for n in getattr(args, NOTES))

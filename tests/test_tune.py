@@ -101,8 +101,7 @@ def test_dask_local_cluster_gives_the_results_of_loky(data):
     loky = search(ESTIMATOR, SETTINGS, X, y, cv=3, seed=4, n_jobs=2)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        dask = search(ESTIMATOR, SETTINGS, X, y, cv=3, seed=4, backend="dask",
-                      scheduler=cluster.scheduler_address)
+        dask = search(ESTIMATOR, SETTINGS, X, y, cv=3, seed=4, dask=cluster.scheduler_address)
     assert _comparable(dask) == _comparable(loky)
     np.testing.assert_array_equal(dask.best_estimator.coef_, loky.best_estimator.coef_)
 
@@ -152,10 +151,10 @@ def test_heat_map_cell_is_the_best_over_the_other_parameters(data):
     (lambda d: search(ESTIMATOR, [{"lr": 1}], d[0], d[1], cv=3), ParameterError, "has no parameter lr"),
     (lambda d: search(ESTIMATOR, [{"learning_rate": -1}], d[0], d[1], cv=3), ParameterError, "learning_rate"),
     (lambda d: search(ESTIMATOR, SETTINGS, d[0], d[1]), InputError, "cv=K"),
-    (lambda d: search(ESTIMATOR, SETTINGS, d[0], d[1], cv=3, backend="spark"), ParameterError, "loky, dask"),
+    (lambda d: search(ESTIMATOR, SETTINGS, d[0], d[1], cv=3, dask="spark"), ParameterError, "tcp://host:8786"),
     (lambda d: search(ESTIMATOR, [], d[0], d[1], cv=3), ParameterError, "no settings"),
     (lambda d: log_uniform(3, {"alpha": (0, 1)}), ParameterError, "0 < low"),
-], ids=["unknown-param", "bad-value", "no-validation", "backend", "empty", "range"])
+], ids=["unknown-param", "bad-value", "no-validation", "dask", "empty", "range"])
 def test_search_errors_name_the_fix(call, error, match, data):
     with pytest.raises(error, match=match):
         call(data)

@@ -75,6 +75,15 @@ def as_labels(y, n: int, n_classes: int) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def row_matrix(X, name: str = "X", error=InputError) -> tuple[int, int]:
+    """``X.shape`` as ``(N, D)`` with N, D ≥ 1, read from the shape alone (a memory map or row source is not
+    read), else ``error`` naming ``name``."""
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) != 2 or 0 in shape:
+        raise error(f"{name} must be a non-empty (N, D) matrix, one row per example; got shape {shape}.")
+    return shape
+
+
 def scores_and_labels(scores, y) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``(scores (N, C), y (N,))``."""
     scores = as_float_array(scores, "scores", 2)
@@ -199,15 +208,16 @@ MAX_SEED = 2**32 - 1
 
 
 def seed(value, name: str = "seed") -> int:
-    """An int seed from an int ≥ 0, a ``numpy.random.Generator`` (one draw) or None (fresh OS entropy,
+    """An int seed from an int in ``[0, MAX_SEED]``, a ``numpy.random.Generator`` (one draw) or None (fresh OS entropy,
     as scikit-learn's ``random_state=None``)."""
     if value is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
     if isinstance(value, np.random.Generator):
         return int(value.integers(2**32))
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ParameterError(f"{name} must be None or an integer >= 0 (or a numpy.random.Generator), got "
-                             f"{value!r}; pass an int to make runs repeatable.")
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0
+            or value > MAX_SEED):
+        raise ParameterError(f"{name} must be None or an integer in [0, {MAX_SEED}] (or a numpy.random.Generator), "
+                             f"got {value!r}; pass an int to make runs repeatable.")
     return int(value)
 
 

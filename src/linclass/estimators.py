@@ -84,9 +84,8 @@ def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
     >>> regularizer("elasticnet", 0.1, 0.25)        # 0.1 · (0.25 Σ|W| + 0.75 Σ W²)
     (ElasticNet(beta=3.0), 0.025)
     """
-    alpha = _checks.number(alpha, "alpha", low=0, hint="; alpha is the regularization strength λ, e.g. 1e-4")
-    if penalty not in PENALTIES and penalty != "none":
-        raise ParameterError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None, got {penalty!r}.")
+    alpha = _checks.reg_strength(alpha, "alpha (the regularization strength λ)")
+    _checks.choice(penalty, "penalty", (*PENALTIES, "none"))
     if penalty in (None, "none") or alpha == 0:
         return None, 0.0
     if penalty == "l2":
@@ -149,8 +148,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """The validated settings; ``full_batch=False`` (``partial_fit``) resolves "auto" to SGD."""
         reg, lam = regularizer(self.penalty, self.alpha, self.l1_ratio)
         objective = Objective(self._loss(), reg, lam)
-        if self.optimizer not in OPTIMIZERS:
-            raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
+        _checks.choice(self.optimizer, "optimizer", OPTIMIZERS)
         optimizer = self.optimizer
         if optimizer == "auto":
             smooth = LOSSES[objective.loss].smooth and (reg is None or reg.name == "l2")
@@ -422,9 +420,7 @@ class LinearSVM(_LinearClassifier):
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "loss", "__class__")})
 
     def _loss(self) -> str:
-        if self.loss not in SVM_LOSSES:
-            raise ParameterError(f"loss must be one of {', '.join(SVM_LOSSES)}, got {self.loss!r}; "
-                                 "for the softmax loss use SoftmaxClassifier.")
+        _checks.choice(self.loss, "loss", SVM_LOSSES, hint="; for the softmax loss use SoftmaxClassifier")
         return self.loss
 
 

@@ -211,10 +211,16 @@ class Penalty(argparse.Action):
         setattr(namespace, self.dest, "elasticnet" if values == "elastic" else values)
 
 
+class _Penalties(tuple):
+    """:data:`PENALTIES` that also admit the old ``elastic`` (argparse lists only the four)."""
+
+    def __contains__(self, value):
+        return value == "elastic" or tuple.__contains__(self, value)
+
+
 def add_penalty(group, default=None, help="R(W) of mean loss + λ·R(W) (default l2)") -> None:
     """The ``--penalty`` flag of every command that has one."""
-    group.add_argument("--penalty", action=Penalty, choices=(*PENALTIES, "elastic"), default=default,
-                       metavar="{" + ",".join(PENALTIES) + "}", help=help)
+    group.add_argument("--penalty", action=Penalty, choices=_Penalties(PENALTIES), default=default, help=help)
 
 
 class Renamed(argparse.Action):

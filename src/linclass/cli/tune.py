@@ -139,9 +139,8 @@ def make_estimator(args, settings):
 
 def run(args) -> Output:
     settings = settings_from_args(args)
-    backend, scheduler = "loky", None
     if args.dask is not None:
-        backend, scheduler = "dask", None if _checks.dask_address(args.dask) == "local" else args.dask
+        _checks.dask_address(args.dask)  # before the data is read
     dataset = load_from_args(args)
     fixed, _ = resolve(data_kind(dataset.name), {name: getattr(args, name) for name in (
         "loss", "optimizer", "schedule", "epochs", "batch_size", "dtype", "preprocess", "features", "seed")})
@@ -154,11 +153,11 @@ def run(args) -> Output:
     y_val = dataset.y_val if X_val is not None else None
     with output_dir(args.out or default_out(f"tune-{dataset.name}-{args.loss}")) as out:
         result = search(estimator, settings, X, dataset.y_train, X_val=None if args.cv else X_val,
-                        y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, backend=backend,
-                        scheduler=scheduler, seed=args.seed, threads_per_job=args.threads_per_job)
+                        y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, dask=args.dask,
+                        seed=args.seed, threads_per_job=args.threads_per_job)
         scoring = f"{args.cv}-fold CV" if args.cv else "validation"
         data = {"dataset": dataset.name, "loss": args.loss, "scoring": scoring,
-                "jobs": args.jobs, "backend": backend, "dask": args.dask, **result.to_dict(),
+                "jobs": args.jobs, "dask": args.dask, **result.to_dict(),
                 "heatmap_path": None, "model_path": None, "test_accuracy": None}
         best = result.best
         if best is not None:
@@ -191,8 +190,8 @@ def _text(result, data) -> str:
     lines = [result.table(), ""]
     status = (f"interrupted: {len(result.trials)} of {result.n_settings} trials finished (kept below)"
               if result.interrupted else f"{len(result.trials)} trials")
-    lines.append(f"{status} in {result.seconds:.1f} s on {data['jobs']} job(s), {data['backend']}; "
-                 f"scored by {data['scoring']}")
+    where = f"Dask ({data['dask']})" if data["dask"] else "loky"
+    lines.append(f"{status} in {result.seconds:.1f} s on {data['jobs']} job(s), {where}; scored by {data['scoring']}")
     best = result.best
     if best is None:
         lines.append("no trial succeeded (each diverged or failed: see status and message): try smaller learning "

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import persist
+from .. import defaults, persist
 from .._checks import choice
 from ..errors import DivergenceError, InputError, ParameterError
 from ..objective import Objective
@@ -44,8 +44,8 @@ __all__ = ["LoopConfig", "LoopResult", "LoopState", "check_divergence", "end_epo
 class LoopConfig:
     """Settings of the loop (the objective and optimizer are passed separately)."""
 
-    batch_size: int = 256
-    epochs: int = 10
+    batch_size: int = defaults.value("train", "batch_size")
+    epochs: int = defaults.value("train", "epochs")
     iterations: int | None = None
     """A budget in steps instead of epochs (the last epoch may be partial)."""
     replacement: bool = False

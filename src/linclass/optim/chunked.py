@@ -197,8 +197,7 @@ class SoftmaxL2:
     def __init__(self, X, y, n_classes: int, reg_strength: float = 0.0, *, dtype=np.float32,
                  shift=None, scale=None, chunk_rows: int | None = None,
                  threads: int | None = None, sample_weight=None, loss=None):
-        if len(X.shape) != 2 or X.shape[0] == 0:
-            raise InputError(f"X must be a non-empty (N, D) matrix, got shape {tuple(X.shape)}.")
+        _checks.row_matrix(X)
         if np.dtype(X.dtype).kind != "f":
             raise InputError(f"X must hold floating-point numbers, got dtype {X.dtype}; "
                              "save the embeddings as float16, float32 or float64.")

@@ -55,9 +55,9 @@ def as_split(data, y=None, what: str = "train") -> Split:
     if y is None:
         return open_split(data)
     y = np.asarray(y)
-    if getattr(data, "ndim", None) != 2 or len(y) != data.shape[0]:
-        raise ParameterError(f"{what}: X must be (N, D) with one label per row, got X {getattr(data, 'shape', '?')} "
-                             f"and y {y.shape}.")
+    n, _ = _checks.row_matrix(data, f"{what}: X", ParameterError)
+    if y.shape != (n,):
+        raise ParameterError(f"{what}: y must hold one label per row of X ({n}), got shape {y.shape}.")
     if np.dtype(data.dtype).kind != "f":
         data = np.asarray(data, np.float32)
     return Split(data, y, what)
