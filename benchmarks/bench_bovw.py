@@ -5,7 +5,7 @@ Run from the repository root (reads ../shared/data/cifar10-jpg.tar.gz by default
     .venv/bin/python benchmarks/bench_bovw.py                                  # 1,600 words, triangle
     .venv/bin/python benchmarks/bench_bovw.py --augment flip --encoding soft
     .venv/bin/python benchmarks/bench_bovw.py --n-words 400 --subset 10000     # a quick dev run
-    .venv/bin/python benchmarks/bench_bovw.py --features hog+hist --reg 1e-4   # the same run with HOG + hue
+    .venv/bin/python benchmarks/bench_bovw.py --features hog+hist --reg-strength 1e-4   # the same run with HOG + hue
 
 Steps, each timed (wall clock): decode the archive with
 ``linclass.datasets.load_image_folder`` (no cache: the JPEGs are really decoded;
@@ -14,7 +14,7 @@ all 50,000 training images, the 10,000 test images); ``BagOfVisualWords.fit``
 training images (and their mirror images with ``--augment flip``) and of the
 test images; standardization of the features (training statistics); a linear
 classifier trained by linclass itself: ``linclass.Objective`` (softmax or the
-squared-hinge SVM, L2 regularization ``--reg``) minimized by
+squared-hinge SVM, L2 regularization ``--reg-strength``) minimized by
 ``linclass.optim.lbfgs`` (L-BFGS, ``--max-iter`` iterations, float32 data);
 accuracy on the 10,000 test images. Peak memory is ``ru_maxrss`` of this
 process (and of the decoding workers, separately).
@@ -65,7 +65,7 @@ def main(argv=None):
     ap.add_argument("--kmeans", choices=["minibatch", "lloyd"], default="minibatch")
     ap.add_argument("--kmeans-iter", type=int, default=10)
     ap.add_argument("--loss", choices=["softmax", "squared-svm"], default="softmax")
-    ap.add_argument("--reg", type=float, default=1e-3,
+    ap.add_argument("--reg-strength", type=float, default=1e-3,
                     help="L2 strength λ in L = mean loss + λ·ΣW² (default 1e-3, on standardized features)")
     ap.add_argument("--max-iter", type=int, default=300, help="L-BFGS iterations")
     ap.add_argument("--n-jobs", type=int, default=2, help="threads encoding image chunks")
@@ -76,7 +76,7 @@ def main(argv=None):
     if not args.data.exists():
         sys.exit(f"{args.data} not found: this benchmark needs the CIFAR-10 JPEG archive.")
 
-    reg = args.reg
+    reg = args.reg_strength
     times, start = {}, time.perf_counter()
 
     def lap(name, t0):

@@ -9,13 +9,20 @@ data of the same shape, and the output says so. The contenders, run in turns (be
 - the bound: reading X once (the faster of ``X @ v`` and ``X.sum(axis=0)``), the least any epoch takes;
 - a minimal NumPy loop: gather the batch's rows, two GEMMs, the softmax, the update (no checks);
 - a PyTorch CPU loop: ``nn.Linear`` + ``CrossEntropyLoss`` + ``optim.SGD``, the same batch size;
+  each peer with its library's default threads and with one thread, compared at the faster of the two (on a
+  machine busy with other jobs, multithreaded BLAS and OpenMP spin-waits make the default far slower);
 - linclass: one epoch of the training loop with SGD, for each ``--shuffle`` order (rows, blocks).
 
 A pause of ``PAUSE`` seconds separates contenders: PyTorch's OpenMP threads keep spinning for a
 while after its loop, and would otherwise slow whatever runs next. ``--stages`` times each stage
 of a step alone, over one epoch (the gather, the two products, the loss, the update).
 
-Usage: python benchmarks/bench_epoch.py [--repeats 5] [--data PATH] [--stages] [--sklearn]
+``--lbfgs K`` instead compares ``K`` iterations of L-BFGS on the same rows (softmax, λ = ``LBFGS_LAM``, the
+images' default): linclass's fit through the fitting core (float32 products, float64 sums) against scikit-learn's
+``LogisticRegression`` (lbfgs, ``max_iter=K``, the same float32 X, C = 1/(2Nλ)) at its default threads and one
+thread: seconds and the objectives reached, each run once, in turns.
+
+Usage: python benchmarks/bench_epoch.py [--repeats 5] [--data PATH] [--stages] [--sklearn] [--lbfgs 100]
 """
 
 from __future__ import annotations
@@ -23,12 +30,15 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_info
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass.datasets import load_dataset
+from linclass.fitting import LBFGS, Problem, solve
 from linclass.fitting.loop import LoopConfig, run_epochs
 from linclass.losses import softmax_loss
 from linclass.model import LinearModel
@@ -44,6 +54,7 @@ except ImportError:  # the PyTorch contender is left out
 
 CIFAR = Path("../shared/data/cifar10-jpg.tar.gz")  # from the project root, as every command in BENCHMARKS.md
 BATCH, LR, LAM = 256, 1e-3, 1e-4
+LBFGS_LAM = 1e-2
 PAUSE = 0.3
 
 
@@ -59,12 +70,17 @@ def design_matrix(path, n: int):
             "RANDOM rows of CIFAR-10's shape (no archive found)")
 
 
-def minimal_epoch(X, y, C: int, seed: int = 0):
-    """A minimal NumPy loop: gather the batch's rows, scores, softmax, two GEMMs, SGD with L2."""
+def minimal_epoch(X, y, C: int, threads: int | None, seed: int = 0):
+    """A minimal NumPy loop: gather the batch's rows, scores, softmax, two GEMMs, SGD with L2 (``threads``: the
+    BLAS threads, None: the BLAS's default)."""
     N, D = X.shape
     rng = np.random.default_rng(seed)
 
     def epoch():
+        with threadpool_limits(limits=threads):
+            loop()
+
+    def loop():
         W, b = np.zeros((D, C), np.float32), np.zeros(C, np.float32)
         order = rng.permutation(N)
         for s in range(0, N, BATCH):
@@ -82,8 +98,9 @@ def minimal_epoch(X, y, C: int, seed: int = 0):
     return epoch
 
 
-def torch_epoch(X, y, C: int):
-    """The PyTorch CPU loop: ``nn.Linear``, ``CrossEntropyLoss``, ``optim.SGD`` (weight decay 2λ = L2's gradient)."""
+def torch_epoch(X, y, C: int, threads: int):
+    """The PyTorch CPU loop: ``nn.Linear``, ``CrossEntropyLoss``, ``optim.SGD`` (weight decay 2λ = L2's gradient),
+    on ``threads`` threads."""
     torch.manual_seed(0)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     model = torch.nn.Linear(X.shape[1], C)
@@ -91,6 +108,7 @@ def torch_epoch(X, y, C: int):
     lossf = torch.nn.CrossEntropyLoss()
 
     def epoch():
+        torch.set_num_threads(threads)
         perm = torch.randperm(X.shape[0])
         for s in range(0, X.shape[0], BATCH):
             idx = perm[s:s + BATCH]
@@ -110,10 +128,44 @@ def linclass_epoch(X, y, C: int, shuffle: str):
 
 def sklearn_epoch(X, y, C: int):
     """One epoch of scikit-learn's ``SGDClassifier(loss="log_loss")`` (its float64 copy made outside the timing)."""
-    from sklearn.linear_model import SGDClassifier
     X64 = X.astype(np.float64)
     return lambda: SGDClassifier(loss="log_loss", alpha=LAM, learning_rate="constant", eta0=LR,
                                  random_state=0).partial_fit(X64, y, classes=np.arange(C))
+
+
+def lbfgs_compare(X, y, C: int, iterations: int) -> None:
+    """``iterations`` of L-BFGS: linclass (through ``fitting.solve``) against scikit-learn's at both thread settings."""
+    N = X.shape[0]
+    objective = Objective("softmax", L2(), LBFGS_LAM)
+    problem = Problem(objective, X, y, C)
+    runs = {}
+
+    def ours():
+        r = solve(problem, LBFGS(tol=1e-12, max_iter=iterations), problem.zeros(np.float32))
+        print(f"  linclass: {r.evaluations} passes over X, precision {r.precision}")
+        return r.params["W"], r.params["b"], r.iterations
+
+    def theirs(threads):
+        def fit():
+            with threadpool_limits(limits=threads):
+                model = LogisticRegression(C=1 / (2 * N * LBFGS_LAM), tol=1e-12, max_iter=iterations).fit(X, y)
+            return model.coef_.T, model.intercept_, int(model.n_iter_[0])
+        return fit
+
+    contenders = {"linclass L-BFGS": ours, "scikit-learn, default BLAS thr.": theirs(None),
+                  "scikit-learn, 1 BLAS thr.": theirs(1)}
+    for name, fit in contenders.items():
+        time.sleep(PAUSE)
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning: the budget is the point
+            W, b, n_iter = fit()
+        seconds = time.perf_counter() - t
+        value = objective({"W": np.asarray(W, np.float64), "b": np.asarray(b, np.float64)}, X, y).loss
+        runs[name] = seconds
+        print(f"{name:34} {seconds:7.2f} s  {n_iter} iterations  objective {value:.8f}")
+    fastest = min(v for k, v in runs.items() if k.startswith("scikit-learn"))
+    print(f"linclass / scikit-learn (its faster thread setting): {runs['linclass L-BFGS'] / fastest:.2f}")
 
 
 def interleaved(fns: dict, repeats: int) -> dict:
@@ -129,7 +181,7 @@ def interleaved(fns: dict, repeats: int) -> dict:
 
 
 def stages(X, y, C: int, repeats: int = 3) -> dict:
-    """Milliseconds per epoch of each stage of a step, each timed alone over the epoch's batches."""
+    """Milliseconds per epoch of each stage of a step, each timed alone over the epoch's batches, on one thread."""
     N, D = X.shape
     order = np.random.default_rng(0).permutation(N)
     batches = [order[s:s + BATCH] for s in range(0, N - BATCH + 1, BATCH)]
@@ -148,15 +200,17 @@ def stages(X, y, C: int, repeats: int = 3) -> dict:
         "read the batch's bytes in place (bound)": lambda i: X[i * BATCH:(i + 1) * BATCH].sum(axis=0),
         "forward X_b W + b": lambda i: Xb @ W + b,
         "backward X_bᵀ dscores": lambda i: Xb.T @ dscores,
+        "backward (dscoresᵀ X_b)ᵀ, the fused step's layout": lambda i: dscores.T @ Xb,
         "softmax loss and its checks": lambda i: softmax_loss(scores, yb),
         "SGD update (optimizer.update + apply)": lambda i: sgd.update(grads, state, params),
     }
     result = {}
-    for name, step in parts.items():
-        def run(step=step):
-            for i in range(len(batches)):
-                step(i)
-        result[name] = interleaved({name: run}, repeats)[name][0] * 1e3 * (N / BATCH) / len(batches)
+    with threadpool_limits(limits=1):  # as each of the fused step's workers runs them
+        for name, step in parts.items():
+            def run(step=step):
+                for i in range(len(batches)):
+                    step(i)
+            result[name] = interleaved({name: run}, repeats)[name][0] * 1e3 * (N / BATCH) / len(batches)
     return result
 
 
@@ -167,6 +221,7 @@ def main():
     ap.add_argument("--data", default=str(CIFAR), help="CIFAR-10 archive (default: ../shared/data/...)")
     ap.add_argument("--stages", action="store_true", help="also time each stage of a step alone")
     ap.add_argument("--sklearn", action="store_true", help="also time scikit-learn's SGDClassifier (slow)")
+    ap.add_argument("--lbfgs", type=int, metavar="K", help="instead: K iterations of L-BFGS against scikit-learn's")
     args = ap.parse_args()
 
     X, y, what = design_matrix(args.data, args.n)
@@ -177,12 +232,19 @@ def main():
     print(f"data: {what}; N={N} D={D} C={C} batch={BATCH}; X = {X.nbytes / 1e6:.0f} MB float32")
     print(f"BLAS: {'; '.join(dict.fromkeys(blas))}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
           f"; cores={os.cpu_count()}")
+    if args.lbfgs:
+        print(f"load average: {os.getloadavg()[0]:.2f} before")
+        lbfgs_compare(X, y, C, args.lbfgs)
+        print(f"load average: {os.getloadavg()[0]:.2f} after")
+        return
     v = np.ones(D, np.float32)
-    fns = {"bound: X @ v": lambda: X @ v, "bound: X.sum(axis=0)": lambda: X.sum(axis=0),
-           "minimal NumPy loop": minimal_epoch(X, y, C)}
+    fns = {"bound: X @ v": lambda: X @ v, "bound: X.sum(axis=0)": lambda: X.sum(axis=0)}
+    for threads in (None, 1):
+        fns[f"minimal NumPy loop, {threads or 'default'} BLAS thr."] = minimal_epoch(X, y, C, threads)
     if torch is not None:
-        fns["PyTorch loop"] = torch_epoch(X, y, C)
-        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads by default")
+        for threads in (torch.get_num_threads(), 1):
+            fns[f"PyTorch loop, {threads} thr."] = torch_epoch(X, y, C, threads)
     else:
         print("PyTorch not installed: pip install torch (CPU) to compare")
     for shuffle in ("rows", "blocks"):
@@ -196,12 +258,19 @@ def main():
     t = interleaved(fns, args.repeats)
     print(f"load average: {load:.2f} before, {os.getloadavg()[0]:.2f} after")
     bound = min(t.pop("bound: X @ v")[0], t.pop("bound: X.sum(axis=0)")[0])
-    print(f"{'the bound: read X once':30} best {bound * 1e3:6.0f} ms  ({X.nbytes / bound / 1e9:.1f} GB/s)")
-    peers = [name for name in ("minimal NumPy loop", "PyTorch loop") if name in t]
+    print(f"{'the bound: read X once':38} best {bound * 1e3:6.0f} ms  ({X.nbytes / bound / 1e9:.1f} GB/s)")
+    peers = {}  # each peer at its faster thread setting
+    for name, (best, _) in t.items():
+        peer = name.split(",")[0]
+        if not name.startswith("linclass") and best < peers.get(peer, (np.inf,))[0]:
+            peers[peer] = (best, name)
     for name, (best, median) in t.items():
-        ratios = "  ".join(f"/ {peer.split()[0]} {best / t[peer][0]:.2f}" for peer in peers if peer != name)
-        print(f"{name:30} best {best * 1e3:6.0f} ms, median {median * 1e3:6.0f} ms, {best / bound:5.1f}× the bound  "
+        ratios = "  ".join(f"/ {peer.split()[0]} {best / fastest:.2f}" for peer, (fastest, _) in peers.items()
+                           if name.startswith("linclass"))
+        print(f"{name:38} best {best * 1e3:6.0f} ms, median {median * 1e3:6.0f} ms, {best / bound:5.1f}× the bound  "
               f"{ratios}")
+    print("ratios: linclass's best over each peer's best at its faster thread setting "
+          f"({', '.join(name for _, name in peers.values())})")
 
 
 if __name__ == "__main__":

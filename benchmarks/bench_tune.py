@@ -56,7 +56,7 @@ def main():
     for backend, jobs in runs:
         load = os.getloadavg()[0]
         t = time.perf_counter()
-        r = search(est, settings, X, ds.y_train, n_jobs=jobs, backend=backend, **kw)
+        r = search(est, settings, X, ds.y_train, n_jobs=jobs, dask="local" if backend == "dask" else None, **kw)
         results[(backend, jobs)] = (time.perf_counter() - t, r, load)
     base = results[("loky", 1)][0]
     reference = [_timeless(t) for t in results[("loky", 1)][1].trials]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from linclass.errors import ParameterError
-from linclass.rows.batches import Blocks, Permuted, batch_source, steps_per_epoch
+from linclass.rows.batches import Blocks, Indexed, Permuted, batch_source, steps_per_epoch
 
 
 class Rows:
@@ -93,3 +93,14 @@ def test_the_shuffle_is_chosen_by_name(shuffled):
         batch_source(X, y, 10, shuffle="block")
     with pytest.raises(ParameterError, match="replacement"):
         batch_source(X, y, 10, shuffle="blocks", replacement=True)
+
+
+@pytest.mark.parametrize("shuffle", ["rows", "blocks"])
+def test_indexed_batches_are_the_same_rows_left_to_the_consumer_to_copy(shuffled, shuffle):
+    X, y = shuffled
+    options = dict(shuffle=shuffle, block_rows=40, buffer_blocks=25)
+    copied = list(batch_source(X, y, BATCH, **options).epoch(np.random.default_rng(2)))
+    indexed = list(batch_source(X, y, BATCH, indexed=True, **options).epoch(np.random.default_rng(2)))
+    assert all(isinstance(Xb, Indexed) and Xb.shape == xb.shape for (Xb, _), (xb, _) in zip(indexed, copied))
+    assert all(np.array_equal(Xb.gather(), xb) and np.array_equal(Xb.gather(slice(3, 9)), xb[3:9])
+               and np.array_equal(yb, ya) for (Xb, yb), (xb, ya) in zip(indexed, copied))

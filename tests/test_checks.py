@@ -1,6 +1,7 @@
 """The validators of _checks: one function per kind of check, each message naming the cause and the fix."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -60,7 +61,7 @@ def test_seed_takes_ints_generators_and_none():
     assert _checks.seed(a) == int(b.integers(2**32))
     assert isinstance(_checks.seed(None), int)
     for bad in (-1, 1.5, True, "0"):
-        with pytest.raises(ParameterError, match="random_state must be None or an integer >= 0"):
+        with pytest.raises(ParameterError, match=r"random_state must be None or an integer in \[0, "):
             _checks.seed(bad, "random_state")
 
 
@@ -82,3 +83,35 @@ def test_images_and_param_dicts():
     assert _checks.log_range((1e-3, 1e-1), "lr") == (1e-3, 1e-1)
     with pytest.raises(ParameterError, match="0 < low <= high"):
         _checks.log_range((0, 1), "lr")
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3,), (3, 0), (2, 3, 4)])
+def test_row_matrix_refuses_what_is_not_n_rows_of_d(shape):
+    with pytest.raises(InputError, match=r"non-empty \(N, D\) matrix.*" + re.escape(str(shape))):
+        _checks.row_matrix(np.zeros(shape))
+
+
+def test_row_matrix_reads_only_the_shape():
+    class Rows:  # a row source: a shape, and no data to read
+        shape = (5, 2)
+
+    assert _checks.row_matrix(Rows()) == (5, 2)
+
+
+@pytest.mark.parametrize("value", [-1e-3, float("nan"), None, True])
+def test_reg_strength_is_a_finite_number_at_least_zero(value):
+    with pytest.raises(ParameterError, match="reg_strength"):
+        _checks.reg_strength(value)
+
+
+@pytest.mark.parametrize("dtype, expected", [("float32", np.float32), (np.float64, np.float64)])
+def test_precision_takes_the_two_float_types(dtype, expected):
+    assert _checks.precision(dtype) == np.dtype(expected)
+    with pytest.raises(ParameterError, match="float32 or float64"):
+        _checks.precision("int8")
+
+
+def test_a_seed_beyond_what_numpy_and_scikit_learn_take_is_refused():
+    assert _checks.seed(_checks.MAX_SEED) == 2**32 - 1
+    with pytest.raises(ParameterError, match=r"\[0, 4294967295\]"):
+        _checks.seed(2**32)

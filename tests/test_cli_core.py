@@ -26,7 +26,7 @@ def test_explain_svm_prints_the_slides_terms(capsys):
 
 def test_explain_svm_json_matches_the_lecture(capsys):
     data = run_json(capsys, "explain", "--scores", "3.2,5.1,-1.7;1.3,4.9,2.0;2.2,2.5,-3.1", "--labels", "0,1,2",
-                    "--classes", "cat,car,frog")
+                    "--class-names", "cat,car,frog")
     np.testing.assert_allclose(data["losses"], [2.9, 0, 12.9], atol=1e-12)
     assert data["loss"] == pytest.approx(15.8 / 3)
 
@@ -43,7 +43,7 @@ def test_explain_softmax_cat_column(capsys):
 
 def test_explain_four_image_table(capsys):
     data = run_json(capsys, "explain", "--scores", "7.9,5.8,-1.9;3.3,-0.8,6.5;-1.1,3.4,2.5;2.3,1.5,4.4",
-                    "--labels", "0,1,2,0", "--classes", "dog,cat,wolf")
+                    "--labels", "0,1,2,0", "--class-names", "dog,cat,wolf")
     np.testing.assert_allclose(data["losses"], [0, 13.4, 1.9, 3.3], atol=1e-12)
     assert data["loss"] == pytest.approx(4.65)
 
@@ -77,9 +77,9 @@ def test_explain_bad_input_is_one_line_and_exit_2(capsys, argv, words):
 
 
 @pytest.mark.parametrize("loss", ["svm", "softmax"])
-@pytest.mark.parametrize("reg", ["l2", "l1", "elastic"])
-def test_gradcheck_command_passes(capsys, loss, reg):
-    data = run_json(capsys, "gradcheck", "--loss", loss, "--reg", reg, "--dtype", "float64")
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_gradcheck_command_passes(capsys, loss, penalty):
+    data = run_json(capsys, "gradcheck", "--loss", loss, "--penalty", penalty, "--dtype", "float64")
     assert data["passed"] and data["max_relative_error"] < 1e-7
 
 
@@ -93,9 +93,9 @@ def test_console_script_help_lists_commands():
 # --------------------------------------------------------------------------- issue 20: outside explain
 
 def test_gradcheck_without_a_penalty_names_no_lambda(capsys):
-    assert main(["gradcheck", "--reg", "none", "--checks", "2"]) == 0
+    assert main(["gradcheck", "--penalty", "none", "--checks", "2"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert "reg=none" in first and "λ" not in first
+    assert "penalty=none" in first and "λ" not in first
 
 
 @pytest.mark.parametrize("argv, lr_shown", [(["--optimizer", "random-search", "--budget", "20"], False),

@@ -116,7 +116,7 @@ def test_full_disk_is_one_line_and_leaves_no_folder(capsys, tmp_path, monkeypatc
 
 
 def test_divergence_hint_names_the_flag_and_a_value(capsys, tmp_path):
-    argv = ["train", *TINY, "--epochs", "3", "--lr", "1e6", "--reg", "none", "--out", str(tmp_path)]
+    argv = ["train", *TINY, "--epochs", "3", "--lr", "1e6", "--penalty", "none", "--out", str(tmp_path)]
     err = _fails_in_one_line(capsys, argv, "diverged")
     assert "--lr 100000" in err and "(e.g. --lr)" not in err
 
@@ -130,7 +130,7 @@ def test_evaluate_on_a_text_file_says_it_is_not_a_model(capsys, tmp_path):
 
 def test_a_failed_run_leaves_no_empty_folder(capsys, tmp_path):
     out = tmp_path / "new" / "run"
-    argv = ["train", "--epochs", "1", "--lr", "1e6", "--reg", "none", "--no-progress", "--out", str(out)]
+    argv = ["train", "--epochs", "1", "--lr", "1e6", "--penalty", "none", "--no-progress", "--out", str(out)]
     _fails_in_one_line(capsys, argv, "diverged")
     assert list(tmp_path.iterdir()) == []
 
@@ -165,7 +165,7 @@ def test_a_second_run_on_the_same_out_is_refused(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv", [
     ["knn", "--k", "1", "--folds", "2", "--train-size", "60", "--test-size", "20"],
-    ["tune", "--lr", "1e-2", "--reg", "1e-3", "--epochs", "1", "--jobs", "1", "--subset", "60"],
+    ["tune", "--lr", "1e-2", "--reg-strength", "1e-3", "--epochs", "1", "--jobs", "1", "--subset", "60"],
 ], ids=["knn", "tune"])
 def test_every_command_with_out_holds_its_lock(capsys, tmp_path, argv):
     # a lock held by a live process of this host (this test's own): the run is refused and writes nothing

@@ -35,7 +35,7 @@ def interrupted(tmp_path, monkeypatch):
 @pytest.mark.parametrize("change, difference", [
     (["--lr", "0.01"], "lr 0.1 → 0.01"),
     (["--loss", "svm"], "loss softmax → svm"),
-    (["--reg", "l1"], "reg l2 → l1"),
+    (["--penalty", "l1"], "penalty l2 → l1"),
     (["--schedule", "cosine"], "schedule constant → cosine"),
     (["--dtype", "float64"], "dtype float32 → float64"),
     (["--subset", "50"], "train_examples 40 → 50"),

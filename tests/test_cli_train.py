@@ -91,7 +91,7 @@ def test_predict_on_image_files(trained, capsys, tmp_path):
 
 
 def test_divergent_learning_rate_stops_in_the_first_epoch_without_nan_files(capsys, tmp_path):
-    code = main(["train", "--lr", "1e6", "--reg", "none", "--out", str(tmp_path), "--no-progress"])
+    code = main(["train", "--lr", "1e6", "--penalty", "none", "--out", str(tmp_path), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "diverged" in err and "1e+06" in err and "smaller" in err
     assert "Traceback" not in err

@@ -61,7 +61,7 @@ def test_tune_uses_the_features_it_is_given_and_saves_them(color_folder, tmp_pat
     """`linclass tune --features` was refused (the option did not exist) and tune built its own raw-pixel X."""
     out = tmp_path / "run"
     code = main(["tune", "--json", "--data", str(color_folder), "--features", "hist", "--lr", "0.1",
-                 "--reg", "1e-4", "--epochs", "20", "--val-size", "6", "--out", str(out),
+                 "--reg-strength", "1e-4", "--epochs", "20", "--val-size", "6", "--out", str(out),
                  "--data-dir", str(tmp_path / "cache")])
     data = json.loads(capsys.readouterr().out)
     assert code == 0

@@ -279,15 +279,15 @@ def test_grid_search_and_cross_val_score_match_a_manual_loop(iris):
 # --------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("estimator, fix", [
-    (LinearSVM(penalty="l3"), "penalty must be one of"),
-    (LinearSVM(alpha=-1), "alpha must be a finite number >= 0"),
+    (LinearSVM(penalty="l3"), "unknown penalty 'l3'; choose one of l2, l1, elasticnet, None, none"),
+    (LinearSVM(alpha=-1), r"alpha \(the regularization strength λ\) must be a finite number >= 0"),
     (LinearSVM(penalty="elasticnet", l1_ratio=2), "l1_ratio must be"),
     (LinearSVM(loss="softmax"), "use SoftmaxClassifier"),
-    (LinearSVM(optimizer="newton"), "optimizer must be one of"),
+    (LinearSVM(optimizer="newton"), "unknown optimizer 'newton'; choose one of auto"),
     (LinearSVM(learning_rate=0), "learning_rate must be"),
     (LinearSVM(batch_size=0), "batch_size must be an integer"),
     (LinearSVM(max_iter=1.5), "max_iter must be an integer"),
-    (LinearSVM(dtype="int8"), "dtype must be float64 or float32"),
+    (LinearSVM(dtype="int8"), "dtype must be float32 or float64"),
     (LinearSVM(random_state=-3), "random_state must be None or an integer"),
     (LinearSVM(optimizer="sgd", schedule="linear"), "unknown schedule"),
     (LinearSVM(loss="svm", optimizer="lbfgs"), "L-BFGS needs a smooth objective"),

@@ -86,7 +86,15 @@ def test_exercise_text_and_key_layout(capsys):
     assert "L = (1/N) Σ L_i = (" in key and "= max(0, " in key
 
 
-def test_a_check_that_cannot_be_read_is_one_line(capsys):
-    assert main(["exercise", "--seed", "1", "--check", "1, 2"]) == 2
+@pytest.mark.parametrize("answer, says", [
+    ("1, 2", "--check needs 3 numbers"),
+    ("L_1 =", "nothing to check"),
+    ("L_1 = foo", "nothing to check"),
+    ("L_1 = max(0, a − b + 1) = 2", "cannot read"),
+    ("L_9 = 2.9", "images 1 to 3"),
+    ("maybe 2.9", "start a worked line"),
+])
+def test_a_check_that_cannot_be_read_is_one_line(capsys, answer, says):
+    assert main(["exercise", "--seed", "1", "--check", answer]) == 2
     err = capsys.readouterr().err
-    assert "--check needs 3 numbers" in err and len(err.strip().splitlines()) == 1
+    assert says in err and len(err.strip().splitlines()) == 1

@@ -206,7 +206,7 @@ def test_feature_sizes_and_pictures(capsys, tmp_path, hw, size):
     image = (rng.random((*hw, 3)) * 255).astype(np.uint8)
     path = tmp_path / "im.png"
     Image.fromarray(image).save(path)
-    data = run_json(capsys, "explain", "--features", str(path), "--out", str(tmp_path / "out"))
+    data = run_json(capsys, "explain", "--features-of", str(path), "--out", str(tmp_path / "out"))
     assert data["hog_size"] == size == (hw[0] // 8) * (hw[1] // 8) * 9
     hue = rgb_to_hsv(image / 255)[..., 0]
     coloured = image.max(-1) != image.min(-1)        # grey pixels have no hue
@@ -221,9 +221,9 @@ def test_feature_sizes_and_pictures(capsys, tmp_path, hw, size):
 def test_grey_image_has_no_hue(capsys, tmp_path):
     path = tmp_path / "gray.png"
     Image.fromarray(np.full((16, 24, 3), 128, np.uint8)).save(path)
-    data = run_json(capsys, "explain", "--features", str(path), "--out", str(tmp_path / "out"))
+    data = run_json(capsys, "explain", "--features-of", str(path), "--out", str(tmp_path / "out"))
     assert data["hue_histogram"] == [0.0] * 12 and data["pixels_without_hue"] == 16 * 24
-    text = text_of(capsys, "explain", "--features", str(path), "--out", str(tmp_path / "out"))
+    text = text_of(capsys, "explain", "--features-of", str(path), "--out", str(tmp_path / "out"))
     assert "384 of 384 pixels are grey" in text and "1.000" not in text
 
 
@@ -231,12 +231,12 @@ def test_features_of_a_missing_or_bad_file(capsys, tmp_path):
     bad = tmp_path / "x.png"
     bad.write_bytes(b"not an image")
     for path, words in ((tmp_path / "none.png", "no image file"), (bad, "cannot read")):
-        assert main(["explain", "--features", str(path)]) == 2
+        assert main(["explain", "--features-of", str(path)]) == 2
         assert words in capsys.readouterr().err
 
 
 def test_lr_lab_names_each_regime_as_theory_says(capsys, tmp_path):
-    data = run_json(capsys, "explain", "--lr", "--out", str(tmp_path))
+    data = run_json(capsys, "explain", "--lr-lab", "--out", str(tmp_path))
     assert [r["regime"] for r in data["runs"]] == ["too small", "good", "oscillating", "diverging"]
     assert Image.open(data["plot"]).format == "PNG"
     a_max = max(CURVATURE)
@@ -356,7 +356,7 @@ def test_entropy_of_one_hot_has_no_negative_zero(capsys):
 
 
 def test_lr_headers_sit_over_their_values(capsys, tmp_path):
-    lines = text_of(capsys, "explain", "--lr", "--out", str(tmp_path)).splitlines()
+    lines = text_of(capsys, "explain", "--lr-lab", "--out", str(tmp_path)).splitlines()
     head = next(i for i, line in enumerate(lines) if "L(0)" in line)
     for t in (0, 10, 20, 30):
         end = lines[head].index(f"L({t})") + len(f"L({t})")
@@ -406,7 +406,7 @@ def test_unused_options_are_refused(capsys, argv, flag):
 
 def test_one_minus_sign_everywhere(capsys, tmp_path):
     runs = [[], ["--loss", "softmax"], ["--questions"], ["--gradient"], ["--entropy"],
-            ["--lr", "--out", str(tmp_path)], ["--loss", "softmax", "--scores", "10,-100,-100", "--labels", "0"],
+            ["--lr-lab", "--out", str(tmp_path)], ["--loss", "softmax", "--scores", "10,-100,-100", "--labels", "0"],
             ["--bias-trick"]]
     for argv in runs:
         text = text_of(capsys, "explain", *argv)

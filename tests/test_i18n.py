@@ -29,7 +29,7 @@ SHOWS = {
     "landscape": ["explain", "--landscape", "--out", "{tmp}"],
     "bias-trick": ["explain", "--bias-trick"],
     "occam": ["explain", "--occam", "--out", "{tmp}"],
-    "lr": ["explain", "--lr", "--out", "{tmp}"],
+    "lr": ["explain", "--lr-lab", "--out", "{tmp}"],
     "entropy": ["explain", "--entropy", "--log-base", "2"],
     "gradient": ["explain", "--gradient"],
     "gradient-roundoff": ["explain", "--gradient", "--h", "1e-20"],

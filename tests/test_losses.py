@@ -8,8 +8,9 @@ import pytest
 
 from linclass import Objective, losses, reference
 from linclass.errors import InputError, LabelError, LinclassError
-from linclass.optim.chunked import SoftmaxL2Batches
-from linclass.regularizers import L2
+from linclass.optim.chunked import BatchSteps, SoftmaxL2
+from linclass.regularizers import L1, L2
+from linclass.rows.batches import Indexed
 
 SLIDES = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
 SEED004 = np.array([[7.9, 5.8, -1.9], [3.3, -0.8, 6.5], [-1.1, 3.4, 2.5], [2.3, 1.5, 4.4]])
@@ -185,17 +186,41 @@ def test_the_smooth_trait_matches_the_gradient_at_a_kink(name):
 
 
 @pytest.mark.parametrize("threads, n, lam", [(1, 300, 0.1), (2, 300, 0.1), (2, 130, 0.0), (3, 50, 1e-3)])
-def test_the_fused_minibatch_step_gives_the_objectives_loss_gradient_and_scores(threads, n, lam):
+@pytest.mark.parametrize("loss, reg", [("softmax", L2()), ("svm", L2()), ("squared-svm", L1())])
+def test_the_split_minibatch_step_gives_the_objectives_loss_gradient_and_scores(threads, n, lam, loss, reg):
     rng = np.random.default_rng(threads)
     X, y = rng.standard_normal((n, 7)), rng.integers(0, 4, n)
     params = {"W": rng.standard_normal((7, 4)), "b": rng.standard_normal(4)}
-    objective = Objective("softmax", L2(), lam)
-    step = SoftmaxL2Batches(objective, threads=threads)
+    objective = Objective(loss, reg, lam)
+    step = BatchSteps(objective, threads=threads)
     with step.running():
-        fused = step(params, X, y)
+        split = step(params, X, y)
     plain = objective(params, X, y)
-    assert fused.loss == pytest.approx(plain.loss, rel=1e-12)
-    assert fused.reg_loss == pytest.approx(plain.reg_loss, rel=1e-12)
+    idx = np.random.default_rng(0).permutation(2 * n)[:n]  # the same rows, given as indices into a larger X
+    big = np.zeros((2 * n, 7))
+    big[idx] = X
+    with step.running():
+        gathered = step(params, Indexed(big, idx), y)
+    assert gathered.loss == split.loss and np.array_equal(gathered.grads["W"], split.grads["W"])
+    assert split.loss == pytest.approx(plain.loss, rel=1e-12)
+    assert split.reg_loss == pytest.approx(plain.reg_loss, rel=1e-12)
     for k in ("W", "b"):
-        np.testing.assert_allclose(fused.grads[k], plain.grads[k], rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(fused.scores, plain.scores, rtol=1e-12)
+        np.testing.assert_allclose(split.grads[k], plain.grads[k], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(split.scores, plain.scores, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["squared-svm", "squared-ova-svm", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_chunked_engine_computes_any_smooth_loss_as_the_objective_does(loss, dtype):
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((700, 9)), rng.integers(0, 5, 700)
+    W, b = rng.standard_normal((9, 5)) * 0.3, rng.standard_normal(5) * 0.3
+    objective = Objective(loss, L2(), 0.05)
+    chunked = SoftmaxL2(X.astype(dtype), y, 5, 0.05, dtype=dtype, chunk_rows=64, threads=2,
+                        loss=None if loss == "softmax" else objective)
+    value, dW, db = chunked(W, b)
+    plain = objective({"W": W, "b": b}, X, y)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    assert value == pytest.approx(plain.loss, rel=tol)
+    np.testing.assert_allclose(dW, plain.grads["W"], rtol=tol * 10, atol=tol)
+    np.testing.assert_allclose(db, plain.grads["b"], rtol=tol * 10, atol=tol)

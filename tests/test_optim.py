@@ -11,6 +11,7 @@ from sklearn.datasets import load_wine
 from sklearn.linear_model import LogisticRegression
 
 from linclass import InputError, Objective, ParameterError
+from linclass.fitting import LBFGS, Problem, solve
 from linclass.optim import (
     OPTIMIZERS,
     adagrad,
@@ -24,6 +25,7 @@ from linclass.optim import (
     rmsprop,
     sgd,
 )
+from linclass.optim.chunked import SoftmaxL2
 from linclass.regularizers import L1, L2, ElasticNet
 
 
@@ -161,6 +163,23 @@ def test_lbfgs_matches_bfgs_on_finite_differences(problem, loss):
     assert ours.loss <= theirs.fun + 1e-12
     assert abs(ours.loss - theirs.fun) <= 1e-9
     np.testing.assert_allclose(ours.params["W"].ravel(), theirs.x[:9], atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_squared_hinge_fit_runs_on_the_chunked_engine_to_the_same_minimum(problem, dtype):
+    X, y = problem
+    X = X[:, :3]
+    objective = Objective("squared-svm", L2(), LAM)
+    fit_problem = Problem(objective, X.astype(dtype), y, 3)
+    assert isinstance(fit_problem.evaluator("numpy", dtype), SoftmaxL2)  # chunked, float64 sums
+    ours = solve(fit_problem, LBFGS(tol=1e-8), fit_problem.zeros(dtype))
+
+    def f(theta):
+        return objective({"W": theta[:9].reshape(3, 3), "b": theta[9:]}, X, y).loss
+
+    theirs = minimize(f, np.zeros(12), method="BFGS", options={"gtol": 1e-8})
+    assert abs(ours.objective - theirs.fun) <= 1e-9 * max(1.0, abs(theirs.fun))
+    np.testing.assert_allclose(np.ravel(ours.params["W"]), theirs.x[:9], atol=1e-4)
 
 
 def test_lbfgs_returns_parameters_in_their_dtype(problem):

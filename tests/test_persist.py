@@ -120,3 +120,22 @@ def test_atomic_write_dir_is_all_or_nothing(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["entry"]  # no temporary folder left
     persist.atomic_write_dir(target, {"c.txt": lambda f: f.write(b"c")})
     assert sorted(p.name for p in target.iterdir()) == ["c.txt"]  # replaced whole, not merged
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_atomic_write_dir_makes_nested_files_durable_before_the_rename(tmp_path, monkeypatch, many):
+    """Each file fsynced, or with ``many`` one os.sync() for all; both before the folder appears."""
+    target, calls = tmp_path / "export", []
+    monkeypatch.setattr(persist.os, "fsync", lambda fd: calls.append("fsync"))
+    monkeypatch.setattr(persist.os, "sync", lambda: calls.append("sync"), raising=False)
+    real_replace = persist.os.replace
+    monkeypatch.setattr(persist.os, "replace", lambda a, b: (calls.append("rename"), real_replace(a, b)))
+    names = ["train/cat/0000.jpg", "train/cat/0001.jpg", "test/dog/0000.jpg", "SUMS"]
+    persist.atomic_write_dir(target, {n: (lambda f, n=n: f.write(n.encode())) for n in names}, many=many)
+    assert all((target / n).read_text() == n for n in names)
+    assert calls.count("rename") == 1
+    before = calls[:calls.index("rename")]
+    if many:
+        assert before == ["sync"]
+    else:  # every file, and every folder that holds a new entry (tmp, train, train/cat, test, test/dog)
+        assert before == ["fsync"] * (len(names) + 5)

@@ -13,7 +13,7 @@ from linclass.settings import FIELDS, Settings, resolve
 # The defaults as README.md and BENCHMARKS.md document them (written out here, not read from the code).
 DOCUMENTED = [
     ("digits", [], dict(loss="softmax", optimizer="sgd", lr=0.1, reg_strength=1e-3, epochs=60, batch_size=64,
-                        preprocess="standardize", schedule="constant", reg="l2")),
+                        preprocess="standardize", schedule="constant", penalty="l2")),
     ("digits", ["--loss", "svm"], dict(loss="svm", optimizer="sgd", lr=0.02, reg_strength=1e-3, epochs=60)),
     ("toy", [], dict(optimizer="momentum", lr=0.1, reg_strength=1e-3, epochs=50, batch_size=32,
                      preprocess="center", schedule="constant")),

@@ -101,8 +101,7 @@ def test_dask_local_cluster_gives_the_results_of_loky(data):
     loky = search(ESTIMATOR, SETTINGS, X, y, cv=3, seed=4, n_jobs=2)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        dask = search(ESTIMATOR, SETTINGS, X, y, cv=3, seed=4, backend="dask",
-                      scheduler=cluster.scheduler_address)
+        dask = search(ESTIMATOR, SETTINGS, X, y, cv=3, seed=4, dask=cluster.scheduler_address)
     assert _comparable(dask) == _comparable(loky)
     np.testing.assert_array_equal(dask.best_estimator.coef_, loky.best_estimator.coef_)
 
@@ -152,10 +151,10 @@ def test_heat_map_cell_is_the_best_over_the_other_parameters(data):
     (lambda d: search(ESTIMATOR, [{"lr": 1}], d[0], d[1], cv=3), ParameterError, "has no parameter lr"),
     (lambda d: search(ESTIMATOR, [{"learning_rate": -1}], d[0], d[1], cv=3), ParameterError, "learning_rate"),
     (lambda d: search(ESTIMATOR, SETTINGS, d[0], d[1]), InputError, "cv=K"),
-    (lambda d: search(ESTIMATOR, SETTINGS, d[0], d[1], cv=3, backend="spark"), ParameterError, "loky, dask"),
+    (lambda d: search(ESTIMATOR, SETTINGS, d[0], d[1], cv=3, dask="spark"), ParameterError, "tcp://host:8786"),
     (lambda d: search(ESTIMATOR, [], d[0], d[1], cv=3), ParameterError, "no settings"),
     (lambda d: log_uniform(3, {"alpha": (0, 1)}), ParameterError, "0 < low"),
-], ids=["unknown-param", "bad-value", "no-validation", "backend", "empty", "range"])
+], ids=["unknown-param", "bad-value", "no-validation", "dask", "empty", "range"])
 def test_search_errors_name_the_fix(call, error, match, data):
     with pytest.raises(error, match=match):
         call(data)
@@ -171,7 +170,7 @@ def _run(capsys, *argv):
 
 
 def test_cli_grid_writes_table_heat_map_and_a_best_model_that_reproduces_its_score(capsys, tmp_path):
-    out = _run(capsys, "--lr", "1e-3,1e-1", "--reg", "1e-4,1e-2", "--epochs", "3", "--jobs", "2",
+    out = _run(capsys, "--lr", "1e-3,1e-1", "--reg-strength", "1e-4,1e-2", "--epochs", "3", "--jobs", "2",
                "--out", str(tmp_path))
     assert out["finished"] == out["n_settings"] == 4 and not out["interrupted"]
     best = max((t for t in out["trials"] if t["status"] == "ok"), key=lambda t: (t["val_accuracy"], -t["index"]))
@@ -196,11 +195,10 @@ def test_cli_random_search_with_cv_and_an_extra_parameter(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--scheduler", "tcp://localhost:1"], "add --backend dask"),
     (["--random", "3", "--lr", "1e-3"], "drop --lr"),
     (["--lr", "fast"], "--lr must be numbers"),
     (["--param", "batch_size"], "NAME=VALUES"),
-], ids=["scheduler-without-dask", "random-and-grid", "bad-lr", "bad-param"])
+], ids=["random-and-grid", "bad-lr", "bad-param"])
 def test_cli_errors_exit_2_with_the_fix(capsys, argv, match):
     assert main(["tune", *argv]) == 2
     assert match in capsys.readouterr().err
@@ -212,7 +210,7 @@ def test_cli_on_cifar10_subset(capsys, tmp_path):
     if not CIFAR.exists():
         pytest.skip(f"CIFAR-10 JPEG copy not found at {CIFAR}")
     out = _run(capsys, "--data", str(CIFAR), "--subset", "2000", "--val-size", "500", "--loss", "svm",
-               "--lr", "1e-4,1e-3", "--reg", "1e-2", "--epochs", "2", "--jobs", "2", "--out", str(tmp_path))
+               "--lr", "1e-4,1e-3", "--reg-strength", "1e-2", "--epochs", "2", "--jobs", "2", "--out", str(tmp_path))
     assert out["finished"] == 2 and out["best"]["val_accuracy"] > 0.15     # 10 classes: chance is 0.10
 
 
@@ -225,7 +223,7 @@ def test_cli_ctrl_c_reports_and_saves_the_finished_trials(tmp_path):
     import sys
     import time
 
-    cmd = [sys.executable, "-m", "linclass", "tune", "--lr", "1e-4,1e-3,1e-2,1e-1", "--reg",
+    cmd = [sys.executable, "-m", "linclass", "tune", "--lr", "1e-4,1e-3,1e-2,1e-1", "--reg-strength",
            "1e-5,1e-4,1e-3,1e-2,1e-1,1", "--epochs", "1500", "--jobs", "2", "--out", str(tmp_path), "--json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -75,6 +75,15 @@ def as_labels(y, n: int, n_classes: int) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def row_matrix(X, name: str = "X", error=InputError) -> tuple[int, int]:
+    """``X.shape`` as ``(N, D)`` with N, D ≥ 1, read from the shape alone (a memory map or row source is not
+    read), else ``error`` naming ``name``."""
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) != 2 or 0 in shape:
+        raise error(f"{name} must be a non-empty (N, D) matrix, one row per example; got shape {shape}.")
+    return shape
+
+
 def scores_and_labels(scores, y) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``(scores (N, C), y (N,))``."""
     scores = as_float_array(scores, "scores", 2)
@@ -154,6 +163,33 @@ def choice(value, name: str, choices, *, hint=""):
                          f"{suggestion}{hint}.")
 
 
+def reg_strength(value, name: str = "reg_strength (λ)") -> float:
+    """λ, the regularization strength: a finite number ≥ 0."""
+    return number(value, name, low=0, hint="; e.g. 1e-3 (0: no regularization)")
+
+
+PRECISIONS = (np.dtype(np.float32), np.dtype(np.float64))
+"""The precisions a computation runs in (``float16`` data is computed in float32)."""
+
+
+def precision(dtype, name: str = "dtype") -> np.dtype:
+    """``dtype`` as ``np.dtype(float32)`` or ``np.dtype(float64)``, else a :class:`ParameterError`."""
+    try:
+        found = np.dtype(dtype)
+    except TypeError:
+        found = None
+    if found not in PRECISIONS:
+        raise ParameterError(f"{name} must be float32 or float64, got {dtype!r}.")
+    return found
+
+
+def dask_address(target, name: str = "--dask") -> str:
+    """``local`` (a cluster started here) or a scheduler address with its protocol, e.g. ``tcp://host:8786``."""
+    if target != "local" and not (isinstance(target, str) and "://" in target):
+        raise ParameterError(f"{name} must be local or a scheduler address such as tcp://host:8786, got {target!r}.")
+    return target
+
+
 def log_range(bounds, name: str) -> tuple[float, float]:
     """``(low, high)`` with ``0 < low <= high < inf``: the bounds of a log-uniform draw."""
     try:
@@ -167,17 +203,21 @@ def log_range(bounds, name: str) -> tuple[float, float]:
 
 # --------------------------------------------------------------------------- seeds
 
+MAX_SEED = 2**32 - 1
+"""Seeds go to NumPy and scikit-learn (``random_state``), which take 0 … 2**32 − 1."""
+
 
 def seed(value, name: str = "seed") -> int:
-    """An int seed from an int ≥ 0, a ``numpy.random.Generator`` (one draw) or None (fresh OS entropy,
+    """An int seed from an int in ``[0, MAX_SEED]``, a ``numpy.random.Generator`` (one draw) or None (fresh OS entropy,
     as scikit-learn's ``random_state=None``)."""
     if value is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
     if isinstance(value, np.random.Generator):
         return int(value.integers(2**32))
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ParameterError(f"{name} must be None or an integer >= 0 (or a numpy.random.Generator), got "
-                             f"{value!r}; pass an int to make runs repeatable.")
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0
+            or value > MAX_SEED):
+        raise ParameterError(f"{name} must be None or an integer in [0, {MAX_SEED}] (or a numpy.random.Generator), "
+                             f"got {value!r}; pass an int to make runs repeatable.")
     return int(value)
 
 

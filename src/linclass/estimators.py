@@ -40,7 +40,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _checks
+from . import _checks, defaults
 from ._checks import sklearn_checked
 from .datasets.splits import stratified_split
 from .errors import InputError, LabelError, ParameterError, TrainingWarning
@@ -59,7 +59,8 @@ OPTIMIZERS = ["auto", *(name for name, method in METHODS.items() if method.gradi
 """The optimizers the estimators take: "auto" and every gradient method of the registry (not the random searches)."""
 SVM_LOSSES = [name for name, loss in LOSSES.items() if loss.margin]
 PENALTIES = ("l2", "l1", "elasticnet", None)
-GRADIENT_DEFAULTS = {"max_iter": 100, "tol": 1e-3}
+GRADIENT_DEFAULTS = {"max_iter": defaults.value("estimator", "gradient_max_iter"),
+                     "tol": defaults.value("estimator", "gradient_tol")}
 """``max_iter=None`` / ``tol=None`` with a gradient optimizer: epochs, and the loss plateau of
 scikit-learn's ``SGDClassifier``. With L-BFGS each class has its own (``_lbfgs_defaults``)."""
 DTYPES = (np.float64, np.float32)
@@ -83,9 +84,8 @@ def regularizer(penalty, alpha, l1_ratio=0.15) -> tuple[object, float]:
     >>> regularizer("elasticnet", 0.1, 0.25)        # 0.1 · (0.25 Σ|W| + 0.75 Σ W²)
     (ElasticNet(beta=3.0), 0.025)
     """
-    alpha = _checks.number(alpha, "alpha", low=0, hint="; alpha is the regularization strength λ, e.g. 1e-4")
-    if penalty not in PENALTIES and penalty != "none":
-        raise ParameterError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None, got {penalty!r}.")
+    alpha = _checks.reg_strength(alpha, "alpha (the regularization strength λ)")
+    _checks.choice(penalty, "penalty", (*PENALTIES, "none"))
     if penalty in (None, "none") or alpha == 0:
         return None, 0.0
     if penalty == "l2":
@@ -136,7 +136,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     _loss_name = "softmax"
-    _lbfgs_defaults = {"max_iter": 100, "tol": 1e-6}
+    _lbfgs_defaults = {"max_iter": defaults.value("estimator", "lbfgs_max_iter"),
+                       "tol": defaults.value("estimator", "lbfgs_tol")}
     """L-BFGS's iterations (``LogisticRegression``'s 100) and relative tolerance ``‖∇L‖∞ ≤ tol · ‖∇L(0)‖∞``:
     the softmax's objective then stops within 1e-6 (relative) of ``LogisticRegression(tol=1e-10)``'s on
     digits, raw or standardized (~86 iterations standardized; raw pixels need more than the 100 of the
@@ -147,8 +148,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """The validated settings; ``full_batch=False`` (``partial_fit``) resolves "auto" to SGD."""
         reg, lam = regularizer(self.penalty, self.alpha, self.l1_ratio)
         objective = Objective(self._loss(), reg, lam)
-        if self.optimizer not in OPTIMIZERS:
-            raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}.")
+        _checks.choice(self.optimizer, "optimizer", OPTIMIZERS)
         optimizer = self.optimizer
         if optimizer == "auto":
             smooth = LOSSES[objective.loss].smooth and (reg is None or reg.name == "l2")
@@ -167,12 +167,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         _checks.number(self.validation_fraction, "validation_fraction", low=0, low_open=True, high=0.5,
                       hint="; the share of the training data held out for early stopping, e.g. 0.1")
         _checks.number(self.init_scale, "init_scale", low=0, hint="; the lecture's 1e-3")
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in DTYPES:
-            raise ParameterError(f"dtype must be float64 or float32, got {self.dtype!r}.")
+        dtype = _checks.precision(self.dtype)
         _checks.seed(self.random_state, "random_state")
         return _Spec(objective, optimizer, dtype, max_iter, tol)
 
@@ -412,7 +407,8 @@ class LinearSVM(_LinearClassifier):
     True
     """
 
-    _lbfgs_defaults = {"max_iter": 100, "tol": 1e-3}
+    _lbfgs_defaults = {"max_iter": defaults.value("estimator", "lbfgs_max_iter"),
+                       "tol": defaults.value("estimator", "lbfgs_tol_hinge")}
     """The squared hinge's curvature jumps at the margins, so L-BFGS's fast final phase comes later:
     a looser tolerance (standardized digits converge in ~45 iterations, raw digits in ~95)."""
 
@@ -424,9 +420,7 @@ class LinearSVM(_LinearClassifier):
         super().__init__(**{k: v for k, v in locals().items() if k not in ("self", "loss", "__class__")})
 
     def _loss(self) -> str:
-        if self.loss not in SVM_LOSSES:
-            raise ParameterError(f"loss must be one of {', '.join(SVM_LOSSES)}, got {self.loss!r}; "
-                                 "for the softmax loss use SoftmaxClassifier.")
+        _checks.choice(self.loss, "loss", SVM_LOSSES, hint="; for the softmax loss use SoftmaxClassifier")
         return self.loss
 
 

@@ -33,6 +33,7 @@ LOCALE_ENV = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 """Where gettext itself looks for the user's language, in its order."""
 
 _current: gettext.NullTranslations = gettext.NullTranslations()
+_current_code = "en"
 
 
 def _code(name: str) -> str:
@@ -74,12 +75,19 @@ def translations(lang: str) -> gettext.NullTranslations:
 @contextmanager
 def language(lang: str | None):
     """Speak ``lang`` (resolved by :func:`resolve`) inside the block, then the language before."""
-    global _current
-    before, _current = _current, translations(resolve(lang))
+    global _current, _current_code
+    code = resolve(lang)
+    before = _current, _current_code
+    _current, _current_code = translations(code), code
     try:
         yield
     finally:
-        _current = before
+        _current, _current_code = before
+
+
+def current() -> str:
+    """The language spoken now (``"en"`` outside :func:`language`)."""
+    return _current_code
 
 
 def _(message: str) -> str:

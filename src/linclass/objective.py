@@ -12,9 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import losses
+from . import _checks, losses
 from ._checks import as_labels
-from .errors import ParameterError
 
 
 class Value(NamedTuple):
@@ -44,10 +43,8 @@ class Objective:
 
     def __post_init__(self):
         losses.get_loss(self.loss)  # fail early on an unknown name
-        if not (np.isfinite(self.reg_strength) and self.reg_strength >= 0):
-            raise ParameterError(f"reg_strength (λ) must be a finite number >= 0, got {self.reg_strength}.")
-        if not (np.isfinite(self.delta) and self.delta >= 0):
-            raise ParameterError(f"delta (the margin Δ) must be a finite number >= 0, got {self.delta}.")
+        _checks.reg_strength(self.reg_strength)
+        _checks.number(self.delta, "delta (the margin Δ)", low=0, hint="; e.g. 1")
 
     def __call__(self, params, X, y) -> Value:
         """Value and gradient at ``params`` on the batch ``(X (N, D), y (N,))``."""

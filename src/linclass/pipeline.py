@@ -55,7 +55,7 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     extractor, pre = design.features, design.preprocessor
     X_val = others.get("val")
     y_val = dataset.y_val if X_val is not None else None
-    objective = Objective(settings.loss, get_regularizer(settings.reg), settings.reg_strength)
+    objective = Objective(settings.loss, get_regularizer(settings.penalty), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
     problem = Problem(objective, X, y_train, C, val=(X_val, y_val) if X_val is not None else None)

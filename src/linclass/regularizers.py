@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _checks
 from .errors import ParameterError
 
 
@@ -51,14 +52,13 @@ class ElasticNet:
     """``R(W) = Σ β W_{k,l}² + |W_{k,l}|``, the lecture's elastic net (L1 + L2)."""
 
     beta: float = 1.0
-    name: ClassVar[str] = "elastic"
+    name: ClassVar[str] = "elasticnet"
     smooth: ClassVar[bool] = False
     kinks: ClassVar[bool] = True
     convexity: ClassVar[float | None] = None
 
     def __post_init__(self):
-        if not self.beta >= 0:
-            raise ParameterError(f"ElasticNet beta must be >= 0, got {self.beta}.")
+        _checks.number(self.beta, "ElasticNet beta", low=0, hint="; e.g. 1 (the lecture's)")
 
     def __call__(self, W):
         return (float(self.beta * np.sum(W * W) + np.abs(W).sum()),
@@ -86,7 +86,7 @@ REGULARIZERS = {cls.name: cls for cls in (L2, L1, ElasticNet)}
 
 
 def get_regularizer(name: str | None):
-    """The regularizer called ``name`` (``"l2"``, ``"l1"``, ``"elastic"``), or None for ``"none"``/None."""
+    """The regularizer called ``name`` (``"l2"``, ``"l1"``, ``"elasticnet"``), or None for ``"none"``/None."""
     if name in (None, "none"):
         return None
     try:

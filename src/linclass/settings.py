@@ -1,7 +1,8 @@
 """Every training setting and its defaults, resolved in one place.
 
 :class:`Settings` holds everything that decides a training run; its field
-defaults are the base layer. :data:`DEFAULTS` overrides them by data kind
+defaults are the base layer (λ, the learning rate, batch size and epochs read from
+:mod:`linclass.defaults`, the one defaults table). :data:`DEFAULTS` overrides them by data kind
 (``digits``, ``toy``, ``images``), :data:`LOSS_DEFAULTS` by (kind, loss) and
 :data:`FEATURE_DEFAULTS` by (features, loss). :func:`resolve` merges these layers
 with what the user gave and records each value's source, ``default`` or
@@ -13,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import numpy as np
-
-from ._checks import choice, stable_step
+from . import defaults
+from ._checks import choice, number, stable_step
 from .errors import ParameterError
 from .losses import get_loss
 from .optim import get_method
@@ -29,13 +29,14 @@ class Settings:
     """Everything that decides a training run (saved in the model file and the report)."""
 
     loss: str = "softmax"
-    reg: str = "l2"
-    reg_strength: float = 1e-3
+    penalty: str = "l2"
+    """The regularization penalty R(W): ``l2``, ``l1``, ``elasticnet`` (the lecture's β = 1) or ``none``."""
+    reg_strength: float = defaults.value("train", "reg_strength")
     optimizer: str = "sgd"
-    lr: float = 1e-2
+    lr: float = defaults.value("train", "lr")
     schedule: str = "constant"
-    batch_size: int = 256
-    epochs: int = 10
+    batch_size: int = defaults.value("train", "batch_size")
+    epochs: int = defaults.value("train", "epochs")
     iterations: int | None = None
     replacement: bool = False
     shuffle: str = "rows"
@@ -64,16 +65,11 @@ class Settings:
     def __post_init__(self):
         get_loss(self.loss)
         get_method(self.optimizer)
-        if self.reg not in REGULARIZERS and self.reg != "none":
-            raise ParameterError(f"unknown regularizer {self.reg!r}; choose one of {', '.join(REGULARIZERS)} "
-                                 "or none.")
+        choice(self.penalty, "penalty", (*REGULARIZERS, "none"))
         choice(self.shuffle, "shuffle", SHUFFLES)
-        if self.preprocess not in PREPROCESSING:
-            raise ParameterError(f"unknown preprocessing {self.preprocess!r}; choose one of "
-                                 f"{', '.join(PREPROCESSING)}.")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ParameterError(f"the learning rate must be a finite number > 0, got {self.lr}.")
-        stable_step(self.optimizer, self.lr, get_regularizer(self.reg), self.reg_strength,
+        choice(self.preprocess, "preprocessing", PREPROCESSING)
+        number(self.lr, "the learning rate", low=0, low_open=True, hint="; e.g. 0.01")
+        stable_step(self.optimizer, self.lr, get_regularizer(self.penalty), self.reg_strength,
                     names=("--lr", "--reg-strength"))
 
 

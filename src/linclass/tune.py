@@ -6,10 +6,11 @@ keep the best. Settings come from a grid (:func:`grid`) or are drawn at random,
 log-uniformly (:func:`log_uniform`: random search finds good values faster than
 a grid when only some parameters matter, Bergstra & Bengio 2012).
 
-Trials run in parallel with joblib: ``backend="loky"`` (processes on this
-machine; large arrays are memory-mapped to the workers, not copied) or
-``backend="dask"`` (joblib's Dask backend, on the cluster at ``scheduler`` or on
-a local cluster started for the search). Each trial is independent and seeded
+Trials run in parallel with joblib: by default on loky's processes on this
+machine (large arrays are memory-mapped to the workers, not copied), or with
+``dask="local"`` / ``dask="tcp://HOST:8786"`` on joblib's Dask backend (a local
+cluster started for the search, or the cluster at that scheduler: the same
+``dask`` as :func:`linclass.probe.fit`'s). Each trial is independent and seeded
 from ``(seed, trial index)`` and runs with ``threads_per_job`` BLAS threads, so
 the results do not depend on ``n_jobs``, the backend or the order trials finish
 in. Ctrl-C stops the search and keeps the trials that had finished.
@@ -252,28 +253,27 @@ def _seeded(estimator, seed: int):
 
 # --------------------------------------------------------------------------- the search
 
-BACKENDS = ("loky", "dask")
 
 
 @contextlib.contextmanager
-def _backend(backend: str, scheduler, n_jobs: int):
-    """The joblib backend to run under; yields the ``n_jobs`` to give ``Parallel``."""
-    if backend == "loky":
+def _backend(dask, n_jobs: int):
+    """The joblib backend to run under (loky without ``dask``); yields the ``n_jobs`` to give ``Parallel``."""
+    if dask is None:
         yield n_jobs
         return
     try:
         from dask.distributed import Client, LocalCluster  # optional: pip install 'linclass[cluster]'
     except ImportError:
-        raise ParameterError("backend 'dask' needs dask.distributed: pip install 'linclass[cluster]' "
-                             "(or 'dask[distributed]'), or use backend 'loky'.") from None
+        raise ParameterError("--dask needs dask.distributed: pip install 'linclass[cluster]' "
+                             "(or 'dask[distributed]'), or leave --dask out.") from None
 
     with contextlib.ExitStack() as stack:
-        if scheduler:
+        if dask != "local":
             try:
-                client = stack.enter_context(Client(scheduler, timeout=30))
+                client = stack.enter_context(Client(dask, timeout=30))
             except OSError as err:
-                raise ParameterError(f"cannot reach the Dask scheduler at {scheduler} ({err}); check the "
-                                     "address (tcp://HOST:8786) or leave it out for a local cluster.") from None
+                raise ParameterError(f"cannot reach the Dask scheduler at {dask} ({err}); check the "
+                                     "address (tcp://HOST:8786), or --dask local for a cluster here.") from None
         else:
             cluster = stack.enter_context(LocalCluster(n_workers=max(1, n_jobs), threads_per_worker=1,
                                                        processes=True, dashboard_address=None))
@@ -283,22 +283,23 @@ def _backend(backend: str, scheduler, n_jobs: int):
 
 
 def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv: int | None = None,
-           n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, seed: int = 0,
+           n_jobs: int = 1, dask: str | None = None, seed: int = 0,
            threads_per_job: int | None = 1, refit: bool = True, on_result=None) -> SearchResult:
     """Train and score ``estimator`` once per setting; the best by validation accuracy.
 
     ``settings``: dicts of estimator parameters (:func:`grid`, :func:`log_uniform`).
     Scoring: on ``(X_val, y_val)``, or with ``cv=K`` by stratified K-fold
     cross-validation on ``(X, y)`` (folds seeded by ``seed``, the same for every
-    trial). ``n_jobs`` trials run at once (``backend`` "loky" or "dask";
-    ``scheduler`` a Dask address, none: a local cluster of ``n_jobs`` workers).
+    trial). ``n_jobs`` trials run at once: on loky's processes, or with ``dask`` on a Dask cluster
+    (``"local"``: one of ``n_jobs`` workers started here; or a scheduler address, ``tcp://HOST:8786``).
     ``on_result(trial)`` is called in the parent as each trial finishes.
     ``best_estimator``: the best trial's fitted model (validation split) or, with
     ``cv`` and ``refit``, the best setting refitted on all of ``(X, y)``.
     """
     if not settings:
         raise ParameterError("no settings to search; give at least one learning rate and one strength.")
-    _checks.choice(backend, "backend", BACKENDS)
+    if dask is not None:
+        _checks.dask_address(dask, "dask")
     _checks.integer(n_jobs, "n_jobs")
     _check_settings(estimator, settings)
     X, y = np.asarray(X), np.asarray(y)
@@ -313,7 +314,7 @@ def search(estimator, settings: list[dict], X, y, *, X_val=None, y_val=None, cv:
     tasks = (delayed(run_trial)(estimator, params, i, seed, X, y, X_val, y_val, folds, threads_per_job)
              for i, params in enumerate(settings))
     try:
-        with _backend(backend, scheduler, n_jobs) as jobs:
+        with _backend(dask, n_jobs) as jobs:
             for trial in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
                 trials.append(trial)
                 if on_result is not None:

@@ -11,6 +11,7 @@ COMMANDS = {
     "train": ("Train a linear classifier, evaluate it, write a report.", """
 linclass train                                   softmax on scikit-learn's digits (offline)
 linclass train --loss svm --optimizer adam --lr 1e-3
+linclass train --penalty l1 --reg-strength 1e-3
 linclass train --data data/cifar10-jpg --loss softmax
 linclass train --dataset cifar10 --features hog+hist
 linclass train --optimizer random-search --budget 1000
@@ -36,8 +37,8 @@ linclass explain --scores "-3.45,-8.87,0.09;2.9,4.48,8.02" --labels 0,2
 linclass explain --questions          the lecture's questions, answered numerically
 linclass explain --gradient           the numerical-gradient walk, the slides' and a live one
 linclass explain --entropy --log-base 10   the weather example: H(Q), H(Q,P), KL
-linclass explain --features cat.jpg   hue histogram and HOG of an image, as pictures
-linclass explain --lr                 the learning-rate lab: four rates, one plot
+linclass explain --features-of cat.jpg   hue histogram and HOG of an image, as pictures
+linclass explain --lr-lab             the learning-rate lab: four rates, one plot
 linclass explain --landscape          the loss along a random line and plane through W: convex bowls
 linclass explain --bias-trick         W x + b as one product [W | b] [x; 1] (10 × 3073 for CIFAR-10)
 linclass explain --occam              train vs validation accuracy against λ on digits, plotted
@@ -49,8 +50,8 @@ linclass exercise --seed 7 --check "2.9, 0, 12.9"   which term of your answer is
 linclass exercise --loss softmax --seed 3
 """),
     "gradcheck": ("Check the analytic gradient against centered differences on random data.", """
-linclass gradcheck --loss svm --reg l2
-linclass gradcheck --loss softmax --reg elastic --dtype float64 --checks 50
+linclass gradcheck --loss svm --penalty l2
+linclass gradcheck --loss softmax --penalty elasticnet --dtype float64 --checks 50
 """),
     "knn": ("k-nearest neighbours: choose k by cross-validation, report test accuracy, plot accuracy vs k.", """
 linclass knn                                     scikit-learn's digits (offline)
@@ -65,10 +66,10 @@ linclass demo --lang vi           the page in Vietnamese (also ru, zh; or open i
 """),
     "tune": ("Search learning rate × regularization on a validation split or by k-fold CV, in parallel.", """
 linclass tune                                    4×4 grid, softmax on digits
-linclass tune --loss svm --lr 1e-3,1e-2,1e-1 --reg 1e-4,1e-2 --jobs 2
+linclass tune --loss svm --lr 1e-3,1e-2,1e-1 --reg-strength 1e-4,1e-2 --jobs 2
 linclass tune --random 20 --lr-range 1e-4:1e-1 --reg-range 1e-5:1 --cv 5
 linclass tune --data data/cifar10-jpg --subset 10000 --epochs 5 --jobs 2
-linclass tune --backend dask --scheduler tcp://scheduler-host:8786   on a Dask cluster
+linclass tune --dask tcp://scheduler-host:8786   on a Dask cluster (--dask local: one started here)
 linclass tune --param batch_size=32,256             any other estimator parameter
 """),
     "data": ("Write a data set as class folders of image files, with a checksum list.", """

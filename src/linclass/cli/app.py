@@ -35,7 +35,7 @@ EPILOG = """examples:
   linclass train --data data/cifar10-jpg --loss svm   an SVM on them
   linclass explain                        the slides' SVM example, term by term
   linclass explain --loss softmax         the same scores through softmax
-  linclass gradcheck --loss svm --reg l2  analytic vs numerical gradient
+  linclass gradcheck --loss svm --penalty l2  analytic vs numerical gradient
   linclass demo                           the interactive 2-D classifier in the browser
 
 Each command has --help with examples, and --json for machine-readable output.
@@ -142,10 +142,11 @@ def main(argv=None) -> int:
         if extras:
             command.error(_unrecognized(command, extras))
         flags.validate(command, args)
+        flags.print_notes(args)
     except SystemExit as done:  # --help, --version, or a parse error already printed
         return done.code if isinstance(done.code, int) else 0
-    except LinclassError as err:
-        print(f"linclass {args.command}: error: {err}", file=sys.stderr)
+    except LinclassError as err:  # a flag's value (its range, or an old spelling's) refused
+        print(f"linclass {command_name(argv)}: error: {err}", file=sys.stderr)
         return 2
     try:
         out = args.run(args)

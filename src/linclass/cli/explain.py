@@ -2,8 +2,8 @@
 
 The slides' loss computations term by term (default), the questions
 (``--questions``), the numerical-gradient walk (``--gradient``), entropy and KL
-(``--entropy``), an image's features (``--features IMAGE``), the
-learning-rate lab (``--lr``), the loss landscape and convexity (``--landscape``),
+(``--entropy``), an image's features (``--features-of IMAGE``), the
+learning-rate lab (``--lr-lab``), the loss landscape and convexity (``--landscape``),
 the bias trick (``--bias-trick``) and regularization's Occam view (``--occam``).
 """
 
@@ -16,6 +16,7 @@ import re
 from .. import i18n
 from ..errors import InputError
 from ..report import explain, explain_bias, explain_entropy, explain_gradient, explain_questions
+from . import flags
 from ._common import Output, add_command, add_lang
 
 
@@ -60,7 +61,8 @@ def register(subparsers, common):
     p.add_argument("--scores", help='score matrix, one row per example: "s11,s12,...;s21,s22,..." '
                    "(a leading minus is fine: --scores -3.45,1,2)")
     p.add_argument("--labels", help="correct class of each example, e.g. 0,1,2")
-    p.add_argument("--classes", help="class names, e.g. cat,car,frog")
+    p.add_argument("--class-names", metavar="NAMES", help="class names, e.g. cat,car,frog")
+    flags.renamed(p, "explain", "--classes")
     p.add_argument("--delta", type=float, help="SVM margin Δ (default 1)")
     p.add_argument("--log-base", choices=list(explain.LOG_BASES),
                    help="logarithm for softmax and --entropy: e (default), 2 or 10")
@@ -68,8 +70,10 @@ def register(subparsers, common):
     topic.add_argument("--questions", action="store_true", help="answer the lecture's questions (on --scores if given)")
     topic.add_argument("--gradient", action="store_true", help="the numerical-gradient walk, one step, error vs h")
     topic.add_argument("--entropy", action="store_true", help="entropy, cross-entropy and KL divergence")
-    topic.add_argument("--features", metavar="IMAGE", help="write and show IMAGE's hue histogram and HOG")
-    topic.add_argument("--lr", action="store_true", help="the learning-rate lab: four regimes")
+    topic.add_argument("--features-of", metavar="IMAGE", help="write and show IMAGE's hue histogram and HOG")
+    topic.add_argument("--lr-lab", action="store_true", help="the learning-rate lab: four regimes")
+    flags.renamed(p, "explain", "--features", group=topic)
+    flags.renamed(p, "explain", "--lr", nargs=0, group=topic)
     topic.add_argument("--landscape", action="store_true",
                        help="the loss along a random line and plane through W, and why both losses are convex")
     topic.add_argument("--bias-trick", action="store_true", help="W x + b as one product [W | b] [x; 1]")
@@ -78,7 +82,8 @@ def register(subparsers, common):
     p.add_argument("--h", type=float, help="--gradient's step h (default 1e-4)")
     p.add_argument("--true", help="--entropy's true distribution Q (default 0.5,0.3,0.2)")
     p.add_argument("--predicted", help="--entropy's predicted distribution P (default 0.4,0.3,0.3)")
-    p.add_argument("--out", help="folder for the pictures of --features, --lr, --landscape and --occam "
+    p.add_argument("--out", metavar="DIR", help="folder for the pictures of --features-of, --lr-lab, --landscape and "
+                   "--occam "
                    "(default runs/...)")
     add_lang(p)
     p.set_defaults(run=run)
@@ -95,11 +100,11 @@ def _scores(args):
         if len(labels) != len(scores):
             raise InputError(f"--labels has {len(labels)} value(s) but --scores has {len(scores)} row(s); "
                              "give one label per row.")
-    classes = args.classes.split(",") if args.classes else None
+    classes = args.class_names.split(",") if args.class_names else None
     columns = len(scores[0]) if scores is not None else len(explain.SLIDES_CLASSES)
     if classes is not None and len(classes) != columns:
-        raise InputError(f"--classes names {len(classes)} class(es) but the scores have {columns} columns; "
-                         "give one name per column, e.g. --classes cat,car,frog.")
+        raise InputError(f"--class-names names {len(classes)} class(es) but the scores have {columns} columns; "
+                         "give one name per column, e.g. --class-names cat,car,frog.")
     return scores, labels, classes
 
 
@@ -107,16 +112,17 @@ USED_BY = {
     "--loss": ("svm", "softmax", "--questions", "--gradient"),
     "--scores": ("svm", "softmax", "--questions"),
     "--labels": ("svm", "softmax", "--questions"),
-    "--classes": ("svm", "softmax", "--questions"),
+    "--class-names": ("svm", "softmax", "--questions"),
     "--delta": ("svm",),
     "--log-base": ("softmax", "--entropy"),
     "--h": ("--gradient",),
     "--true": ("--entropy",),
     "--predicted": ("--entropy",),
-    "--out": ("--features", "--lr", "--landscape", "--occam"),
+    "--out": ("--features-of", "--lr-lab", "--landscape", "--occam"),
 }
 """Which topics read each option; any other topic refuses it rather than drop it silently."""
-TOPICS = ("--questions", "--gradient", "--entropy", "--features", "--lr", "--landscape", "--bias-trick", "--occam")
+TOPICS = ("--questions", "--gradient", "--entropy", "--features-of", "--lr-lab", "--landscape", "--bias-trick",
+          "--occam")
 
 
 def topic(args) -> str:
@@ -158,9 +164,9 @@ def _run(args) -> Output:
         Q = parse_vector(args.true, "--true") if args.true else None
         P = parse_vector(args.predicted, "--predicted") if args.predicted else None
         return Output(*explain_entropy.explain_entropy(Q, P, base))
-    if args.features:
-        return Output(*_heavy("explain_features").explain_features(args.features, args.out))
-    if args.lr:
+    if args.features_of:
+        return Output(*_heavy("explain_features").explain_features(args.features_of, args.out))
+    if args.lr_lab:
         return Output(*_heavy("explain_lr").explain_lr(args.out))
     if args.landscape:
         return Output(*_heavy("explain_landscape").explain_landscape(args.out))

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..defaults import value
 from ..gradcheck import check_objective
 from ..losses import LOSSES
 from ..objective import Objective
 from ..regularizers import get_regularizer
+from . import flags
 from ._common import Output, add_command
+
+REG_STRENGTH = value("gradcheck", "reg_strength")
 
 
 def register(subparsers, common):
     p = add_command(subparsers, common, "gradcheck")
     p.add_argument("--loss", choices=list(LOSSES), default="softmax")
-    p.add_argument("--reg", choices=["l2", "l1", "elastic", "none"], default="l2")
-    p.add_argument("--reg-strength", type=float, default=0.1, help="λ (default 0.1)")
+    flags.add_penalty(p, default="l2")
+    p.add_argument("--reg-strength", type=float, default=REG_STRENGTH, metavar="λ",
+                   help=f"the regularization strength λ (default {REG_STRENGTH:g})")
+    flags.renamed(p, "gradcheck", "--reg")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                    help="float64 (default) checks to ~1e-7; float32 only to ~1e-2")
     p.add_argument("--examples", type=int, default=20, help="N (default 20)")
-    p.add_argument("--features", type=int, default=10, help="D (default 10)")
+    p.add_argument("--dimensions", type=int, default=10, metavar="D", help="D (default 10)")
+    flags.renamed(p, "gradcheck", "--features")
     p.add_argument("--classes", type=int, default=4, help="C (default 4)")
     p.add_argument("--checks", type=int, default=20, help="random coordinates per parameter (default 20)")
     p.add_argument("--step", type=float, default=None,
@@ -31,17 +38,17 @@ def register(subparsers, common):
 def run(args) -> Output:
     dtype = np.dtype(args.dtype)
     rng = np.random.default_rng(args.seed)
-    X = rng.standard_normal((args.examples, args.features)).astype(dtype)
+    X = rng.standard_normal((args.examples, args.dimensions)).astype(dtype)
     y = rng.integers(0, args.classes, args.examples)
-    params = {"W": (0.1 * rng.standard_normal((args.features, args.classes))).astype(dtype),
+    params = {"W": (0.1 * rng.standard_normal((args.dimensions, args.classes))).astype(dtype),
               "b": (0.1 * rng.standard_normal(args.classes)).astype(dtype)}
-    objective = Objective(args.loss, get_regularizer(args.reg), args.reg_strength)
+    objective = Objective(args.loss, get_regularizer(args.penalty), args.reg_strength)
     result = check_objective(objective, params, X, y, num_checks=args.checks, h=args.step, seed=args.seed)
     tol = result.tol
-    penalty = "reg=none" if args.reg == "none" else f"reg={args.reg} (λ={args.reg_strength:g})"
+    penalty = "penalty=none" if args.penalty == "none" else f"penalty={args.penalty} (λ={args.reg_strength:g})"
     steps = ", ".join(f"h({name})={step:.3g}" for name, step in result.steps.items())
     lines = [f"gradient check: loss={args.loss}, {penalty}, {args.dtype}, "
-             f"N={args.examples} D={args.features} C={args.classes}, {steps}",
+             f"N={args.examples} D={args.dimensions} C={args.classes}, {steps}",
              f"{'param':6} {'index':10} {'analytic':>14} {'numerical':>14} {'rel. error':>11}"]
     for c in result.coordinates:
         flag = "  kink crossed: the numerical gradient straddles a max(0,·)/|·|" if c.kink else ""
@@ -54,7 +61,7 @@ def run(args) -> Output:
         worst = max(c.relative_error for c in result.kinks)
         lines.append(f"{len(result.kinks)} coordinate(s) crossed a kink within ±h (worst error there {worst:.2e}); "
                      "that is expected for hinge/L1 terms, not a bug: try a smaller --step.")
-    data = {"loss": args.loss, "reg": args.reg, "dtype": args.dtype, "steps": result.steps,
+    data = {"loss": args.loss, "penalty": args.penalty, "dtype": args.dtype, "steps": result.steps,
             "max_relative_error": result.max_relative_error, "passed": result.passed(),
             "tolerance": tol, "checked": len(result.coordinates), "kink_crossings": len(result.kinks),
             "coordinates": [{"param": c.param, "index": [int(i) for i in c.index], "analytic": c.analytic,

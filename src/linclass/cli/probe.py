@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from ..datasets.limits import add_limit_options, limits_from_args
+from ..defaults import TABLE
 from ..errors import ParameterError
 from ..optim import OPTIMIZERS
 from ..persist import write_json
@@ -16,6 +17,9 @@ from ..rows.files import open_split
 from ._common import Output, add_command
 from .outdir import default_out, output_dir
 
+PROBE = TABLE["probe"]
+"""The probe's defaults (:mod:`linclass.defaults`), shown in ``--help``."""
+
 
 def register(subparsers, common):
     p = add_command(subparsers, common, "probe")
@@ -26,8 +30,9 @@ def register(subparsers, common):
     add_limit_options(p.add_argument_group("bounds on the labels inside an .npz"),
                       ("max_member_bytes", "max_ratio"))
     g = p.add_argument_group("objective")
-    g.add_argument("--reg-strength", type=float, default=1e-4, metavar="λ",
-                   help="λ of mean loss + λ·ΣW² (default 1e-4; LogisticRegression's C = 1/(2·N·λ))")
+    g.add_argument("--reg-strength", type=float, default=PROBE["reg_strength"], metavar="λ",
+                   help=f"λ of mean loss + λ·ΣW² (default {PROBE['reg_strength']:g}; LogisticRegression's "
+                        "C = 1/(2·N·λ))")
     g.add_argument("--reg-path", metavar="LO:HI:K", help="fit K log-spaced λ from HI down to LO, warm-started, "
                    "and keep the best on validation (needs --val); warns when the best is an end of the range")
     g.add_argument("--reg-search", metavar="LO:HI[:RES]", help="search λ in [LO, HI] as CLIP did: one λ per "
@@ -42,8 +47,8 @@ def register(subparsers, common):
                    "scikit-learn's class_weight='balanced' (imbalanced data; L-BFGS, numpy backend)")
     g = p.add_argument_group("solver")
     g.add_argument("--tol", type=float, help="relative gradient tolerance: stop at ‖∇L‖∞ ≤ tol·‖∇L(0)‖∞ "
-                   "(default 1e-4)")
-    g.add_argument("--max-iter", type=int, help="L-BFGS iterations per λ (default 1000)")
+                   f"(default {PROBE['lbfgs_tol']:g})")
+    g.add_argument("--max-iter", type=int, help=f"L-BFGS iterations per λ (default {PROBE['lbfgs_max_iter']})")
     g.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the products (float32 finishes in float64 when round-off stalls)")
     g.add_argument("--backend", choices=BACKENDS, default="numpy")
@@ -56,8 +61,8 @@ def register(subparsers, common):
                    help="lbfgs: the exact optimum (default); or a minibatch optimizer")
     g.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
     g.add_argument("--schedule", help="constant (default), step, exponential, cosine, cosine+warmup")
-    g.add_argument("--batch-size", type=int, help="rows per step (default 256)")
-    g.add_argument("--epochs", type=int, help="passes over the training rows (default 10)")
+    g.add_argument("--batch-size", type=int, help=f"rows per step (default {PROBE['batch_size']})")
+    g.add_argument("--epochs", type=int, help=f"passes over the training rows (default {PROBE['epochs']})")
     g.add_argument("--seed", type=int, default=0, help="the order of the blocks and rows, and the --shots draw "
                    "(default 0)")
     o = p.add_argument_group("output")

@@ -25,9 +25,9 @@ def strategy_settings(loss: str, budget: int, seed: int, gd: Settings) -> dict:
     regularization, W ~ 1e-4·randn for random search, W₀ ~ 1e-3·randn and steps of 1e-4·randn for
     random local search). ``gd``: the gradient descent run's settings (:func:`linclass.settings.resolve`)."""
     return {
-        "random search": Settings(loss=loss, reg="none", optimizer="random-search", budget=budget,
+        "random search": Settings(loss=loss, penalty="none", optimizer="random-search", budget=budget,
                                   init_scale=1e-4, seed=seed),
-        "random local search": Settings(loss=loss, reg="none", optimizer="random-local-search", budget=budget,
+        "random local search": Settings(loss=loss, penalty="none", optimizer="random-local-search", budget=budget,
                                         init_scale=1e-3, step_size=1e-4, seed=seed),
         "minibatch gradient descent": gd,
     }

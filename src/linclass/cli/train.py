@@ -9,15 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..features import SPECS
 from ..losses import LOSSES
 from ..optim import METHODS
 from ..persist import write_bytes, write_json
 from ..pipeline import evaluate, fit_classifier
 from ..preprocess import PREPROCESSING
-from ..regularizers import REGULARIZERS
 from ..report import html, plots
 from ..rows.batches import SHUFFLES
 from ..settings import FIELDS, data_kind, resolve
+from . import flags
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .model_options import add_key_option, key_from_args
@@ -33,8 +34,9 @@ def register(subparsers, common):
     g = p.add_argument_group("model and optimization (defaults: by data set, loss and features; "
                              "metrics.json lists each value's source)")
     g.add_argument("--loss", choices=list(LOSSES), help="default softmax")
-    g.add_argument("--reg", choices=[*REGULARIZERS, "none"], help="default l2")
-    g.add_argument("--reg-strength", type=float, metavar="λ", help="regularization strength")
+    flags.add_penalty(g, help="R(W) of mean loss + λ·R(W) (default l2; elasticnet: the lecture's Σ W² + Σ|W|)")
+    g.add_argument("--reg-strength", type=float, metavar="λ", help="the regularization strength λ")
+    flags.renamed(g, "train", "--reg")
     g.add_argument("--optimizer", choices=list(METHODS))
     g.add_argument("--lr", type=float, help="learning rate")
     g.add_argument("--schedule", help="constant|step|exponential|cosine|cosine+warmup (default: cosine on images, "
@@ -51,7 +53,7 @@ def register(subparsers, common):
     g.add_argument("--patience", type=int, help="default 5")
     g.add_argument("--preprocess", choices=PREPROCESSING, help="none, center (subtract the training mean) or "
                    "standardize (and divide by the std); default: standardize on digits and images, else center")
-    g.add_argument("--features", help="raw|hist|hog|hog+hist|bovw (default raw)")
+    g.add_argument("--features", choices=SPECS, help="image features (default raw pixels)")
     g.add_argument("--n-words", type=int, help="bag of visual words: codebook size (default 1600)")
     g.add_argument("--encoding", choices=["triangle", "soft"],
                    help="bag of visual words: triangle (default) or soft-threshold encoding")
@@ -162,7 +164,7 @@ def applied_settings(settings) -> dict:
         drop |= {"n_words", "encoding"}
     if settings.augment in (None, "none"):
         drop.add("augment")
-    if settings.reg == "none":
+    if settings.penalty == "none":
         drop.add("reg_strength")
     return {k: v for k, v in shown.items() if k not in drop}
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import math
+import argparse
 
 import numpy as np
 
+from .. import _checks
 from ..classifier import Classifier
 from ..datasets import cache_dir
+from ..defaults import value
 from ..design import fit_design
 from ..errors import InputError, ParameterError
 from ..estimators import LinearSVM, SoftmaxClassifier
@@ -18,12 +20,13 @@ from ..preprocess import PREPROCESSING
 from ..report.plots import search_heatmap
 from ..settings import data_kind, resolve
 from ..tune import grid, log_uniform, search
+from . import flags
 from ._common import Output, add_command
 from .data_options import add_data_options, load_from_args
 from .outdir import default_out, output_dir
 
-DEFAULT_LR = "1e-4,1e-3,1e-2,1e-1"
-DEFAULT_REG = "1e-4,1e-3,1e-2,1e-1"
+LR_GRID = ",".join(f"{v:g}" for v in value("tune", "lr_grid"))
+REG_STRENGTH_GRID = ",".join(f"{v:g}" for v in value("tune", "reg_strength_grid"))
 
 
 def register(subparsers, common):
@@ -31,7 +34,7 @@ def register(subparsers, common):
     add_data_options(p)
     g = p.add_argument_group("model")
     g.add_argument("--loss", choices=["softmax", "svm", "squared-svm"], default="softmax")
-    g.add_argument("--penalty", choices=["l2", "l1", "elasticnet", "none"], default="l2")
+    flags.add_penalty(g, default="l2")
     # defaults None: as `linclass train` for the data set (linclass.settings)
     g.add_argument("--optimizer", help="sgd|momentum|nesterov|adagrad|rmsprop|adam|lbfgs")
     g.add_argument("--schedule", help="constant|step|exponential|cosine|cosine+warmup")
@@ -42,9 +45,10 @@ def register(subparsers, common):
                    "standardize")
     g.add_argument("--features", choices=SPECS, help="image features, as in `linclass train` (default raw pixels)")
     s = p.add_argument_group("search")
-    s.add_argument("--lr", default=None, metavar="LIST", help=f"learning rates of the grid (default {DEFAULT_LR})")
-    s.add_argument("--reg", default=None, metavar="LIST",
-                   help=f"strengths λ (alpha) of the grid (default {DEFAULT_REG})")
+    s.add_argument("--lr", default=None, metavar="LIST", help=f"learning rates of the grid (default {LR_GRID})")
+    s.add_argument("--reg-strength", default=None, metavar="LIST",
+                   help=f"strengths λ (the estimators' alpha) of the grid (default {REG_STRENGTH_GRID})")
+    flags.renamed(s, "tune", "--reg")
     s.add_argument("--random", type=int, metavar="N", help="N random settings instead of a grid")
     s.add_argument("--lr-range", default="1e-4:1e-1", metavar="A:B", help="random search: log-uniform range")
     s.add_argument("--reg-range", default="1e-5:1e-1", metavar="A:B", help="random search: log-uniform range")
@@ -55,22 +59,25 @@ def register(subparsers, common):
                    "(default: score on the validation split)")
     s.add_argument("--jobs", type=int, default=1, help="trials at once")
     s.add_argument("--threads-per-job", type=int, default=1, help="BLAS threads per trial (default 1)")
-    s.add_argument("--backend", choices=["loky", "dask"], default="loky")
-    s.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: start a local cluster)")
+    s.add_argument("--dask", metavar="ADDRESS", help="run the trials on a Dask cluster: local (start one of --jobs "
+                   "workers here), or a scheduler such as tcp://host:8786 (default: processes on this machine)")
+    s.add_argument("--backend", action=DaskBackend, help=argparse.SUPPRESS)  # old: loky|dask, now --dask
+    flags.renamed(s, "tune", "--scheduler")
     s.add_argument("--seed", type=int, default=0)
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="output directory (default: runs/tune-<dataset>-<loss>-<time>)")
     p.set_defaults(run=run)
 
 
-def _numbers(text: str, option: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ParameterError(f"{option} must be numbers separated by commas, e.g. 1e-3,1e-2, got {text!r}.") from None
-    if not values or not all(math.isfinite(v) and v >= 0 for v in values):
-        raise ParameterError(f"{option} must list finite numbers >= 0, got {text!r}.")
-    return values
+class DaskBackend(argparse.Action):
+    """The old ``--backend loky|dask``: ``dask`` is now ``--dask local`` (or ``--dask ADDRESS``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        _checks.choice(values, "--backend", ("loky", "dask"), hint="; the cluster is now --dask ADDRESS")
+        flags.note(namespace, f"--backend {values} is now " + ("--dask local (or --dask ADDRESS)" if values == "dask"
+                                                      else "the default: leave it out"))
+        if values == "dask" and namespace.dask is None:
+            namespace.dask = "local"
 
 
 def _span(text: str, option: str) -> tuple[float, float]:
@@ -109,14 +116,14 @@ def settings_from_args(args) -> list[dict]:
         else:
             extra_lists[name] = [_literal(v) for v in values.split(",") if v.strip()]
     if args.random:
-        if args.lr or args.reg:
-            raise ParameterError("--random draws from --lr-range and --reg-range; drop --lr / --reg "
+        if args.lr or args.reg_strength:
+            raise ParameterError("--random draws from --lr-range and --reg-range; drop --lr / --reg-strength "
                                  "(or drop --random for a grid).")
         ranges = {"learning_rate": _span(args.lr_range, "--lr-range"),
                   "alpha": _span(args.reg_range, "--reg-range"), **extra_ranges}
         return log_uniform(args.random, ranges, seed=args.seed, choices=extra_lists)
-    return grid(learning_rate=_numbers(args.lr or DEFAULT_LR, "--lr"),
-                alpha=_numbers(args.reg or DEFAULT_REG, "--reg"), **extra_lists)
+    return grid(learning_rate=flags.numbers(args.lr or LR_GRID, "lr"),
+                alpha=flags.numbers(args.reg_strength or REG_STRENGTH_GRID, "reg_strength"), **extra_lists)
 
 
 def make_estimator(args, settings):
@@ -132,8 +139,8 @@ def make_estimator(args, settings):
 
 def run(args) -> Output:
     settings = settings_from_args(args)
-    if args.scheduler and args.backend != "dask":
-        raise ParameterError("--scheduler is the address of a Dask cluster; add --backend dask.")
+    if args.dask is not None:
+        _checks.dask_address(args.dask)  # before the data is read
     dataset = load_from_args(args)
     fixed, _ = resolve(data_kind(dataset.name), {name: getattr(args, name) for name in (
         "loss", "optimizer", "schedule", "epochs", "batch_size", "dtype", "preprocess", "features", "seed")})
@@ -146,11 +153,11 @@ def run(args) -> Output:
     y_val = dataset.y_val if X_val is not None else None
     with output_dir(args.out or default_out(f"tune-{dataset.name}-{args.loss}")) as out:
         result = search(estimator, settings, X, dataset.y_train, X_val=None if args.cv else X_val,
-                        y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, backend=args.backend,
-                        scheduler=args.scheduler, seed=args.seed, threads_per_job=args.threads_per_job)
+                        y_val=None if args.cv else y_val, cv=args.cv, n_jobs=args.jobs, dask=args.dask,
+                        seed=args.seed, threads_per_job=args.threads_per_job)
         scoring = f"{args.cv}-fold CV" if args.cv else "validation"
         data = {"dataset": dataset.name, "loss": args.loss, "scoring": scoring,
-                "jobs": args.jobs, "backend": args.backend, **result.to_dict(),
+                "jobs": args.jobs, "dask": args.dask, **result.to_dict(),
                 "heatmap_path": None, "model_path": None, "test_accuracy": None}
         best = result.best
         if best is not None:
@@ -183,8 +190,8 @@ def _text(result, data) -> str:
     lines = [result.table(), ""]
     status = (f"interrupted: {len(result.trials)} of {result.n_settings} trials finished (kept below)"
               if result.interrupted else f"{len(result.trials)} trials")
-    lines.append(f"{status} in {result.seconds:.1f} s on {data['jobs']} job(s), {data['backend']}; "
-                 f"scored by {data['scoring']}")
+    where = f"Dask ({data['dask']})" if data["dask"] else "loky"
+    lines.append(f"{status} in {result.seconds:.1f} s on {data['jobs']} job(s), {where}; scored by {data['scoring']}")
     best = result.best
     if best is None:
         lines.append("no trial succeeded (each diverged or failed: see status and message): try smaller learning "

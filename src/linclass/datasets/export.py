@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,9 +98,11 @@ def export_cifar10(dest, fmt: str = "jpg", *, data_dir=None, mirror=None, progre
             f.write(data)
         return write
 
+    if progress:
+        print(f"writing {len(images):,} {fmt} files to {dest} ...", file=sys.stderr, flush=True)
     files = {name: image_writer(name, X, k) for name, (X, k) in images.items()}
     # the last entry: atomic_write_dir writes in order, so every image is hashed before it
     files[SUMS_NAME] = lambda f: f.write("".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode())
-    atomic_write_dir(dest, files)
+    atomic_write_dir(dest, files, many=True)
     return Export(dest, fmt, len(y_train), len(y_test), list(class_names),
                   file_checksum(dest / SUMS_NAME, "sha256"))

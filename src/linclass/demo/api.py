@@ -34,10 +34,11 @@ naming the cause and the fix.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .. import _checks
+from .._checks import MAX_SEED
+from ..defaults import value
 from ..errors import LinclassError
 from ..objective import Objective
 from ..optim import apply_updates, get_optimizer
@@ -53,7 +54,6 @@ MAX_ABS = 1e6
 MAX_REG_STRENGTH = 100.0
 MAX_STEP_SIZE = 10.0
 MAX_DELTA = 10.0
-MAX_SEED = 2**32 - 1
 
 DEMO_LOSSES = ("svm", "ova-svm", "structured-svm", "softmax")
 """The losses the page offers: multiclass SVM (Weston–Watkins, one-vs-all, structured) and softmax."""
@@ -70,10 +70,10 @@ DEFAULTS = {
     "W": [[1.2, 2.1], [1.9, -3.1], [-2.4, 0.6]],
     "b": [0.05, 0.45, -0.55],
     "loss": "svm",
-    "reg_strength": 0.1,
+    "reg_strength": value("demo", "reg_strength"),
     "delta": 1.0,
     "optimizer": "sgd",
-    "step_size": 0.1,
+    "step_size": value("demo", "step_size"),
 }
 """The page's starting point (``W`` in the page's (C, D) layout)."""
 
@@ -107,15 +107,17 @@ def _object(body, allowed: set, required: set) -> dict:
     return body
 
 
-def _number(v, name: str, lo: float = -MAX_ABS, hi: float = MAX_ABS) -> float:
-    """``v`` as a float if it is a JSON number (not a boolean) in ``[lo, hi]``."""
-    if type(v) not in (int, float):
-        raise ApiError(f"{name} must be a number, got {type(v).__name__} {_short(v)}.")
-    if isinstance(v, float) and not math.isfinite(v):
-        raise ApiError(f"{name} is {v}; only finite numbers are accepted.")
-    if not lo <= v <= hi:
-        raise ApiError(f"{name} = {_short(v)} is outside [{lo:g}, {hi:g}]; send a value in that range.")
-    return float(v)
+def _checked(check, *args, **kwargs):
+    """A validator of :mod:`linclass._checks`, its error answered as a 400 (:class:`ApiError`)."""
+    try:
+        return check(*args, **kwargs)
+    except LinclassError as err:
+        raise ApiError(str(err)) from None
+
+
+def _number(v, name: str, lo: float = -MAX_ABS, hi: float = MAX_ABS, *, lo_open: bool = False) -> float:
+    """``v`` as a float if it is a finite number (not a boolean) in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
+    return _checked(_checks.number, v, name, low=lo, high=hi, low_open=lo_open, hint="; send a value in that range")
 
 
 def _short(v) -> str:
@@ -157,9 +159,7 @@ def _labels(value, n: int) -> np.ndarray:
 
 
 def _name(value, field: str, choices) -> str:
-    if value not in choices or not isinstance(value, str):
-        raise ApiError(f"unknown {field} {_short(value)}; choose one of {', '.join(choices)}.")
-    return value
+    return _checked(_checks.choice, value, field, choices)
 
 
 def parse_problem(body: dict) -> dict:
@@ -303,9 +303,7 @@ def handle_step(body) -> dict:
     body = _object(body, _STEP_FIELDS | _OPTIONAL_FIELDS, _STEP_FIELDS)
     problem = parse_problem(body)
     name = _name(body["optimizer"], "optimizer", DEMO_OPTIMIZERS)
-    step_size = _number(body["step_size"], "step_size", 0.0, MAX_STEP_SIZE)
-    if step_size <= 0:
-        raise ApiError(f"step_size must be > 0, got {step_size}; pick a positive step size.")
+    step_size = _number(body["step_size"], "step_size", 0.0, MAX_STEP_SIZE, lo_open=True)
     opt = get_optimizer(name, learning_rate=step_size)
     params = {"W": problem["W"], "b": problem["b"]}
     state = parse_state(body["opt_state"], name, opt.init(params))
@@ -334,9 +332,7 @@ def handle_random(body) -> dict:
     """Random data (4 points per class around 3 random centres) or random parameters, from ``seed``."""
     body = _object(body, {"what", "seed"}, {"what", "seed"})
     what = _name(body["what"], "what", ("data", "params"))
-    seed = body["seed"]
-    if type(seed) is not int or not 0 <= seed <= MAX_SEED:
-        raise ApiError(f"seed must be an integer in [0, {MAX_SEED}], got {_short(seed)}.")
+    seed = _checked(_checks.integer, body["seed"], "seed", 0, maximum=MAX_SEED)
     rng = np.random.default_rng(seed)
     if what == "params":
         return {"W": rng.normal(0.0, 1.5, (N_CLASSES, N_FEATURES)).round(3).tolist(),

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import persist
-from .._checks import as_labels, choice
+from .. import defaults, persist
+from .._checks import choice
 from ..errors import DivergenceError, InputError, ParameterError
+from ..objective import Objective
 from ..optim import apply_updates
-from ..optim.chunked import SoftmaxL2Batches
-from ..optim.lbfgs import is_l2_softmax
+from ..optim.chunked import BatchSteps
 from ..rows.batches import SHUFFLES, batch_source
 from ..rows.source import accuracy as rows_accuracy
 from .result import History
@@ -44,8 +44,8 @@ __all__ = ["LoopConfig", "LoopResult", "LoopState", "check_divergence", "end_epo
 class LoopConfig:
     """Settings of the loop (the objective and optimizer are passed separately)."""
 
-    batch_size: int = 256
-    epochs: int = 10
+    batch_size: int = defaults.value("train", "batch_size")
+    epochs: int = defaults.value("train", "epochs")
     iterations: int | None = None
     """A budget in steps instead of epochs (the last epoch may be partial)."""
     replacement: bool = False
@@ -287,10 +287,10 @@ def outcome(state: LoopState, config: LoopConfig) -> LoopResult:
 
 
 def step_objective(objective, params):
-    """What each step calls: for an L2 (or unregularized) softmax :class:`~linclass.objective.Objective` on ``W``
-    and ``b``, :class:`~linclass.optim.chunked.SoftmaxL2Batches` (the same loss, gradient and scores, fused and
-    split between threads); any other objective as it is."""
-    return SoftmaxL2Batches(objective) if is_l2_softmax(objective) and set(params) == {"W", "b"} else objective
+    """What each step calls: for an :class:`~linclass.objective.Objective` on ``W`` and ``b``,
+    :class:`~linclass.optim.chunked.BatchSteps` (the same loss, gradient and scores, the batch's rows split between
+    threads, one BLAS thread each); any other objective as it is."""
+    return BatchSteps(objective) if isinstance(objective, Objective) and set(params) == {"W", "b"} else objective
 
 
 def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None, y_val=None,
@@ -313,11 +313,9 @@ def run_epochs(objective, optimizer, X, y, *, params, opt_state=None, X_val=None
         raise InputError(f"X has {N} rows and y has shape {y.shape}; pass one label per row (and at least one).")
     params = {k: np.array(v) for k, v in params.items()}
     objective = step_objective(objective, params)
-    if isinstance(objective, SoftmaxL2Batches):  # it trusts the labels: checked once here
-        y = as_labels(y, N, params["W"].shape[1])
     source = batch_source(X, y, config.batch_size, shuffle=config.shuffle, replacement=config.replacement,
                           block_rows=config.block_rows, buffer_blocks=config.buffer_blocks,
-                          dtype=np.result_type(*params.values()))
+                          dtype=np.result_type(*params.values()), indexed=isinstance(objective, BatchSteps))
     total = config.iterations or config.epochs * source.steps
     state = LoopState(params, optimizer.init(params) if opt_state is None else opt_state,
                       np.random.default_rng(config.seed))

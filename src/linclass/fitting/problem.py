@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..objective import Objective
 from ..optim.chunked import SoftmaxL2
-from ..optim.lbfgs import is_l2_softmax
+from ..optim.lbfgs import is_chunked, is_l2_softmax
 from ..rows.source import Standardized, accuracy, streamed
 
 __all__ = ["BACKENDS", "Backend", "Problem", "class_weights"]
@@ -112,15 +112,16 @@ class Problem:
         """``(W, b) -> (L, ∇_W L, ∇_b L)`` of the full objective, float64 out, with ``accuracy(W, b)``.
 
         The L2 (or unregularized) softmax is computed in row chunks, products in ``dtype``
-        (:class:`linclass.optim.chunked.SoftmaxL2`, or the torch / Dask backend); any other
-        objective by :class:`linclass.objective.Objective` on rows in memory.
+        (:class:`linclass.optim.chunked.SoftmaxL2`, or the torch / Dask backend), and so is any other smooth loss
+        with L2 or no penalty on numpy (``SoftmaxL2(loss=...)``: the squared hinge); any other objective by
+        :class:`linclass.objective.Objective` on rows in memory.
         """
         backend = Backend(backend) if isinstance(backend, str) else backend
         dtype = np.dtype(dtype)
         if self.sample_weight is not None and (backend.name != "numpy" or not is_l2_softmax(self.objective)):
             raise ParameterError("per-row weights (class weights) are computed for the L2 softmax on the numpy "
                                  "backend only; leave out --backend / --dask, or the weights.")
-        if not is_l2_softmax(self.objective):
+        if not is_l2_softmax(self.objective) and not (backend.name == "numpy" and is_chunked(self.objective)):
             if backend.name != "numpy":
                 raise ParameterError(f"the {backend.name} backend computes the L2 softmax only; use numpy.")
             X = self.rows(dtype)
@@ -140,7 +141,7 @@ class Problem:
         common = dict(dtype=dtype, shift=self.shift, scale=self.scale, chunk_rows=backend.chunk_rows)
         if backend.name == "numpy":
             return SoftmaxL2(self.X, self.y, C, self._lam(), threads=backend.threads, sample_weight=self.sample_weight,
-                             **common)
+                             loss=None if self.objective.loss == "softmax" else self.objective, **common)
         module, name = BACKENDS[backend.name]
         kind = getattr(importlib.import_module(module), name)
         if backend.name == "dask":

@@ -20,7 +20,8 @@ from .._checks import run_warnings
 from ..errors import ParameterError
 from ..objective import certificate
 from ..optim import random_local_search, random_search
-from ..optim.lbfgs import is_l2_softmax, lbfgs
+from ..optim.chunked import SoftmaxL2
+from ..optim.lbfgs import lbfgs
 from ..rows.batches import steps_per_epoch
 from ..rows.source import accuracy
 from .loop import LoopConfig, run_epochs
@@ -65,7 +66,7 @@ def solve(problem: Problem, solver, params: dict | None = None, *, checkpoint=No
 
 def _lbfgs(problem: Problem, solver: LBFGS, params, evaluator, *, progress, curvature) -> dict:
     out = lbfgs(problem.objective, problem.X, problem.y, params, max_iter=solver.max_iter, tol=solver.tol,
-                allow_nonsmooth=solver.allow_nonsmooth, evaluator=evaluator if is_l2_softmax(problem.objective)
+                allow_nonsmooth=solver.allow_nonsmooth, evaluator=evaluator if isinstance(evaluator, SoftmaxL2)
                 else None, memory=solver.memory, rescale=solver.rescale, curvature=curvature,
                 callback=progress if callable(progress) else None)
     return dict(params=out.params, objective=out.loss, grad_norm=out.grad_norm, distance_bound=out.distance_bound,

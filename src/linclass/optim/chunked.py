@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -30,16 +31,17 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .. import _checks
 from .._checks import as_labels
 from ..errors import InputError, ParameterError
 from ..objective import Value
+from ..rows.batches import Indexed
 from ..rows.source import accuracy, read_rows, release_rows, spans
 
 CHUNK_BYTES = 4 * 2 ** 20
 """Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize)): a chunk is
 read by both products, so two workers' chunks should stay in the cache between them (32 MiB of L3 here)."""
 
-PRECISIONS = (np.float32, np.float64)
 _TOO_LARGE = ("the products X·W overflow {dtype}: X holds values too large for it (or NaN / inf); the data "
               "needs scaling: pass --standardize (standardize=True), or divide the embeddings by a constant.")
 
@@ -97,8 +99,8 @@ def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, 
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
     Both products keep classes as rows, ``Sᵀ = Vᵀ Xᵀ`` and ``Gᵀ X`` (the gradient returned
     as its transposed view): measured with OpenBLAS (Haswell kernel) on this project's
-    machine, 1.2× less CPU than ``X V`` with a transposed copy and ``Xᵀ G`` at D = 256,
-    C = 20, and as much at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
+    machine, an evaluation 1.6× faster than with ``X V``, a transposed copy and ``Xᵀ G`` at
+    D = 256, C = 20, and 1.08× at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
     """
     block = block.astype(dtype, copy=False)
     St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
@@ -111,15 +113,31 @@ def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, 
     return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
 
 
-class SoftmaxL2Batches:
-    """The minibatch loop's ``objective(params, X_batch, y_batch) -> Value`` for an L2 (or unregularized) softmax
-    :class:`~linclass.objective.Objective`: the same loss, gradient and scores, in one fused pass per worker.
+def loss_terms(block, y, V, c, dtype, weight=None, *, objective) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`chunk_terms` for the data term of any loss: ``objective.data_loss`` (an
+    :class:`~linclass.objective.Objective`'s) on the chunk's scores ``block · V + c`` (n, C), its per-row losses
+    summed in float64, and ``dscoresᵀ X``."""
+    block = block.astype(dtype, copy=False)
+    S = block @ V
+    S += c.T
+    losses, dS = objective.data_loss(S, y, reduction="none")
+    if weight is not None:
+        losses = losses * weight
+        dS *= weight[:, None].astype(dS.dtype)
+    return float(np.sum(losses, dtype=np.float64)), (dS.T @ block).T, dS.sum(axis=0, dtype=np.float64)
+
+
+class BatchSteps:
+    """The minibatch loop's ``objective(params, X_batch, y_batch) -> Value`` for any
+    :class:`~linclass.objective.Objective` on ``W`` and ``b``: the same loss, gradient and scores, computed in one
+    pass per worker.
 
     The batch's rows are split between ``threads`` workers (this thread and helpers kept across steps; at least
-    :attr:`MIN_ROWS` rows each), each computing its rows' scores ``X_k W + b``, their softmax (:func:`fused_softmax`)
-    and ``Gᵀ X_k`` while the rows are in its cache, with one BLAS thread: call the steps inside :meth:`running`,
+    :attr:`MIN_ROWS` rows each), each copying its rows out of X (given :class:`~linclass.rows.batches.Indexed`),
+    computing their scores ``X_k W + b``, the loss's sum and ``dscores`` (:meth:`Objective.data_loss`) and
+    ``dscoresᵀ X_k`` while the rows are in its cache, with one BLAS thread: call the steps inside :meth:`running`,
     which sets that once (a BLAS limit costs ~0.4 ms, a step ~0.5 ms). Deterministic: the parts are added in a fixed
-    order. Labels are trusted (the loop checks them once).
+    order.
     """
 
     MIN_ROWS = 64
@@ -132,19 +150,23 @@ class SoftmaxL2Batches:
         return _BLAS.limit(limits=1) if self.threads > 1 else contextlib.nullcontext()
 
     def __call__(self, params, X, y) -> Value:
+        """``X``: the batch's rows, an array or :class:`~linclass.rows.batches.Indexed` (each worker gathers its own
+        rows from it, where it computes on them)."""
         W, b = params["W"], params["b"]
         n = X.shape[0]
-        X = X.astype(W.dtype, copy=False)
-        scores = np.empty((n, W.shape[1]), W.dtype)  # (n, C), kept for the loop's running accuracy
+        rows_of = X.gather if isinstance(X, Indexed) else X.__getitem__
+        scores = np.empty((n, W.shape[1]), np.result_type(W, X.X if isinstance(X, Indexed) else X))  # (n, C)
         workers = max(1, min(self.threads, n // self.MIN_ROWS))
         cuts = [n * k // workers for k in range(workers + 1)]
 
         def part(k):
             rows = slice(cuts[k], cuts[k + 1])
-            S = np.matmul(X[rows], W, out=scores[rows])
+            Xk = rows_of(rows)
+            S = np.matmul(Xk, W, out=scores[rows])
             S += b
-            loss, Gt = fused_softmax(np.ascontiguousarray(S.T), y[rows])
-            return loss, Gt @ X[rows], Gt.sum(axis=1)
+            loss, dS = self.objective.data_loss(S, y[rows], reduction="sum")
+            dS = dS.astype(W.dtype, copy=False)
+            return loss, dS.T @ Xk, dS.sum(axis=0)
 
         helpers = [_helpers(workers - 1).submit(part, k) for k in range(1, workers)]
         parts = [part(0)] + [future.result() for future in helpers]
@@ -167,23 +189,20 @@ class SoftmaxL2:
     sums over rows stay float64). ``y`` holds class indices in ``[0, n_classes)``.
     ``shift`` / ``scale`` (D,) standardize on the fly: the model is fitted on
     ``(X − shift) / scale``. ``sample_weight`` (N,): the data term is the weighted mean
-    ``Σ w_i L_i / Σ w_i`` (scikit-learn's, e.g. with ``class_weight="balanced"``).
+    ``Σ w_i L_i / Σ w_i`` (scikit-learn's, e.g. with ``class_weight="balanced"``). ``loss``: an
+    :class:`~linclass.objective.Objective` whose ``data_loss`` is the data term instead of the softmax (a smooth
+    loss such as the squared hinge, :func:`loss_terms`; the penalty stays ``λ ΣW²``); None: the softmax, fused.
     """
 
     def __init__(self, X, y, n_classes: int, reg_strength: float = 0.0, *, dtype=np.float32,
                  shift=None, scale=None, chunk_rows: int | None = None,
-                 threads: int | None = None, sample_weight=None):
-        if len(X.shape) != 2 or X.shape[0] == 0:
-            raise InputError(f"X must be a non-empty (N, D) matrix, got shape {tuple(X.shape)}.")
+                 threads: int | None = None, sample_weight=None, loss=None):
+        _checks.row_matrix(X)
         if np.dtype(X.dtype).kind != "f":
             raise InputError(f"X must hold floating-point numbers, got dtype {X.dtype}; "
                              "save the embeddings as float16, float32 or float64.")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in PRECISIONS:
-            raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
-        if not (math.isfinite(reg_strength) and reg_strength >= 0):
-            raise ParameterError(f"reg_strength (λ) must be a finite number >= 0, got {reg_strength!r}.")
-        self.X, self.n_classes, self.reg_strength = X, int(n_classes), float(reg_strength)
+        self.dtype = _checks.precision(dtype)
+        self.X, self.n_classes, self.reg_strength = X, int(n_classes), _checks.reg_strength(reg_strength)
         self.y = as_labels(y, X.shape[0], n_classes)
         self.shift = None if shift is None else np.asarray(shift, np.float64)
         self.scale = None if scale is None else np.asarray(scale, np.float64)
@@ -191,6 +210,7 @@ class SoftmaxL2:
         self.threads = int(threads or default_threads())
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
         self.total_weight = X.shape[0] if sample_weight is None else float(self.sample_weight.sum())
+        self.loss = loss
         self._memo = {}
         if self.chunk_rows < 1 or self.threads < 1:
             raise ParameterError(f"chunk_rows and threads must be >= 1, got {chunk_rows!r} and {threads!r}.")
@@ -210,7 +230,7 @@ class SoftmaxL2:
     def _build(self, dtype) -> "SoftmaxL2":
         return SoftmaxL2(self.X, self.y, self.n_classes, self.reg_strength, dtype=dtype, shift=self.shift,
                          scale=self.scale, chunk_rows=chunk_rows_for(self.X.shape[1], dtype.itemsize),
-                         threads=self.threads, sample_weight=self.sample_weight)
+                         threads=self.threads, sample_weight=self.sample_weight, loss=self.loss)
 
     def effective(self, W, b) -> tuple[np.ndarray, np.ndarray]:
         """``(V, c)`` with ``X V + c`` = the scores of the standardized rows: ``V = W / σ``, ``c = b − μ V``."""
@@ -230,12 +250,13 @@ class SoftmaxL2:
         V, c = V.astype(self.dtype), c.astype(self.dtype)[:, None]
         work = spans(self.X, self.chunk_rows)
         threads = max(1, min(self.threads, len(work)))
+        terms = chunk_terms if self.loss is None else functools.partial(loss_terms, objective=self.loss)
 
         def worker(k):
             total, gV, gc = 0.0, np.zeros((self.X.shape[1], self.n_classes)), np.zeros(self.n_classes)
             for start, stop in work[k::threads]:
                 weight = None if self.sample_weight is None else self.sample_weight[start:stop]
-                loss, g, h = chunk_terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype, weight)
+                loss, g, h = terms(read_rows(self.X, start, stop), self.y[start:stop], V, c, self.dtype, weight)
                 total += loss
                 gV += g
                 gc += h

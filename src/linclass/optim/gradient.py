@@ -43,8 +43,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .. import _checks
+from ..defaults import value
 from ..errors import ParameterError
 from .schedules import LearningRate, as_schedule
+
+LR, ADAM_LR = value("optimizer", "lr"), value("optimizer", "adam_lr")
+"""The optimizers' own learning rates (:mod:`linclass.defaults`)."""
 
 Params = dict  # {name: float ndarray}
 
@@ -179,7 +183,7 @@ def _adam_update(grads, state, params=None, *, learning_rate, b1, b2, eps):
 # ----------------------------------------------------------------------------- the optimizers
 
 
-def sgd(learning_rate: LearningRate = 1e-2) -> Optimizer:
+def sgd(learning_rate: LearningRate = LR) -> Optimizer:
     r"""Vanilla gradient descent: ``Δθ = −α_t g``.
 
     >>> opt = sgd(0.1)
@@ -192,7 +196,7 @@ def sgd(learning_rate: LearningRate = 1e-2) -> Optimizer:
                      {"learning_rate": schedule})
 
 
-def momentum(learning_rate: LearningRate = 1e-2, mu: float = 0.9) -> Optimizer:
+def momentum(learning_rate: LearningRate = LR, mu: float = 0.9) -> Optimizer:
     r"""SGD with momentum: ``v ← μ v − α_t g``, ``Δθ = v`` (``v₀ = 0``).
 
     ``μ`` (friction) keeps a fraction of the previous step: the velocity
@@ -212,7 +216,7 @@ def momentum(learning_rate: LearningRate = 1e-2, mu: float = 0.9) -> Optimizer:
                      {"learning_rate": schedule, "mu": mu})
 
 
-def nesterov(learning_rate: LearningRate = 1e-2, mu: float = 0.9) -> Optimizer:
+def nesterov(learning_rate: LearningRate = LR, mu: float = 0.9) -> Optimizer:
     r"""Nesterov momentum in the cs231n form, on the look-ahead variable:
     ``v ← μ v − α_t g``, ``Δθ = −μ v_prev + (1 + μ) v``.
 
@@ -228,7 +232,7 @@ def nesterov(learning_rate: LearningRate = 1e-2, mu: float = 0.9) -> Optimizer:
                      {"learning_rate": schedule, "mu": mu})
 
 
-def adagrad(learning_rate: LearningRate = 1e-2, eps: float = 1e-8) -> Optimizer:
+def adagrad(learning_rate: LearningRate = LR, eps: float = 1e-8) -> Optimizer:
     r"""AdaGrad: ``cache ← cache + g²``, ``Δθ = −α_t g / (√cache + ε)``.
 
     Each coordinate's step shrinks with the gradients it has seen.
@@ -245,7 +249,7 @@ def adagrad(learning_rate: LearningRate = 1e-2, eps: float = 1e-8) -> Optimizer:
                      {"learning_rate": schedule, "eps": eps})
 
 
-def rmsprop(learning_rate: LearningRate = 1e-2, decay: float = 0.99, eps: float = 1e-8) -> Optimizer:
+def rmsprop(learning_rate: LearningRate = LR, decay: float = 0.99, eps: float = 1e-8) -> Optimizer:
     r"""RMSProp: ``cache ← ρ cache + (1 − ρ) g²``, ``Δθ = −α_t g / (√cache + ε)`` (ρ = ``decay``).
 
     AdaGrad with a leaky cache, so the steps do not shrink to zero.
@@ -263,7 +267,7 @@ def rmsprop(learning_rate: LearningRate = 1e-2, decay: float = 0.99, eps: float 
                      {"learning_rate": schedule, "decay": decay, "eps": eps})
 
 
-def adam(learning_rate: LearningRate = 1e-3, b1: float = 0.9, b2: float = 0.999,
+def adam(learning_rate: LearningRate = ADAM_LR, b1: float = 0.9, b2: float = 0.999,
          eps: float = 1e-8) -> Optimizer:
     r"""Adam (Kingma & Ba, 2015), with bias correction; ``t`` counts updates from 1:
 

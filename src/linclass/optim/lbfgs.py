@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _checks
+from .. import _checks, defaults
 from ..errors import ParameterError
 from ..losses import LOSSES, get_loss
 from ..objective import Objective, certificate
@@ -49,8 +49,8 @@ from ..rows.source import feature_stats
 from .chunked import SoftmaxL2
 from .quasi_newton import MEMORY, MESSAGES, Memory, minimize
 
-TOL = 1e-6
-"""Default relative tolerance: ``‖∇L‖∞ ≤ 1e-6 · ‖∇L(0)‖∞``."""
+TOL, MAX_ITER = defaults.value("train", "lbfgs_tol"), defaults.value("train", "lbfgs_max_iter")
+"""Default relative tolerance ``‖∇L‖∞ ≤ tol · ‖∇L(0)‖∞`` and budget (:mod:`linclass.defaults`, with their reasons)."""
 LOSS_CURVATURE = 1 / 64
 """The loss's curvature per unit of feature variance assumed by ``rescale``: near a good fit the softmax's
 ``p(1 − p)`` is small. Feature k is scaled by ``√(σ_k² + 2λ / LOSS_CURVATURE)``, the square root of its diagonal
@@ -101,6 +101,13 @@ def is_l2_softmax(objective) -> bool:
             and (objective.reg is None or objective.reg_strength == 0 or isinstance(objective.reg, L2)))
 
 
+def is_chunked(objective) -> bool:
+    """Whether :class:`SoftmaxL2` computes ``objective`` in row chunks on NumPy: the L2 softmax (fused), or any
+    smooth loss with L2 or no penalty (``loss=``, the squared hinge among them)."""
+    return (isinstance(objective, Objective) and LOSSES[objective.loss].smooth
+            and (objective.reg is None or objective.reg_strength == 0 or isinstance(objective.reg, L2)))
+
+
 def softmax_evaluator(objective, X, y, n_classes: int, dtype, **options) -> SoftmaxL2:
     """The chunked evaluator of an L2 softmax :class:`Objective` (``options``: chunk_rows, threads, shift, scale)."""
     lam = objective.reg_strength if objective.reg is not None else 0.0
@@ -140,7 +147,7 @@ class _Softmax:
         return _Softmax(self.evaluator.with_dtype(np.float64)) if self.dtype != np.float64 else None
 
 
-def lbfgs(objective, X, y, params, *, max_iter: int = 500, tol: float = TOL, allow_nonsmooth: bool = False,
+def lbfgs(objective, X, y, params, *, max_iter: int = MAX_ITER, tol: float = TOL, allow_nonsmooth: bool = False,
           evaluator=None, chunk_rows: int | None = None, threads: int | None = None, memory: int = MEMORY,
           rescale: bool = False, curvature: Memory | None = None, callback=None) -> LBFGSResult:
     """Minimize ``objective(params, X, y)`` over all parameters with L-BFGS, on the full batch.

@@ -55,9 +55,9 @@ def as_split(data, y=None, what: str = "train") -> Split:
     if y is None:
         return open_split(data)
     y = np.asarray(y)
-    if getattr(data, "ndim", None) != 2 or len(y) != data.shape[0]:
-        raise ParameterError(f"{what}: X must be (N, D) with one label per row, got X {getattr(data, 'shape', '?')} "
-                             f"and y {y.shape}.")
+    n, _ = _checks.row_matrix(data, f"{what}: X", ParameterError)
+    if y.shape != (n,):
+        raise ParameterError(f"{what}: y must hold one label per row of X ({n}), got shape {y.shape}.")
     if np.dtype(data.dtype).kind != "f":
         data = np.asarray(data, np.float32)
     return Split(data, y, what)
@@ -136,8 +136,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
     started = time.perf_counter()
     selection, schedule_of, lams, bounds = _schedule(reg_strength, reg_path, reg_search)
     select_by = _checks.choice(select_by, "--select-by", SELECT_BY)
-    if dtype not in ("float32", "float64"):
-        raise ParameterError(f"dtype must be float32 or float64, got {dtype!r}.")
+    dtype = _checks.precision(dtype).name
     mini = minibatch.settings(optimizer, lr=lr, schedule=schedule, batch_size=batch_size, epochs=epochs, seed=seed,
                               lams=lams, backend=backend, dask=dask)
     class_weight = _checks.choice(class_weight, "--class-weight", ("balanced",)) if class_weight else None
@@ -204,9 +203,7 @@ def _schedule(reg_strength, reg_path, reg_search):
     if reg_strength is None:
         reg_strength = defaults.value("probe", "reg_strength")
     lams = parse_reg_path(reg_path) if isinstance(reg_path, str) else list(reg_path or [reg_strength])
-    for lam in lams:
-        if lam is None or not (math.isfinite(lam) and lam >= 0):
-            raise ParameterError(f"the regularization strength λ must be a finite number >= 0, got {lam!r}.")
+    lams = [_checks.reg_strength(lam, "the regularization strength λ") for lam in lams]
     selection = "path" if reg_path is not None and len(lams) > 1 else "single"
     return selection, search.fixed(lams), lams, (min(lams), max(lams))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _checks
 from ..errors import ParameterError
 from ..optim.chunked import SoftmaxL2, chunk_rows_for, chunk_terms
 from ..rows.source import block_correct, read_rows, spans
@@ -45,10 +46,8 @@ def connect(target):
         raise ParameterError("--dask needs dask.distributed: pip install 'linclass[cluster]'.")
     if isinstance(target, Client):
         return target
-    if target == "local":
+    if _checks.dask_address(target) == "local":
         return Client(LocalCluster(processes=False, dashboard_address=None))
-    if not isinstance(target, str) or "://" not in target:
-        raise ParameterError(f"--dask must be local or a scheduler address such as tcp://host:8786, got {target!r}.")
     try:
         return Client(target, timeout="10s")
     except (OSError, TimeoutError) as err:

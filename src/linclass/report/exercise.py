@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import losses
-from ..i18n import N_, _
+from ..i18n import N_, _, current
 from .explain import columns, explain
 from .numbers import num, score
 
@@ -92,7 +92,8 @@ def exercise_text(exercise: Exercise) -> str:
              _("Exercise {seed} (softmax loss): scores s of {n} images, rows are images (their correct class in "
                "brackets)."))
     answer = ", ".join(f"L_{i + 1}" for i in range(len(exercise.labels)))
-    command = f"linclass exercise --seed {exercise.seed} --loss {exercise.loss} --check \"{answer}\""
+    lang = "" if current() == "en" else f" --lang {current()}"
+    command = f"linclass exercise --seed {exercise.seed} --loss {exercise.loss}{lang} --check \"{answer}\""
     return "\n".join([title.format(seed=exercise.seed, n=len(exercise.labels)), "", *_table(exercise), "",
                       *questions(exercise), "",
                       _("Check: {command} (or one worked line); the key: --answers.").format(command=command)])

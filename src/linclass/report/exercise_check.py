@@ -70,7 +70,11 @@ def _term(k: int, i: int) -> dict:
 
 
 def _number(text: str) -> float:
-    return float(text.replace("(", "").replace(")", "").replace(" ", ""))
+    try:
+        return float(text.replace("(", "").replace(")", "").replace(" ", ""))
+    except ValueError:
+        raise InputError(f"--check cannot read {text.strip()!r}: write numbers, max(0, …) terms and −ln(…), e.g. "
+                         "\"L_1 = max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9\".") from None
 
 
 def _decimals(text: str) -> int:
@@ -188,6 +192,9 @@ def _image_of(exercise: Exercise, text: str) -> tuple[int, str]:
 
 def _check_line(exercise: Exercise, text: str) -> Verdict:
     i, rest = _image_of(exercise, text)
+    if not rest.strip(" =") or not re.search(r"\d", rest):
+        raise InputError(f"--check has nothing to check after L_{i + 1} =; write the terms or the value, "
+                         "e.g. \"L_1 = 2.9\".")
     if exercise.loss == "svm":
         return _check_svm_line(exercise, i, rest)
     return _check_softmax_line(exercise, i, rest)
@@ -232,6 +239,7 @@ def _check_svm_line(exercise, i, rest) -> Verdict:
     row, y = exercise.scores[i], exercise.labels[i]
     true = float(exercise.losses()[i])
     values = [max(0.0, float(row[j] - row[y] + DELTA)) for j in range(len(row)) if j != y]
+    wrote_terms = False  # whether the line shows the terms (all right so far) before its total
     for segment in segments:
         terms = [m.groups() for m in MAX_TERM.finditer(segment)]
         full = [t for t in terms if t[1] is not None]
@@ -239,18 +247,19 @@ def _check_svm_line(exercise, i, rest) -> Verdict:
             verdict, values = _check_svm_terms(exercise, i, [tuple(_number(v or "0") for v in t) for t in full])
             if verdict:
                 return verdict
+            wrote_terms = True
             continue
         parts = [p for p in re.split(r"\s+\+\s+", segment) if p]
         if len(parts) > 1 or terms:
             verdict = _check_values(i, parts, values)
             if verdict:
                 return verdict
+            wrote_terms = True
             continue
         given = _number(parts[0])
         if not close(given, true, _decimals(parts[0])):
-            why = _why_image(exercise, i, given)
-            if values and abs(given - sum(values)) > 1e-9:
-                why = _("the terms add up to {sum}").format(sum=f"{' + '.join(num(v) for v in values)} = {num(true)}")
+            why = (_("the terms add up to {sum}").format(sum=f"{' + '.join(num(v) for v in values)} = {num(true)}")
+                   if wrote_terms else _why_image(exercise, i, given))
             return Verdict(f"L_{i + 1}", given, true, why)
     return Verdict(None, why=f"L_{i + 1} = {num(true)}.")
 

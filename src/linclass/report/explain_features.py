@@ -1,4 +1,4 @@
-"""An image's features, as pictures (``linclass explain --features IMAGE``).
+"""An image's features, as pictures (``linclass explain --features-of IMAGE``).
 
 The lecture's two hand-made features (seeds 001, 004): a hue histogram (the
 fraction of pixels in each hue bin; grey pixels have no hue and are counted

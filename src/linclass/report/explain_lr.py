@@ -1,4 +1,4 @@
-"""The learning-rate lab (``linclass explain --lr``).
+"""The learning-rate lab (``linclass explain --lr-lab``).
 
 One small problem, gradient descent with four learning rates. The problem is
 the shape of any smooth loss near its minimum, a valley ten times steeper

@@ -80,9 +80,15 @@ def questions(scores=None, labels=None, classes=None, *, loss: str | None = None
     _svm_vs_softmax(add)
     _sigmoid(add, S[0, :2])
     _mle_map(add, S, y)
-    text = "\n\n".join(_("Q: {question}").format(question=a["question"]) + "\n"
+    text = "\n\n".join(_("Q: {question}").format(question=_capital(a["question"])) + "\n"
                          + _("A: {answer}").format(answer=a["answer"]) for a in answers)
     return text, {"questions": answers}
+
+
+def _capital(sentence: str) -> str:
+    """A question with a capital first letter (a translation may open with a placeholder's word); answers
+    are left as they are: they may open with a formula (ln C)."""
+    return sentence[:1].upper() + sentence[1:]
 
 
 def _lowered(add, row, y, name, classes):

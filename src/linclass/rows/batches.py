@@ -27,6 +27,8 @@ times both orders.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._checks import choice
@@ -47,26 +49,44 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return 1 if batch_size >= n else -(-n // batch_size)
 
 
+class Indexed(NamedTuple):
+    """Rows ``idx`` of ``X``, not yet copied: a batch whose consumer gathers the rows itself (the fused minibatch
+    step, :class:`linclass.optim.chunked.BatchSteps`, splits the copy between its threads)."""
+
+    X: object
+    idx: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.idx), self.X.shape[1]
+
+    def gather(self, part: slice = slice(None)) -> np.ndarray:
+        """The rows ``idx[part]`` of X, copied."""
+        return self.X[self.idx[part]]
+
+
 def batch_source(X, y, batch: int, *, shuffle: str | None = None, replacement: bool = False,
-                 block_rows: int | None = None, buffer_blocks: int | None = None, dtype=None):
+                 block_rows: int | None = None, buffer_blocks: int | None = None, dtype=None,
+                 indexed: bool = False):
     """The batch source of ``(X, y)`` for minibatches of ``batch`` rows in ``shuffle`` order (:data:`SHUFFLES`):
     :class:`Blocks` for ``"blocks"``, :class:`Permuted` for ``"rows"``; None: blocks when :func:`streamed` (files),
-    rows for arrays in memory. ``dtype``: the streamed batches' dtype (None: X's)."""
+    rows for arrays in memory. ``dtype``: the streamed batches' dtype (None: X's). ``indexed``: batches gathered
+    from X row by row come as :class:`Indexed` (the consumer copies them), the rest as arrays."""
     shuffle = ("blocks" if streamed(X) else "rows") if shuffle is None else choice(shuffle, "shuffle", SHUFFLES)
     if shuffle == "rows":
-        return Permuted(X, y, batch, replacement)
+        return Permuted(X, y, batch, replacement, indexed=indexed)
     if replacement:
         raise ParameterError("sampling with replacement draws single rows, which shuffled blocks do not give; "
                              "leave out replacement, or shuffle rows (--shuffle rows; on a file that reads a "
                              "random row per example).")
-    return Blocks(X, y, batch, block_rows=block_rows, buffer_blocks=buffer_blocks, dtype=dtype)
+    return Blocks(X, y, batch, block_rows=block_rows, buffer_blocks=buffer_blocks, dtype=dtype, indexed=indexed)
 
 
 class Permuted:
     """Minibatches gathered from ``X`` by a permutation of its rows per epoch (``batch >= N``: the full batch)."""
 
-    def __init__(self, X, y, batch: int, replacement: bool = False):
-        self.X, self.y, self.replacement = X, y, replacement
+    def __init__(self, X, y, batch: int, replacement: bool = False, *, indexed: bool = False):
+        self.X, self.y, self.replacement, self.indexed = X, y, replacement, indexed
         self.N = X.shape[0]
         self.batch = min(batch, self.N)
         self.steps = steps_per_epoch(self.N, self.batch)
@@ -78,7 +98,7 @@ class Permuted:
             return
         for s in range(self.steps):
             idx = order[s * self.batch:(s + 1) * self.batch]
-            yield self.X[idx], self.y[idx]
+            yield Indexed(self.X, idx) if self.indexed else self.X[idx], self.y[idx]
 
 
 class Blocks:
@@ -89,8 +109,8 @@ class Blocks:
     """
 
     def __init__(self, X, y, batch: int, *, block_rows: int | None = None, buffer_blocks: int | None = None,
-                 dtype=None):
-        self.X, self.y = X, y
+                 dtype=None, indexed: bool = False):
+        self.X, self.y, self.indexed = X, y, indexed
         self.N, D = X.shape
         self.batch = min(batch, self.N)
         self.steps = steps_per_epoch(self.N, self.batch)
@@ -146,7 +166,8 @@ class Blocks:
             for members, _, order, full in self._buffers(rng):
                 for s in range(0, full, self.batch):
                     idx = members[order[s:s + self.batch]]
-                    yield self.X[idx].astype(self.dtype, copy=False), self.y[idx]
+                    X = Indexed(self.X, idx) if self.indexed else self.X[idx].astype(self.dtype, copy=False)
+                    yield X, self.y[idx]
             return
         carry_X, carry_y = np.empty((0, self.X.shape[1]), self.dtype), self.y[:0]
         for _, group, order, full in self._buffers(rng):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import open_regular
+from .._checks import open_regular, row_matrix
 from ..datasets.archive import bounded_read, zip_member_problem
 from ..datasets.limits import DEFAULT_LIMITS, Limits
 from ..errors import DataError
@@ -168,8 +168,7 @@ def _check_X(part: Part, where: str, size: int) -> Part:
         raise DataError(f"{where} holds {part.dtype} values; embeddings must be float16, float32 or float64 "
                         "(convert with X.astype(np.float32)).")
     _check_declared(part.shape, part.dtype, size - part.offset, where)
-    if len(part.shape) != 2 or part.shape[0] == 0 or part.shape[1] == 0:
-        raise DataError(f"{where} has shape {part.shape}; X must be a non-empty (N, D) matrix, one row per example.")
+    row_matrix(part, f"{where}: X", DataError)
     return part
 
 
