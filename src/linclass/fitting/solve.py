@@ -65,10 +65,14 @@ def solve(problem: Problem, solver, params: dict | None = None, *, checkpoint=No
 
 
 def _lbfgs(problem: Problem, solver: LBFGS, params, evaluator, *, progress, curvature) -> dict:
-    out = lbfgs(problem.objective, problem.X, problem.y, params, max_iter=solver.max_iter, tol=solver.tol,
-                allow_nonsmooth=solver.allow_nonsmooth, evaluator=evaluator if isinstance(evaluator, SoftmaxL2)
-                else None, memory=solver.memory, rescale=solver.rescale, curvature=curvature,
-                callback=progress if callable(progress) else None)
+    chunked = isinstance(evaluator, SoftmaxL2)
+    # a chunked evaluator runs its own threads with one BLAS thread each: the iteration's vector products then
+    # stay on one thread too (a multithreaded BLAS call wakes OpenBLAS's threads, whose spinning slows the next pass)
+    with _BLAS.limit(limits=1) if chunked else contextlib.nullcontext():
+        out = lbfgs(problem.objective, problem.X, problem.y, params, max_iter=solver.max_iter, tol=solver.tol,
+                    allow_nonsmooth=solver.allow_nonsmooth, evaluator=evaluator if chunked else None,
+                    memory=solver.memory, rescale=solver.rescale, curvature=curvature,
+                    callback=progress if callable(progress) else None)
     return dict(params=out.params, objective=out.loss, grad_norm=out.grad_norm, distance_bound=out.distance_bound,
                 iterations=out.n_iter, evaluations=out.evaluations, precision=out.precision, curvature=out.curvature,
                 message=out.message, converged=out.converged)
