@@ -45,7 +45,7 @@ from ..errors import ParameterError
 from ..losses import LOSSES, get_loss
 from ..objective import Objective, certificate
 from ..regularizers import L2
-from ..rows.source import feature_stats
+from ..rows.source import feature_stats, fold
 from .chunked import SoftmaxL2
 from .quasi_newton import MEMORY, MESSAGES, Memory, minimize
 
@@ -258,8 +258,8 @@ class Variables:
         p = self.unflatten(theta)
         if self.mean is None:
             return p
-        W = p["W"] / self.std[:, None]
-        return {"W": W, "b": p["b"] - self.mean @ W}
+        W, b = fold(p["W"], p["b"], self.mean, self.std)  # V = σW, c = b + μW read back: W = V/σ, b = c − μW
+        return {"W": W, "b": b}
 
     def from_model(self, params) -> np.ndarray:
         """The model's parameters → the optimizer's variables."""

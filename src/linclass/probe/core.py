@@ -32,7 +32,7 @@ from ..objective import Objective
 from ..preprocess import Preprocessor
 from ..regularizers import L2
 from ..rows.files import Split, open_split
-from ..rows.source import Subset, feature_stats
+from ..rows.source import Subset
 from . import minibatch, search
 from .resume import Progress, input_digest, run_record
 from .search import MAX_PATH, parse_reg_path
@@ -154,21 +154,33 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
     inputs = None if checkpoint is None else {name: input_digest(s.X, s.y, full_digest) for name, s in splits.items()}
     files = Progress(checkpoint, run_record(problem.X, problem.y, classes, settings, inputs), resume)
     scored = {name: rows for name, rows in (("val", problem.val), ("test", test)) if rows is not None}
-    key = f"val_{select_by}"
+    try:
+        scores, path, best = _fit_all(problem, solver, schedule_of, selection == "search", scored, files,
+                                      f"val_{select_by}", progress)
+    finally:
+        if client is not None and client is not dask:  # a cluster this run connected to or started
+            importlib.import_module(".dask_backend", __package__).close(client)
+    _warn_edge(scores, bounds, selection)
+    settings.update(reg_strength=best[0]["reg_strength"], backend="dask" if client is not None else backend)
+    clf = _classifier(problem, best[0], best[1], classes, settings, splits["train"].where)
+    return ProbeResult(clf, dict(best[0]), path, time.perf_counter() - started, select_by, selection)
+
+
+def _fit_all(problem, solver, schedule_of, searching: bool, scored, files, key: str, progress):
+    """Every λ the schedule asks for, each warm-started (a path: from the previous λ; a search: from the nearest
+    λ fitted), scored on ``scored`` by ``key``: ``(scores {λ: metric}, path rows, (best row, its params))``."""
     fitted, scores, path, best = {}, {}, [], None  # fitted: λ → (params, curvature), the warm starts
     while batch := schedule_of(scores):
         for lam in batch:
             k = len(path)
-            start = fitted.get(search.nearest(lam, fitted) if selection == "search" else path[-1]["reg_strength"]) \
+            start = fitted.get(search.nearest(lam, fitted) if searching else path[-1]["reg_strength"]) \
                 if path else (problem.zeros(), None)
             done = files.finished(k, lam)  # (resume) a λ this run already fitted is read back
             if done is not None:
                 row, params, curvature = done[1], done[0], None
             else:
                 row, params, curvature = _fit_lambda(problem.at(lam), solver, *start, scored, files, k, progress)
-            fitted[lam] = (params, curvature)
-            if selection != "search":  # a fixed path warm-starts from the previous λ only
-                fitted = {lam: fitted[lam]}
+            fitted = {**fitted, lam: (params, curvature)} if searching else {lam: (params, curvature)}
             scores[lam] = row[key] if row[key] is not None else -math.inf
             path.append(row)
             if best is None or scores[lam] > scores[best[0]["reg_strength"]]:
@@ -176,10 +188,7 @@ def fit(train, y=None, *, val=None, test=None, reg_strength: float | None = None
             if progress is not None:
                 progress(f"λ {lam:.3g}: objective {row['objective']:.8f}, {row['iterations']} iterations, "
                          f"val {_pct(row['val_accuracy'])}, {row['seconds']:.1f} s" + (" (read back)" if done else ""))
-    _warn_edge(scores, bounds, selection)
-    settings.update(reg_strength=best[0]["reg_strength"], backend="dask" if client is not None else backend)
-    clf = _classifier(problem, best[0], best[1], classes, settings, splits["train"].where)
-    return ProbeResult(clf, dict(best[0]), path, time.perf_counter() - started, select_by, selection)
+    return scores, path, best
 
 
 def _schedule(reg_strength, reg_path, reg_search):
@@ -232,7 +241,8 @@ def _problem(train, y, val, test, lams, standardize, selection, *, shots=None, s
                                  f"pass {name} embeddings from the same model.")
     shift = scale = None
     if standardize:
-        shift, scale = (v.astype(np.float32).astype(np.float64) for v in feature_stats(train.X))
+        pre = Preprocessor.fit(train.X, "standardize")  # the one standardizer, streamed over the files
+        shift, scale = pre.mean.astype(np.float64), pre.std.astype(np.float64)
     weights = class_weights(y_train, classes.size) if class_weight == "balanced" else None
     problem = Problem(Objective("softmax", L2(), lams[0]), train.X, y_train, classes.size, val=others.get("val"),
                       shift=shift, scale=scale, sample_weight=weights)

@@ -55,6 +55,14 @@ def connect(target):
                              f"and workers with `dask worker {target}` (see docs/probe.md).") from None
 
 
+def close(client) -> None:
+    """Close a client this package opened, and the local cluster it started (``--dask local``)."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
 def _load(X, start, stop, y):
     """One block read where it will live: rows ``start:stop`` of the files (mapped on this worker), copied out of
     the mapping, with their labels."""
