@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, ParameterError
+from .rows.source import feature_stats
 
 PREPROCESSING = ("none", "center", "standardize")
 """The choices of :meth:`Preprocessor.fit`: nothing, subtract the training mean (CS231n's notebooks),
@@ -41,26 +42,18 @@ class Preprocessor:
 
     @classmethod
     def fit(cls, X, mode: str = "center", *, chunk: int = 8192) -> "Preprocessor":
-        """Statistics of the training rows ``X`` (N, D) for ``mode`` (one of :data:`PREPROCESSING`),
-        accumulated in float64 chunk by chunk. ``std`` is ``sqrt(mean((x − mean)²))``; a constant
-        feature (std ≤ 1e-8) keeps the scale 1."""
+        """Statistics of the training rows ``X`` (N, D) for ``mode`` (one of :data:`PREPROCESSING`), from
+        :func:`linclass.rows.source.feature_stats` (float64, chunk by chunk; the probe's memory maps use the same).
+        ``std`` is ``sqrt(mean((x − mean)²))``; a constant feature (std ≤ 1e-8) keeps the scale 1."""
         if mode not in PREPROCESSING:
             raise ParameterError(f"unknown preprocessing {mode!r}; choose one of {', '.join(PREPROCESSING)}.")
         if mode == "none":
             return cls()
-        X = np.asarray(X)
-        X = X.reshape(X.shape[0], -1)
-        total = np.zeros(X.shape[1])
-        for start in range(0, X.shape[0], chunk):
-            total += X[start:start + chunk].sum(axis=0, dtype=np.float64)
-        mean = total / X.shape[0]
-        std = None
-        if mode == "standardize":
-            sq = np.zeros(X.shape[1])
-            for start in range(0, X.shape[0], chunk):
-                sq += np.square(X[start:start + chunk] - mean).sum(axis=0)
-            std = np.sqrt(sq / X.shape[0])
-            std = np.where(std > 1e-8, std, 1.0).astype(np.float32)  # constant features: leave as is
+        if not hasattr(X, "read"):  # an array of rows or of images (a row source is streamed as it is)
+            X = np.asarray(X)
+            X = X.reshape(X.shape[0], -1)
+        mean, std = feature_stats(X, chunk)  # the one computation, streamed in chunks
+        std = std.astype(np.float32) if mode == "standardize" else None
         return cls(mean.astype(np.float32), std)
 
     def transform(self, X) -> np.ndarray:

@@ -36,7 +36,7 @@ from .._checks import as_labels
 from ..errors import InputError, ParameterError
 from ..objective import Value
 from ..rows.batches import Indexed
-from ..rows.source import accuracy, read_rows, release_rows, spans
+from ..rows.source import accuracy, fold, read_rows, release_rows, spans
 
 CHUNK_BYTES = 4 * 2 ** 20
 """Default size of one chunk of X in the evaluation precision (rows = CHUNK_BYTES / (D · itemsize)): a chunk is
@@ -234,9 +234,7 @@ class SoftmaxL2:
 
     def effective(self, W, b) -> tuple[np.ndarray, np.ndarray]:
         """``(V, c)`` with ``X V + c`` = the scores of the standardized rows: ``V = W / σ``, ``c = b − μ V``."""
-        V = W if self.scale is None else W / self.scale[:, None]
-        c = b if self.shift is None else b - self.shift @ V
-        return V, c
+        return fold(W, b, self.shift, self.scale)
 
     def data_terms(self, W, b) -> tuple[float, np.ndarray, np.ndarray]:
         """``(Σ_i L_i, Σ_i x_i ⊗ dL_i, Σ_i dL_i)`` in float64 on the raw rows, for ``V, c = effective(W, b)``.

@@ -32,7 +32,7 @@ from ..objective import Objective
 from ..preprocess import Preprocessor
 from ..regularizers import L2
 from ..rows.files import Split, open_split
-from ..rows.source import Subset, feature_stats
+from ..rows.source import Subset
 from . import minibatch, search
 from .resume import Progress, input_digest, run_record
 from .search import MAX_PATH, parse_reg_path
@@ -241,7 +241,8 @@ def _problem(train, y, val, test, lams, standardize, selection, *, shots=None, s
                                  f"pass {name} embeddings from the same model.")
     shift = scale = None
     if standardize:
-        shift, scale = (v.astype(np.float32).astype(np.float64) for v in feature_stats(train.X))
+        pre = Preprocessor.fit(train.X, "standardize")  # the one standardizer, streamed over the files
+        shift, scale = pre.mean.astype(np.float64), pre.std.astype(np.float64)
     weights = class_weights(y_train, classes.size) if class_weight == "balanced" else None
     problem = Problem(Objective("softmax", L2(), lams[0]), train.X, y_train, classes.size, val=others.get("val"),
                       shift=shift, scale=scale, sample_weight=weights)
