@@ -81,6 +81,9 @@ def _check(args):
         parse_reg_path(args.reg_path)  # before any file is opened
     if args.reg_search is not None:
         parse_reg_search(args.reg_search)
+    if args.class_weight and (args.dask or args.backend != "numpy" or args.optimizer != "lbfgs"):
+        raise ParameterError("--class-weight is fitted by L-BFGS on the numpy backend; leave out --dask, --backend "
+                             "torch and --optimizer.")
     if args.dask and args.backend != "numpy":
         raise ParameterError("--dask computes with NumPy on the workers; leave out --backend torch.")
     if args.optimizer != "lbfgs" and (args.tol is not None or args.max_iter is not None):
