@@ -17,10 +17,12 @@ from linclass.optim.lbfgs import (
     _Softmax,
     check_smooth,
     first_stage,
+    lbfgs,
     relative_gtol,
     run_stages,
 )
 from linclass.optim.quasi_newton import Memory
+from linclass.probe import synthetic
 from linclass.regularizers import L2
 
 LAM = 1e-2
@@ -309,3 +311,18 @@ def test_curvature_pairs_carry_to_another_lambda():
     np.testing.assert_allclose(after.pairs[0][1], expected)
     assert after.reg == 3e-2
     assert not variables.carried(before, Objective("softmax", L2(), 3e-2), before.size + 1).pairs  # another memory
+
+
+@pytest.mark.parametrize("lam", [1e-5, 1e-4, 1e-3])
+def test_converged_means_the_gradient_rule_holds(lam):
+    """Where the objective stops moving (relative decrease below tol²) before the gradient rule holds, L-BFGS goes
+    on (in float64) rather than report convergence: checked with the plain Objective's float64 gradient."""
+    X, y = synthetic.embeddings(20000, 128, 20, seed=1)
+    objective = Objective("softmax", L2(), lam)
+    zero = {"W": np.zeros((128, 20)), "b": np.zeros(20)}
+    result = lbfgs(objective, X, y, zero, tol=1e-4)
+    exact = objective({k: np.asarray(v, np.float64) for k, v in result.params.items()}, X.astype(np.float64), y)
+    start = objective(zero, X.astype(np.float64), y)
+    largest = max(float(np.max(np.abs(g))) for g in exact.grads.values())
+    assert result.converged
+    assert largest <= 1.01e-4 * max(float(np.max(np.abs(g))) for g in start.grads.values())

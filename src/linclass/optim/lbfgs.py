@@ -17,11 +17,11 @@ How the value and gradient are computed:
 
 Stopping rule (relative): the largest gradient component falls below ``tol``
 times that of the zero model, ``‖∇L(θ)‖∞ ≤ tol · ‖∇L(0)‖∞`` (a property of the
-data, so a warm start stops at the same accuracy as a cold one), or an
-iteration lowers the objective by less than ``tol²`` relative (the digits ``tol``
-asks for are reached: the gap to the optimum shrinks like ‖∇L‖²). When float32
-round-off stalls the line search first, the run continues in float64 from
-where it stopped (the float64 finish). The result carries the certificate:
+data, so a warm start stops at the same accuracy as a cold one). When an
+iteration lowers the objective by less than ``tol²`` relative before that, or
+float32 round-off stalls the line search, the run goes on in float64 from where
+it stopped (the float64 finish), where only machine precision ends it short of
+the gradient rule: ``converged`` means the gradient rule holds, nothing less. The result carries the certificate:
 ``grad_norm`` = ‖∇L‖₂ and, with L2, ``distance_bound`` ≥ ‖W − W*‖ (see
 :meth:`linclass.objective.Objective.optimality`).
 
@@ -152,10 +152,10 @@ def lbfgs(objective, X, y, params, *, max_iter: int = MAX_ITER, tol: float = TOL
           rescale: bool = False, curvature: Memory | None = None, callback=None) -> LBFGSResult:
     """Minimize ``objective(params, X, y)`` over all parameters with L-BFGS, on the full batch.
 
-    Stops when ``‖∇L‖∞ ≤ tol · ‖∇L(0)‖∞`` or an iteration's relative decrease is
-    below ``tol²`` (``converged``), when a step no longer lowers the loss in float64
-    (also ``converged``: the optimum to machine precision), or after ``max_iter``
-    iterations (``converged`` False; callers warn). ``evaluator``: a backend's
+    Stops when ``‖∇L‖∞ ≤ tol · ‖∇L(0)‖∞`` (``converged``), when no step lowers the loss in
+    float64 any more (round-off: ``converged`` only if the gradient rule holds there), or after
+    ``max_iter`` iterations (``converged`` False; callers warn). A relative decrease below
+    ``tol²`` short of the gradient rule moves the run on to float64, not to the end. ``evaluator``: a backend's
     ``(W, b) -> (L, dW, db)`` (float64 NumPy out, with ``dtype``, ``with_dtype`` and ``passes``)
     for an L2 softmax objective; ``chunk_rows`` / ``threads`` tune the default NumPy one. ``memory``: L-BFGS's number of
     correction pairs. ``callback(n_iter, loss)`` after each iteration. ``curvature``: the
@@ -362,20 +362,25 @@ def run_stages(evaluate: Remembered, theta, *, gtol: float, tol: float, max_iter
     in float64 from where it stopped (the pairs stay valid). A stall in float64 is the optimum to machine
     precision (``converged`` if the gradient rule holds there too)."""
     n_iter, precisions, stages = 0, [evaluate.stage.dtype.name], [(evaluate.stage, evaluate.stage.passes)]
+    floor = False  # after a decrease-stop above the gradient tolerance: only machine precision stops on decrease
     while True:
         first = n_iter
-        outcome = minimize(evaluate, theta, gtol=gtol, ftol=max(float(tol) ** 2, FTOL[evaluate.stage.dtype.name]),
-                           max_iter=max_iter - n_iter, memory=pairs, measure=measure,
+        ftol = FTOL[evaluate.stage.dtype.name] if floor else max(float(tol) ** 2, FTOL[evaluate.stage.dtype.name])
+        outcome = minimize(evaluate, theta, gtol=gtol, ftol=ftol, max_iter=max_iter - n_iter, memory=pairs,
+                           measure=measure,
                            callback=None if callback is None else lambda k, f, first=first: callback(first + k, f))
-        theta, n_iter, converged = outcome.theta, n_iter + outcome.n_iter, outcome.converged
-        if outcome.status != "stalled":
+        theta, n_iter = outcome.theta, n_iter + outcome.n_iter
+        scaled = outcome.g if measure is None else measure * outcome.g
+        converged = float(np.max(np.abs(scaled))) <= gtol  # the gradient rule: never "converged" above it
+        if outcome.status not in ("stalled", "decrease") or converged:
             break
         finer = getattr(evaluate.stage, "precise", lambda: None)()
-        if finer is None:  # the line search stalled in float64: the optimum to machine precision, if the gradient
-            # rule holds there too (a stall far above it is a badly scaled problem, never reported as converged)
-            scaled = outcome.g if measure is None else measure * outcome.g
-            converged = evaluate.stage.dtype == np.float64 and float(np.max(np.abs(scaled))) <= gtol
-            break
+        if outcome.status == "decrease" and not floor:  # the objective stopped moving before the gradient rule
+            floor = True  # held: go on (in float64 where the stage is float32) until it holds or round-off ends
+            if finer is None:
+                continue
+        elif finer is None:  # stalled (or stopped moving at machine precision) in float64: the optimum to machine
+            break  # precision, reported as converged only if the gradient rule holds (above: a badly scaled problem)
         evaluate.stage = finer
         stages.append((finer, finer.passes))
         precisions.append(finer.dtype.name)

@@ -75,12 +75,16 @@ def _own(X, y):
 
 
 def _worker_terms(blocks, weights, dtype):
-    """The summed ``(loss, (D, C) gradient, (C,) gradient)`` of the blocks one worker holds, in float64."""
+    """The summed ``(loss, (D, C) gradient, (C,) gradient)`` of the blocks one worker holds, in float64, each block
+    in chunks of :data:`~linclass.optim.chunked.CHUNK_BYTES` (as the NumPy engine: the (C, rows) scores of a
+    chunk stay in cache through the softmax's passes)."""
     V, c = weights
+    step = chunk_rows_for(V.shape[0], np.dtype(dtype).itemsize)
     total, gV, gc = 0.0, 0.0, 0.0
     for rows, y in blocks:
-        loss, g, h = chunk_terms(rows, y, V, c, dtype)
-        total, gV, gc = total + loss, gV + g.astype(np.float64), gc + h
+        for a in range(0, len(y), step):
+            loss, g, h = chunk_terms(rows[a:a + step], y[a:a + step], V, c, dtype)
+            total, gV, gc = total + loss, gV + g.astype(np.float64), gc + h
     return total, gV, gc
 
 
