@@ -5,6 +5,7 @@ from functools import partial
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from linclass import Objective, losses, reference
 from linclass.errors import InputError, LabelError, LinclassError
@@ -224,3 +225,8 @@ def test_the_chunked_engine_computes_any_smooth_loss_as_the_objective_does(loss,
     assert value == pytest.approx(plain.loss, rel=tol)
     np.testing.assert_allclose(dW, plain.grads["W"], rtol=tol * 10, atol=tol)
     np.testing.assert_allclose(db, plain.grads["b"], rtol=tol * 10, atol=tol)
+
+
+def test_the_split_step_keeps_to_a_blas_thread_cap_set_by_the_caller():
+    with threadpool_limits(limits=1):  # as tune's one thread per job
+        assert BatchSteps(Objective("softmax", L2(), 0.1)).threads == 1

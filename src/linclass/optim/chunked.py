@@ -54,6 +54,12 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def blas_threads() -> int:
+    """The BLAS's thread count now: the cap a caller set (``threadpool_limits``, e.g. ``tune``'s one thread per job)
+    is the minibatch step's too."""
+    return max([info["num_threads"] for info in _BLAS.select(user_api="blas").info()] or [1])
+
+
 def _helpers(count: int) -> ThreadPoolExecutor:
     """A pool of ``count`` helper threads, started once and kept (an L-BFGS fit evaluates dozens of times; starting
     threads for each evaluation cost ~6 ms apiece on a busy machine)."""
@@ -132,7 +138,8 @@ class BatchSteps:
     :class:`~linclass.objective.Objective` on ``W`` and ``b``: the same loss, gradient and scores, computed in one
     pass per worker.
 
-    The batch's rows are split between ``threads`` workers (this thread and helpers kept across steps; at least
+    The batch's rows are split between ``threads`` workers (None: the cores, at most the BLAS's threads when the run
+    starts, :func:`blas_threads`; this thread and helpers kept across steps; at least
     :attr:`MIN_ROWS` rows each), each copying its rows out of X (given :class:`~linclass.rows.batches.Indexed`),
     computing their scores ``X_k W + b``, the loss's sum and ``dscores`` (:meth:`Objective.data_loss`) and
     ``dscoresᵀ X_k`` while the rows are in its cache, with one BLAS thread: call the steps inside :meth:`running`,
@@ -143,7 +150,7 @@ class BatchSteps:
     MIN_ROWS = 64
 
     def __init__(self, objective, threads: int | None = None):
-        self.objective, self.threads = objective, int(threads or default_threads())
+        self.objective, self.threads = objective, int(threads or min(default_threads(), blas_threads()))
 
     def running(self):
         """The context of the steps: one BLAS thread per worker (nothing to change with one worker)."""
