@@ -42,6 +42,7 @@ from linclass.demo.server import DemoHandler, load_static
 
 class Peer(ThreadingHTTPServer):
     daemon_threads = True
+    lang = "en"  # what DemoHandler reads from its server (make_server's default)
     def __init__(self, address):
         self.static_files = load_static()
         super().__init__(address, DemoHandler)

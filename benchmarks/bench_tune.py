@@ -45,7 +45,7 @@ def main():
     print(f"data: {X.shape[0]} train / {X_val.shape[0]} val images, {X.shape[1]} features, "
           f"loaded in {time.perf_counter() - t:.1f} s")
     settings = grid(learning_rate=[1e-4, 3e-4, 1e-3, 3e-3], alpha=[1e-3, 1e-2, 1e-1, 1.0])
-    common = dict(max_iter=args.epochs, batch_size=256, dtype="float32")
+    common = dict(optimizer="sgd", max_iter=args.epochs, batch_size=256, dtype="float32")  # "auto" is L-BFGS
     est = SoftmaxClassifier(**common) if args.loss == "softmax" else LinearSVM(**common)
     kw = dict(X_val=X_val, y_val=ds.y_val, seed=0, threads_per_job=1)
     search(est.set_params(max_iter=1), settings[:2], X[:512], ds.y_train[:512], n_jobs=2, **kw)  # start workers
