@@ -151,4 +151,4 @@ def test_labels_the_model_does_not_know_are_refused(probe_model, tmp_path, capsy
     path, _, Xv, yv, _ = probe_model
     np.savez(tmp_path / "other.npz", X=Xv, y=yv)  # integer labels; the model knows names
     assert main(["evaluate", str(path), "--data", str(tmp_path / "other.npz")]) == 2
-    assert "does not know" in capsys.readouterr().err
+    assert "does not have" in capsys.readouterr().err

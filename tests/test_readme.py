@@ -233,3 +233,11 @@ def test_every_flag_the_readme_names_is_a_current_linclass_flag():
     named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", README.read_text(encoding="utf-8")))
     stale = named - _current_flags(build_parser()) - OTHER_TOOLS_FLAGS
     assert not stale, f"README names flags no linclass command has (any more): {sorted(stale)}"
+
+
+def test_every_module_the_layout_names_exists():
+    layout = README.read_text(encoding="utf-8").split("## Layout", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`([\w/]+(?:\.py|/))`", layout)
+    assert named, "the Layout section names no module"
+    missing = [n for n in named if not (ROOT / "src" / "linclass" / n).exists()]
+    assert not missing, f"README's Layout names modules that are gone: {missing}"

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, LabelError, ParameterError
+from .errors import InputError, ParameterError
 from .losses import softmax
 from .metrics import Tally
 from .optim.chunked import chunk_rows_for
 from .persist import atomic_write
 from .rows.files import open_split
+from .rows.labeled import Labeled
 from .rows.source import finite_scores, read_rows, release_rows, spans
 
 PREVIEW_ROWS = 20
@@ -46,21 +47,10 @@ def score_chunks(clf, X):
         yield start, stop, scores
 
 
-def class_indices(class_names, y, where: str) -> np.ndarray:
-    """Raw labels ``y`` (ints or strings, as in the files) as indices into the model's ``class_names``."""
-    uniq, inverse = np.unique(y, return_inverse=True)
-    index = {str(name): i for i, name in enumerate(class_names)}
-    unknown = [str(u) for u in uniq if str(u) not in index]
-    if unknown:
-        raise LabelError(f"{where} has label(s) {unknown[:5]} that the model does not know (its classes: "
-                         f"{list(class_names)[:10]}); evaluate on data labelled with the model's classes.")
-    return np.array([index[str(u)] for u in uniq], np.int64)[inverse.ravel()]
-
-
 def evaluate_split(clf, path) -> dict:
     """The metrics of :class:`linclass.metrics.Tally` on the labelled split at ``path``, plus ``data``."""
     split = open_split(path)
-    y = class_indices(clf.class_names, split.y, split.where)
+    y = Labeled.of(split.X, split.y, split.where, clf.class_names, known_by="the model").y
     tally = Tally(len(clf.class_names))
     for start, stop, scores in score_chunks(clf, split.X):
         tally.add(scores, y[start:stop])

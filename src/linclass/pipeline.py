@@ -21,6 +21,7 @@ from .metrics import Tally
 from .model import LinearModel
 from .objective import Objective
 from .regularizers import get_regularizer
+from .rows.labeled import Labeled
 from .settings import Settings
 
 __all__ = ["Outcome", "Settings", "evaluate", "fit_classifier", "solver_for"]
@@ -58,7 +59,9 @@ def fit_classifier(dataset, settings: Settings, *, checkpoint=None, resume=False
     objective = Objective(settings.loss, get_regularizer(settings.penalty), settings.reg_strength)
     D, C = X.shape[1], dataset.n_classes
     params = LinearModel.init(D, C, scale=settings.init_scale, seed=settings.seed, dtype=dtype).params
-    problem = Problem(objective, X, y_train, C, val=(X_val, y_val) if X_val is not None else None)
+    names = tuple(dataset.class_names)
+    val = Labeled(X_val, y_val, names, f"{dataset.name} (validation)") if X_val is not None else None
+    problem = Problem.of(objective, Labeled(X, y_train, names, f"{dataset.name} (training)"), val=val)
     # the checkpoint records the settings and the data, so that --resume refuses another run's checkpoint
     run = {"settings": asdict(settings), "data": {"dataset": dataset.name, "data_fingerprint": dataset.fingerprint,
                                                   "train_examples": int(X.shape[0])}}

@@ -17,6 +17,7 @@ from ..errors import ParameterError
 from ..objective import Objective
 from ..optim.chunked import SoftmaxL2
 from ..optim.lbfgs import is_chunked, is_l2_softmax
+from ..rows.labeled import Labeled
 from ..rows.source import Standardized, accuracy, streamed
 
 __all__ = ["BACKENDS", "Backend", "Problem", "class_weights"]
@@ -87,6 +88,14 @@ class Problem:
                 np.asarray(w) < 0) or not np.sum(w) > 0):
             raise ParameterError(f"sample_weight must hold one finite weight >= 0 per row ({self.X.shape[0]}), "
                                  "not all zero.")
+
+    @classmethod
+    def of(cls, objective: Objective, train: Labeled, val=None, **options) -> Problem:
+        """``objective`` on labelled rows (:class:`linclass.rows.labeled.Labeled`); ``val``: labelled rows of the
+        same classes, or ``(X, y)``; ``options``: ``shift``, ``scale``, ``sample_weight``."""
+        if isinstance(val, Labeled):
+            val = (val.X, val.y)
+        return cls(objective, train.X, train.y, train.n_classes, val=val, **options)
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -371,7 +371,7 @@ def run_stages(evaluate: Remembered, theta, *, gtol: float, tol: float, max_iter
                            callback=None if callback is None else lambda k, f, first=first: callback(first + k, f))
         theta, n_iter = outcome.theta, n_iter + outcome.n_iter
         scaled = outcome.g if measure is None else measure * outcome.g
-        converged = float(np.max(np.abs(scaled))) <= gtol  # the gradient rule: never "converged" above it
+        converged = bool(np.max(np.abs(scaled)) <= gtol)  # the gradient rule: never "converged" above it
         if outcome.status not in ("stalled", "decrease") or converged:
             break
         finer = getattr(evaluate.stage, "precise", lambda: None)()

@@ -24,7 +24,7 @@ import numpy as np
 from .. import _checks, defaults
 from .._version import __version__
 from ..classifier import Classifier
-from ..errors import LabelError, ParameterError
+from ..errors import ParameterError
 from ..fitting import LBFGS, Backend, Minibatch, Problem, class_weights, solve
 from ..metrics import tally_rows
 from ..model import LinearModel
@@ -32,6 +32,7 @@ from ..objective import Objective
 from ..preprocess import Preprocessor
 from ..regularizers import L2
 from ..rows.files import Split, open_split
+from ..rows.labeled import Labeled
 from ..rows.source import Subset
 from . import minibatch, search
 from .resume import Progress, input_digest, run_record
@@ -61,17 +62,6 @@ def as_split(data, y=None, what: str = "train") -> Split:
     if np.dtype(data.dtype).kind != "f":
         data = np.asarray(data, np.float32)
     return Split(data, y, what)
-
-
-def encode(classes: np.ndarray, y: np.ndarray, where: str) -> np.ndarray:
-    """Labels ``y`` as indices into the sorted training ``classes``; unseen labels raise :class:`LabelError`."""
-    idx = np.searchsorted(classes, y)
-    idx[idx >= len(classes)] = 0
-    unknown = y[classes[idx] != y]
-    if unknown.size:
-        raise LabelError(f"{where} has label(s) {np.unique(unknown)[:5].tolist()} that the training split "
-                         f"does not have; every validation/test label must occur in training.")
-    return idx.astype(np.int64)
 
 
 @dataclass
@@ -230,11 +220,10 @@ def _problem(train, y, val, test, lams, standardize, selection, *, shots=None, s
     test = as_split(test, what="test") if test is not None else None
     if selection != "single" and val is None:
         raise ParameterError("a regularization path or search picks λ on a validation split; pass val (--val DIR).")
-    classes, y_train = np.unique(train.y, return_inverse=True)
-    if classes.size < 2:
-        raise LabelError(f"{train.where} has only one class ({classes[0]!r}); a classifier needs at least 2.")
-    others = {name: (s.X, encode(classes, s.y, s.where)) for name, s in (("val", val), ("test", test))
-              if s is not None}
+    labeled = Labeled.of(train.X, train.y, train.where)
+    classes, y_train = np.array(labeled.class_names), labeled.y
+    others = {name: (s.X, Labeled.of(s.X, s.y, s.where, labeled.class_names).y)
+              for name, s in (("val", val), ("test", test)) if s is not None}
     for name, s in (("val", val), ("test", test)):
         if s is not None and s.X.shape[1] != train.X.shape[1]:
             raise ParameterError(f"{s.where} has {s.X.shape[1]} features but training has {train.X.shape[1]}; "
@@ -244,8 +233,8 @@ def _problem(train, y, val, test, lams, standardize, selection, *, shots=None, s
         pre = Preprocessor.fit(train.X, "standardize")  # the one standardizer, streamed over the files
         shift, scale = pre.mean.astype(np.float64), pre.std.astype(np.float64)
     weights = class_weights(y_train, classes.size) if class_weight == "balanced" else None
-    problem = Problem(Objective("softmax", L2(), lams[0]), train.X, y_train, classes.size, val=others.get("val"),
-                      shift=shift, scale=scale, sample_weight=weights)
+    problem = Problem.of(Objective("softmax", L2(), lams[0]), labeled, val=others.get("val"), shift=shift,
+                         scale=scale, sample_weight=weights)
     splits = {name: s for name, s in (("train", train), ("val", val), ("test", test)) if s is not None}
     return problem, classes, others.get("test"), splits
 

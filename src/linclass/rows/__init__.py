@@ -7,7 +7,8 @@ sources; :mod:`.batches` cuts a row source into the training loop's shuffled min
 
 from .batches import Blocks, Permuted, batch_source, steps_per_epoch
 from .files import Rows, Split, open_split
+from .labeled import Labeled
 from .source import Standardized, accuracy, feature_stats, read_rows, release_rows, spans, streamed
 
-__all__ = ["Blocks", "Permuted", "Rows", "Split", "Standardized", "accuracy", "batch_source", "feature_stats",
-           "open_split", "read_rows", "release_rows", "spans", "steps_per_epoch", "streamed"]
+__all__ = ["Blocks", "Labeled", "Permuted", "Rows", "Split", "Standardized", "accuracy", "batch_source",
+           "feature_stats", "open_split", "read_rows", "release_rows", "spans", "steps_per_epoch", "streamed"]
