@@ -404,7 +404,8 @@ D, C = X.shape[1], int(y.max()) + 1
 t = time.perf_counter()
 if epochs: run_epochs(Objective("softmax", L2(), 1e-4), get_optimizer("adam", learning_rate=1e-3), X, y,
       params={"W": np.zeros((D, C), np.float32), "b": np.zeros(C, np.float32)},
-      config=LoopConfig(batch_size=256, epochs=epochs, stream=mode == "blocks", progress=False))
+      config=LoopConfig(batch_size=256, epochs=epochs, shuffle="blocks" if mode == "blocks" else "rows",
+                        progress=False))
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(json.dumps({"peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024,
                   "seconds_per_epoch": (time.perf_counter() - t) / max(epochs, 1)}))
