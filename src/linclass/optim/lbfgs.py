@@ -18,10 +18,11 @@ How the value and gradient are computed:
 Stopping rule (relative): the largest gradient component falls below ``tol``
 times that of the zero model, ``‖∇L(θ)‖∞ ≤ tol · ‖∇L(0)‖∞`` (a property of the
 data, so a warm start stops at the same accuracy as a cold one). When an
-iteration lowers the objective by less than ``tol²`` relative before that, or
-float32 round-off stalls the line search, the run goes on in float64 from where
-it stopped (the float64 finish), where only machine precision ends it short of
-the gradient rule: ``converged`` means the gradient rule holds, nothing less. The result carries the certificate:
+iteration lowers the objective by less than ``tol²`` relative before that, the
+run goes on in the same precision with only round-off's floor on the decrease;
+when float32 round-off stalls the line search, it goes on in float64 from where
+it stopped (the float64 finish). ``converged`` means the gradient rule holds,
+nothing less. The result carries the certificate:
 ``grad_norm`` = ‖∇L‖₂ and, with L2, ``distance_bound`` ≥ ‖W − W*‖ (see
 :meth:`linclass.objective.Objective.optimality`).
 
@@ -155,7 +156,8 @@ def lbfgs(objective, X, y, params, *, max_iter: int = MAX_ITER, tol: float = TOL
     Stops when ``‖∇L‖∞ ≤ tol · ‖∇L(0)‖∞`` (``converged``), when no step lowers the loss in
     float64 any more (round-off: ``converged`` only if the gradient rule holds there), or after
     ``max_iter`` iterations (``converged`` False; callers warn). A relative decrease below
-    ``tol²`` short of the gradient rule moves the run on to float64, not to the end. ``evaluator``: a backend's
+    ``tol²`` short of the gradient rule does not end the run: it goes on with round-off's floor.
+    ``evaluator``: a backend's
     ``(W, b) -> (L, dW, db)`` (float64 NumPy out, with ``dtype``, ``with_dtype`` and ``passes``)
     for an L2 softmax objective; ``chunk_rows`` / ``threads`` tune the default NumPy one. ``memory``: L-BFGS's number of
     correction pairs. ``callback(n_iter, loss)`` after each iteration. ``curvature``: the
@@ -374,12 +376,11 @@ def run_stages(evaluate: Remembered, theta, *, gtol: float, tol: float, max_iter
         converged = bool(np.max(np.abs(scaled)) <= gtol)  # the gradient rule: never "converged" above it
         if outcome.status not in ("stalled", "decrease") or converged:
             break
-        finer = getattr(evaluate.stage, "precise", lambda: None)()
         if outcome.status == "decrease" and not floor:  # the objective stopped moving before the gradient rule
-            floor = True  # held: go on (in float64 where the stage is float32) until it holds or round-off ends
-            if finer is None:
-                continue
-        elif finer is None:  # stalled (or stopped moving at machine precision) in float64: the optimum to machine
+            floor = True  # held: go on in this precision until it holds, or until round-off stalls the line search
+            continue
+        finer = getattr(evaluate.stage, "precise", lambda: None)()
+        if finer is None:  # stalled (or stopped moving at machine precision) in float64: the optimum to machine
             break  # precision, reported as converged only if the gradient rule holds (above: a badly scaled problem)
         evaluate.stage = finer
         stages.append((finer, finer.passes))
