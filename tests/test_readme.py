@@ -219,8 +219,8 @@ def _current_flags(parser) -> set[str]:
             for s in action.option_strings if s.startswith("--")}
 
 
-OTHER_TOOLS_FLAGS = {"--index-url", "--nthreads", "--nworkers"}
-"""Flags the README and docs/ give to other tools (pip, ``dask worker``), not to linclass."""
+OTHER_TOOLS_FLAGS = {"--index-url", "--dry-run", "--nthreads", "--nworkers"}
+"""Flags the README and docs/ give to other tools (pip, .ci/install_torch.py, ``dask worker``), not to linclass."""
 OLD_SPELLINGS_NAMED = {"docs/sklearn.md": {"--scheduler"}}
 """Old spellings a page names as such (they still parse, with a note)."""
 
