@@ -11,6 +11,7 @@ The README's Python blocks run too.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_flags import commands
 
 from linclass.cli import build_parser, main
 from linclass.cli.flags import Renamed
@@ -212,27 +214,81 @@ def test_install_commands_run_as_written_in_a_fresh_copy(tmp_path):
 
 
 def _current_flags(parser) -> set[str]:
-    """Every option string of ``parser`` and its subcommands, old spellings (:class:`Renamed`) left out."""
-    found = set()
-    for action in parser._actions:
-        if isinstance(action, Renamed):
-            continue
-        found.update(s for s in action.option_strings if s.startswith("--"))
-        for sub in getattr(action, "choices", None) or {}:
-            if isinstance(action.choices, dict):
-                found |= _current_flags(action.choices[sub])
-    return found
+    """The long options of ``parser``, old spellings (:class:`Renamed`) left out."""
+    return {s for action in parser._actions if not isinstance(action, Renamed)
+            for s in action.option_strings if s.startswith("--")}
 
 
-OTHER_TOOLS_FLAGS = {"--index-url"}
-"""Flags the README gives to pip, not to linclass."""
+OTHER_TOOLS_FLAGS = {"--index-url", "--dry-run", "--nthreads", "--nworkers"}
+"""Flags the README and docs/ give to other tools (pip, .ci/install_torch.py, ``dask worker``), not to linclass."""
+OLD_SPELLINGS_NAMED = {"docs/sklearn.md": {"--scheduler"}}
+"""Old spellings a page names as such (they still parse, with a note)."""
 
 
-def test_every_flag_the_readme_names_is_a_current_linclass_flag():
-    """Also in prose and tables, which no command runs: a renamed or removed flag shows up here."""
-    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", README.read_text(encoding="utf-8")))
-    stale = named - _current_flags(build_parser()) - OTHER_TOOLS_FLAGS
-    assert not stale, f"README names flags no linclass command has (any more): {sorted(stale)}"
+def _command_mentions(text: str) -> list[list[str]]:
+    """The words after ``linclass`` (or ``…/linclass``) in every line of ``text``'s ``bash`` blocks and in
+    every inline code span: ``[["train", "--data", "x"], …]``; comments dropped."""
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    spans = re.findall(r"(?<!`)`([^`\n]+)`(?!`)", re.sub(r"```.*?```", "", text, flags=re.S))
+    lines = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()] + spans
+    mentions = []
+    for line in lines:
+        words = shlex.split(line.replace("\\", "/"), comments=True)
+        mentions += [words[i + 1:] for i, w in enumerate(words) if w.split("/")[-1] == "linclass"]
+    return mentions
+
+
+def _has_subcommands(parser) -> bool:
+    return any(isinstance(action, argparse._SubParsersAction) for action in parser._actions)
+
+
+def cli_names_missing(text: str) -> list[str]:
+    """Each ``--flag`` and ``linclass`` command that ``text`` names but the CLI lacks (its parsers, built by
+    :func:`build_parser`; old spellings count as missing): a flag anywhere in the text must be some
+    command's; a command line or code span must name a command, and its flags must be that command's."""
+    top = build_parser()
+    parsers = {"": top, **commands(top)}
+    every_flag = set().union(*map(_current_flags, parsers.values())) | OTHER_TOOLS_FLAGS
+    problems = [f"{flag}: no linclass command has it" for flag in
+                sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text)) - every_flag)]
+    for words in _command_mentions(text):
+        path = ""
+        while words and not words[0].startswith("-") and _has_subcommands(parsers[path]):
+            path = f"{path} {words.pop(0)}".strip()
+            if path not in parsers:
+                problems.append(f"linclass {path}: no such command")
+                break
+        else:
+            known = _current_flags(parsers[path])
+            problems += [f"linclass {path} {w}: not an option of that command".replace("  ", " ")
+                         for w in words if w.startswith("--") and w.split("=")[0] not in known]
+    return problems
+
+
+@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(ROOT).as_posix()
+                                                      for p in (ROOT / "docs").glob("*.md"))])
+def test_every_flag_and_command_a_page_names_exists(page):
+    """Also in prose and tables, which no command runs: a renamed or removed flag or command shows up here."""
+    missing = [m for m in cli_names_missing((ROOT / page).read_text(encoding="utf-8"))
+               if m.split(":")[0] not in OLD_SPELLINGS_NAMED.get(page, ())]
+    assert not missing, f"{page} names what the command line lacks (any more): {missing}"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("pass `--no-such-flag` to train", "--no-such-flag: no linclass command has it"),
+    ("```bash\nlinclass trian --loss svm\n```", "linclass trian: no such command"),
+    ("run `linclass data exprt cifar10 out`", "linclass data exprt: no such command"),
+    ("```bash\n.venv/bin/linclass train --k 3   # --k is knn's\n```", "linclass train --k: not an option of"),
+    ("`linclass train --reg l2`", "--reg: no linclass command has it"),  # an old spelling
+])
+def test_the_name_check_catches_a_made_up_or_misplaced_name(text, problem):
+    assert any(p.startswith(problem) for p in cli_names_missing(text)), cli_names_missing(text)
+
+
+def test_the_name_check_passes_real_names():
+    text = ("```bash\nlinclass data export cifar10 out --format png\nlinclass knn --k 1,3 --json  # --help\n```\n"
+            "`linclass explain --loss softmax`, `--features bovw --augment flip`, `linclass[torch]`, `linclass`")
+    assert cli_names_missing(text) == []
 
 
 def test_every_module_the_layout_names_exists():

@@ -31,12 +31,12 @@ linclass strategies --data data/cifar10-jpg
 linclass strategies --dataset cifar10 --budget 1000 --json
 """),
     "explain": ("Explain the lecture step by step, with its numbers.", """
-linclass explain                       the slides' SVM example (cat, car, frog)
+linclass explain                       the lecture's SVM example (cat, car, frog)
 linclass explain --loss softmax --log-base 10   exp → normalize → −log10 for the same scores
 linclass explain --scores "-3.45,-8.87,0.09;2.9,4.48,8.02" --labels 0,2
 linclass explain --questions          the lecture's questions, answered numerically
-linclass explain --gradient           the numerical-gradient walk, the slides' and a live one
-linclass explain --entropy --log-base 10   the weather example: H(Q), H(Q,P), KL
+linclass explain --gradient           the numerical-gradient walk, the lecture's and a live one
+linclass explain --entropy --log-base 10   entropy H(Q), cross-entropy H(Q,P), KL divergence
 linclass explain --features-of cat.jpg   hue histogram and HOG of an image, as pictures
 linclass explain --lr-lab             the learning-rate lab: four rates, one plot
 linclass explain --landscape          the loss along a random line and plane through W: convex bowls

@@ -33,7 +33,7 @@ EPILOG = """examples:
   linclass train                          softmax on scikit-learn's digits (offline), with a report
   linclass data export cifar10 data/cifar10-jpg   CIFAR-10 as class folders of JPEGs (downloaded once)
   linclass train --data data/cifar10-jpg --loss svm   an SVM on them
-  linclass explain                        the slides' SVM example, term by term
+  linclass explain                        the lecture's SVM example, term by term
   linclass explain --loss softmax         the same scores through softmax
   linclass gradcheck --loss svm --penalty l2  analytic vs numerical gradient
   linclass demo                           the interactive 2-D classifier in the browser
