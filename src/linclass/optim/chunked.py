@@ -94,16 +94,19 @@ def chunk_rows_for(n_features: int, itemsize: int, budget: int = CHUNK_BYTES) ->
 
 
 def fused_softmax(St, y, weight=None) -> tuple[float, np.ndarray]:
-    """``(Σ_i L_i in float64, dL_i/ds_i)`` for the transposed scores ``St`` (C, n), overwriting ``St``; with
+    """``(Σ_i L_i in float64, dL_i/ds_i)`` for the transposed scores ``St`` (C, n), overwriting ``St`` (C-contiguous,
+    as a product's result is; else a copy); with
     per-row weights ``weight`` (n,), ``(Σ_i w_i L_i, w_i dL_i/ds_i)``.
 
     ``L_i = log Σ_j e^{s_ij} − s_{i,y_i}``, computed after shifting each example by its
     maximum score (no overflow for any finite scores); the gradient is ``p_i − onehot(y_i)``.
     Classes are rows, so every reduction runs over C contiguous vectors of n.
     """
-    cols = np.arange(St.shape[1])
+    St = np.ascontiguousarray(St)  # (a product's result already is: no copy)
+    at = St.reshape(-1)  # the true classes' scores St[y_i, i] at flat positions y_i·n + i (faster than St[y, cols])
+    true_class = np.asarray(y, np.intp) * St.shape[1] + np.arange(St.shape[1])
     St -= St.max(axis=0)
-    true = St[y, cols].astype(np.float64)
+    true = at[true_class].astype(np.float64)
     np.exp(St, out=St)
     Z = St.sum(axis=0)  # ≥ 1 (each example's maximum contributes e⁰)
     if weight is None:
@@ -111,7 +114,7 @@ def fused_softmax(St, y, weight=None) -> tuple[float, np.ndarray]:
     else:
         loss = float((np.log(Z, dtype=np.float64) - true) @ weight)
     St /= Z
-    St[y, cols] -= 1
+    at[true_class] -= 1
     if weight is not None:
         St *= weight.astype(St.dtype)
     return loss, St
