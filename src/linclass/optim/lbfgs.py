@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,7 +64,8 @@ FTOL = {"float32": 1e-12, "float64": 4 * np.finfo(np.float64).eps}
 losses are summed in float64, so their noise is far below float32's epsilon."""
 
 
-class LBFGSResult(NamedTuple):
+@dataclass(frozen=True)
+class LBFGSResult:
     """``params`` in the input dtypes; ``loss``, ``grad_norm`` (‖∇L‖₂) and ``distance_bound`` at them in float64.
 
     ``converged``: the stopping rule was met (or float64 could not lower the loss
@@ -347,7 +348,8 @@ def relative_gtol(evaluate: Remembered, variables: Variables, tol: float) -> flo
     return float(tol) * max(variables.largest(zero_grad), np.finfo(np.float64).tiny)
 
 
-class Stages(NamedTuple):
+@dataclass(frozen=True)
+class Stages:
     """How :func:`run_stages` ended: where, after how many iterations and passes, in which precisions."""
 
     theta: np.ndarray
