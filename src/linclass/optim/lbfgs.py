@@ -228,7 +228,8 @@ class Variables:
     def __init__(self, params, X=None, objective=None, rescale: bool = False):
         self.keys = list(params)
         self.shapes = [np.shape(params[k]) for k in self.keys]
-        self.splits = np.cumsum([math.prod(s) for s in self.shapes])[:-1]
+        ends = np.cumsum([math.prod(s) for s in self.shapes]).tolist()
+        self.slices = [slice(a, z) for a, z in zip([0] + ends[:-1], ends)]
         self.dtypes = {k: np.asarray(params[k]).dtype for k in self.keys}
         self.mean = self.std = self.measure = None
         if not rescale:
@@ -250,10 +251,10 @@ class Variables:
         return sum(math.prod(s) for s in self.shapes)
 
     def unflatten(self, theta) -> dict:
-        return {k: part.reshape(s) for k, part, s in zip(self.keys, np.split(theta, self.splits), self.shapes)}
+        return {k: theta[part].reshape(s) for k, part, s in zip(self.keys, self.slices, self.shapes)}
 
     def flatten(self, parts) -> np.ndarray:
-        return np.concatenate([np.ravel(parts[k]) for k in self.keys]).astype(np.float64)
+        return np.concatenate([np.ravel(parts[k]) for k in self.keys]).astype(np.float64, copy=False)
 
     def to_model(self, theta) -> dict:
         """The optimizer's variables → the model's parameters (float64)."""
