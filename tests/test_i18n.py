@@ -3,14 +3,17 @@ the same numbers in every language, and --lang / LINCLASS_LANG / the locale chos
 
 import re
 import unicodedata
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from matplotlib import font_manager
+from matplotlib.text import Text
 from PIL import Image
 
 from linclass import catalogues, i18n
 from linclass.cli import main
-from linclass.report import explain_gradient
+from linclass.report import explain_gradient, lecture_plots, plots
 
 OTHERS = [lang for lang in i18n.LANGUAGES if lang != "en"]
 NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[−-]?\d+)?")
@@ -114,6 +117,46 @@ def test_errors_translated_with_the_same_numbers(capsys, error, lang):
     assert sorted(NUMBER.findall(translated)) == sorted(NUMBER.findall(english))
     words = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`|--[a-z-]+|explain|\bL_\d", "", translated)  # what was typed
     assert not ENGLISH.findall(words), f"English left in --lang {lang}: {ENGLISH.findall(words)}"
+
+
+PLOTS = ["features", "lr", "landscape", "occam"]
+
+
+def drawn_texts(monkeypatch, capsys, tmp_path, show, lang) -> list[str]:
+    """Every text the pictures of ``show`` draw in ``lang`` (titles, axis labels, legends, ticks)."""
+    texts, figure = [], plots._figure  # the original, not an earlier call's wrapper
+
+    @contextmanager
+    def keep(path, size):
+        with figure(path, size) as fig:
+            yield fig
+            texts.extend(t.get_text() for t in fig.findobj(Text) if t.get_text().strip())  # before it is cleared
+
+    monkeypatch.setattr(lecture_plots, "_figure", keep)
+    run(capsys, SHOWS[show], lang, tmp_path)
+    return texts
+
+
+@pytest.mark.parametrize("show", PLOTS)
+@pytest.mark.parametrize("lang", OTHERS)
+def test_pictures_speak_the_language_their_font_can_draw(monkeypatch, capsys, tmp_path, show, lang):
+    """A picture's words are translated where the plots' font draws the translation (matplotlib's own DejaVu
+    Sans draws Russian and Vietnamese); where it lacks a character (Chinese without a CJK font) the picture
+    keeps English rather than draw empty boxes. Either way the font has a glyph for every character drawn."""
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
+        tmp_path / "photo.png")
+    glyphs = set(font_manager.get_font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+    english = drawn_texts(monkeypatch, capsys, tmp_path, show, "en")
+    texts = drawn_texts(monkeypatch, capsys, tmp_path, show, lang)
+    assert len(texts) == len(english) > 3
+    assert all(ord(c) in glyphs for text in texts for c in text), texts
+    drawable = all(ord(c) in glyphs for c in i18n.translations(lang).gettext("loss against step"))
+    assert drawable == (lang != "zh") or "CJK" in str(font_manager.findfont(font_manager.FontProperties()))
+    if drawable:
+        words = ENGLISH.findall(" ".join(texts))
+        assert texts != english and not words, f"English left in the {lang} pictures: {words}"
+    else:
+        assert texts == english
 
 
 def test_the_transcripts_vocabulary(capsys):
