@@ -5,11 +5,12 @@ from functools import partial
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass import Objective, losses, reference
 from linclass.errors import InputError, LabelError, LinclassError
-from linclass.optim.chunked import BatchSteps, SoftmaxL2
+from linclass.optim import chunked
+from linclass.optim.chunked import BatchSteps, SoftmaxL2, fused_softmax, one_blas_thread
 from linclass.regularizers import L1, L2
 from linclass.rows.batches import Indexed
 
@@ -230,3 +231,37 @@ def test_the_chunked_engine_computes_any_smooth_loss_as_the_objective_does(loss,
 def test_the_split_step_keeps_to_a_blas_thread_cap_set_by_the_caller():
     with threadpool_limits(limits=1):  # as tune's one thread per job
         assert BatchSteps(Objective("softmax", L2(), 0.1)).threads == 1
+
+
+def test_one_chunk_and_many_chunks_give_the_same_evaluation_with_the_blas_thread_set_once():
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((500, 7)), rng.integers(0, 4, 500)
+    W, b = rng.standard_normal((7, 4)) * 0.3, rng.standard_normal(4) * 0.3
+    plain = Objective("softmax", L2(), 0.02)({"W": W, "b": b}, X, y)
+    one = SoftmaxL2(X, y, 4, 0.02, dtype=np.float64)  # a single chunk: this thread alone
+    many = SoftmaxL2(X, y, 4, 0.02, dtype=np.float64, chunk_rows=60, threads=3)
+    assert len(one.work) == 1 and len(many.work) == 9
+    outside = one(W, b)
+    blas = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    with pytest.raises(RuntimeError), one_blas_thread():
+        assert chunked.blas_threads() == 1  # NumPy's BLAS, which computes the products
+        inside = one.data_terms(W, b), many.data_terms(W, b)
+        raise RuntimeError  # the block is left as after any error
+    assert chunked._SINGLE == 0
+    assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == blas
+    assert inside[0][0] == one.data_terms(W, b)[0]  # set once or each time: the same numbers
+    for total, gV, gc in inside:
+        value, dW, db = one.finish(W, total, gV, gc)
+        assert value == pytest.approx(plain.loss, rel=1e-12) and outside[0] == pytest.approx(value, rel=1e-12)
+        np.testing.assert_allclose(dW, plain.grads["W"], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(db, plain.grads["b"], rtol=1e-10, atol=1e-14)
+
+
+def test_fused_softmax_is_the_softmax_loss_and_gradient_for_any_layout():
+    rng = np.random.default_rng(9)
+    S, y = rng.standard_normal((30, 6)) * 3, rng.integers(0, 6, 30)
+    per_row, dS = losses.softmax_loss(S, y, reduction="none")
+    for St in (S.T.copy(), S.T):  # classes as rows, C-contiguous (a product's) or a transposed view
+        loss, G = fused_softmax(St.copy(order="K"), y)
+        assert loss == pytest.approx(per_row.sum(), rel=1e-12)
+        np.testing.assert_allclose(G.T, dS, rtol=1e-12, atol=1e-15)

@@ -1,12 +1,14 @@
 """The L-BFGS iteration (linclass.optim.quasi_newton) against exact answers: a quadratic's solve, BFGS pairs."""
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
 from linclass import Objective
 from linclass.optim import lbfgs
-from linclass.optim.quasi_newton import Memory, minimize
+from linclass.optim.quasi_newton import SMALL, Memory, dot, minimize
 from linclass.probe import synthetic
 from linclass.regularizers import L2
 
@@ -68,3 +70,11 @@ def test_pairs_carried_to_another_reg_strength_reach_scikit_learns_optimum_in_fe
         assert result.converged
         assert abs(result.loss - reference) <= 1e-8 * reference
     assert warm.evaluations < cold.evaluations
+
+
+@pytest.mark.parametrize("n", [1, 15, SMALL, SMALL + 1, 30_730])
+def test_dot_is_the_exact_sum_of_products_to_round_off_short_or_long(n):
+    rng = np.random.default_rng(n)
+    a, b = rng.standard_normal(n), rng.standard_normal(n)
+    exact = math.fsum((a * b).tolist())  # each product is exact to half an ulp: fsum adds them exactly
+    assert abs(dot(a, b) - exact) <= 1e-13 * max(1.0, float(np.abs(a) @ np.abs(b)))
