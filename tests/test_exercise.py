@@ -15,27 +15,32 @@ SVM = Exercise(0, "svm", np.array(SLIDES_SCORES), SLIDES_LABELS, SLIDES_CLASSES)
 SOFTMAX = Exercise(0, "softmax", np.array(SLIDES_SCORES), SLIDES_LABELS, SLIDES_CLASSES)
 # the slides: SVM L_i = 2.9, 0, 12.9, L = 5.27; softmax L_i = 2.04, 0.08, 6.16 (cat: p = 0.13), L = 2.76
 
-WRONG = [  # (exercise, answer, first wrong term, a word of the reason)
-    (SVM, "3.9, 0, 12.9", "L_1", "j = y_i"),
-    (SVM, "2.9, 0, 10.9", "L_3", "Δ = 1 is missing"),
-    (SVM, "2.9, 0, 12.9, 15.8", "L", "sum of the L_i"),
-    (SVM, "2.9, -4.5, 12.9", "L_2", "max(0, ·) was left out"),
-    (SVM, "L_1 = max(0, 5.1 − 3.1 + 1) + max(0, −1.7 − 3.2 + 1) = 3 + 0 = 3", "term 1 of L_1", "correct class's score"),
-    (SVM, "L_1 = max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9 + −3.9 = −1", "term 2 of L_1", "negative"),
-    (SVM, "L_1 = max(0, 3.2 − 5.1 + 1) + max(0, −1.7 − 3.2 + 1) = 0", "term 1 of L_1", "swapped"),
-    (SVM, "L_3 = max(0, 2.2 − (−3.1) + 1) + max(0, 2.5 − (−3.1) + 1) = 6.3 + 6.6 = 12.8", "L_3", "add up"),
-    (SVM, "L_2 = max(0, 1.3 − 4.9 + 1) + max(0, 4.9 − 4.9 + 1) + max(0, 2.0 − 4.9 + 1) = 1", "term 2 of L_2",
-     "j = y_i"),
-    (SVM, "L_1 = max(0, 5.1 − 3.2 + 1) = 2.9", "term 2 of L_1", "missing"),
-    (SVM, "L_1 = max(0, 5.1 − 3.2) + max(0, −1.7 − 3.2 + 1) = 1.9", "term 1 of L_1", "margin Δ is 1"),
-    (SOFTMAX, "0.89, 0.08, 6.16", "L_1", "log base 10"),
-    (SOFTMAX, "L_1 = −ln(0.87) = 0.14", "p_{y_i} of L_1", "correct class's probability"),
-    (SOFTMAX, "L_1 = −log10(0.13) = 0.89", "the log of L_1", "natural log"),
-    (SOFTMAX, "2.04, 0.08, -6.16", "L_3", "minus sign"),
+WRONG = [  # (exercise, [(answer, first wrong term, a word of the reason)]): wrong answers written by hand
+    (SVM, [
+        ("3.9, 0, 12.9", "L_1", "j = y_i"),
+        ("2.9, 0, 10.9", "L_3", "Δ = 1 is missing"),
+        ("2.9, 0, 12.9, 15.8", "L", "sum of the L_i"),
+        ("2.9, -4.5, 12.9", "L_2", "max(0, ·) was left out"),
+        ("L_1 = max(0, 5.1 − 3.1 + 1) + max(0, −1.7 − 3.2 + 1) = 3 + 0 = 3", "term 1 of L_1", "correct class's score"),
+        ("L_1 = max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9 + −3.9 = −1", "term 2 of L_1", "negative"),
+        ("L_1 = max(0, 3.2 − 5.1 + 1) + max(0, −1.7 − 3.2 + 1) = 0", "term 1 of L_1", "swapped"),
+        ("L_3 = max(0, 2.2 − (−3.1) + 1) + max(0, 2.5 − (−3.1) + 1) = 6.3 + 6.6 = 12.8", "L_3", "add up"),
+        ("L_2 = max(0, 1.3 − 4.9 + 1) + max(0, 4.9 − 4.9 + 1) + max(0, 2.0 − 4.9 + 1) = 1", "term 2 of L_2",
+         "j = y_i"),
+        ("L_1 = max(0, 5.1 − 3.2 + 1) = 2.9", "term 2 of L_1", "missing"),
+        ("L_1 = max(0, 5.1 − 3.2) + max(0, −1.7 − 3.2 + 1) = 1.9", "term 1 of L_1", "margin Δ is 1"),
+    ]),
+    (SOFTMAX, [
+        ("0.89, 0.08, 6.16", "L_1", "log base 10"),
+        ("L_1 = −ln(0.87) = 0.14", "p_{y_i} of L_1", "correct class's probability"),
+        ("L_1 = −log10(0.13) = 0.89", "the log of L_1", "natural log"),
+        ("2.04, 0.08, -6.16", "L_3", "minus sign"),
+    ]),
 ]
+CASES = [(task, *case) for task, cases in WRONG for case in cases]
 
 
-@pytest.mark.parametrize("task, answer, term, reason", WRONG, ids=[w[1][:40] for w in WRONG])
+@pytest.mark.parametrize("task, answer, term, reason", CASES, ids=[c[1][:40] for c in CASES])
 def test_check_finds_the_first_wrong_term(task, answer, term, reason):
     verdict = check(task, answer)
     assert not verdict.correct

@@ -2,19 +2,23 @@
 the same numbers in every language, and --lang / LINCLASS_LANG / the locale chosen in that order."""
 
 import re
+import unicodedata
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from matplotlib import font_manager
+from matplotlib.text import Text
 from PIL import Image
 
 from linclass import catalogues, i18n
 from linclass.cli import main
-from linclass.report import explain_gradient
+from linclass.report import explain_gradient, lecture_plots, plots
 
 OTHERS = [lang for lang in i18n.LANGUAGES if lang != "en"]
 NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[−-]?\d+)?")
 ENGLISH = re.compile(r"\b(the|and|what|image|loss|score|scores|class|correct|normalize|exercise|term|"
-                     r"wrong|with|is|of)\b", re.I)
+                     r"wrong|with|is|of|slope|give|must|got|drop|write)\b", re.I)
 """English words that a translated display must not show (formulas and names like SVM are not words here)."""
 SHOWS = {
     "svm": ["explain"],
@@ -85,6 +89,76 @@ def test_translated_with_the_same_numbers(capsys, monkeypatch, tmp_path, show, l
     assert not leftover, f"English left in --lang {lang}: {leftover}"
 
 
+ERRORS = {  # a learner's slip in explain or exercise: the one-line error speaks the learner's language too
+    "check-count": ["exercise", "--seed", "7", "--check", "1, 2"],
+    "check-unreadable": ["exercise", "--seed", "1", "--check", "L_1 = max(0, a − b + 1) = 2"],
+    "check-image": ["exercise", "--seed", "1", "--check", "L_9 = 2.9"],
+    "check-empty": ["exercise", "--seed", "1", "--check", "L_1 ="],
+    "check-start": ["exercise", "--seed", "1", "--check", "maybe 2.9"],
+    "unused-option": ["explain", "--questions", "--delta", "2"],
+    "labels-count": ["explain", "--scores", "1,2;3,4", "--labels", "0"],
+    "overflow": ["explain", "--scores", "1e308,-1e308,2", "--labels", "1"],
+    "entropy-zero": ["explain", "--entropy", "--true", "1,0", "--predicted", "0,1"],
+    "no-image": ["explain", "--features-of", "missing.png"],
+}
+
+
+@pytest.mark.parametrize("error", ERRORS)
+@pytest.mark.parametrize("lang", OTHERS)
+def test_errors_translated_with_the_same_numbers(capsys, error, lang):
+    def said(language):
+        assert main([*ERRORS[error], "--lang", language]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err
+        return err.split("error:", 1)[1]  # the prefix "linclass explain: error:" is the program's, in English
+
+    english, translated = said("en"), said(lang)
+    assert translated != english
+    assert sorted(NUMBER.findall(translated)) == sorted(NUMBER.findall(english))
+    words = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`|--[a-z-]+|explain|\bL_\d", "", translated)  # what was typed
+    assert not ENGLISH.findall(words), f"English left in --lang {lang}: {ENGLISH.findall(words)}"
+
+
+PLOTS = ["features", "lr", "landscape", "occam"]
+
+
+def drawn_texts(monkeypatch, capsys, tmp_path, show, lang) -> list[str]:
+    """Every text the pictures of ``show`` draw in ``lang`` (titles, axis labels, legends, ticks)."""
+    texts, figure = [], plots._figure  # the original, not an earlier call's wrapper
+
+    @contextmanager
+    def keep(path, size):
+        with figure(path, size) as fig:
+            yield fig
+            texts.extend(t.get_text() for t in fig.findobj(Text) if t.get_text().strip())  # before it is cleared
+
+    monkeypatch.setattr(lecture_plots, "_figure", keep)
+    run(capsys, SHOWS[show], lang, tmp_path)
+    return texts
+
+
+@pytest.mark.parametrize("show", PLOTS)
+@pytest.mark.parametrize("lang", OTHERS)
+def test_pictures_speak_the_language_their_font_can_draw(monkeypatch, capsys, tmp_path, show, lang):
+    """A picture's words are translated where the plots' font draws the translation (matplotlib's own DejaVu
+    Sans draws Russian and Vietnamese); where it lacks a character (Chinese without a CJK font) the picture
+    keeps English rather than draw empty boxes. Either way the font has a glyph for every character drawn."""
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
+        tmp_path / "photo.png")
+    glyphs = set(font_manager.get_font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+    english = drawn_texts(monkeypatch, capsys, tmp_path, show, "en")
+    texts = drawn_texts(monkeypatch, capsys, tmp_path, show, lang)
+    assert len(texts) == len(english) > 3
+    assert all(ord(c) in glyphs for text in texts for c in text), texts
+    drawable = all(ord(c) in glyphs for c in i18n.translations(lang).gettext("loss against step"))
+    assert drawable == (lang != "zh") or "CJK" in str(font_manager.findfont(font_manager.FontProperties()))
+    if drawable:
+        words = ENGLISH.findall(" ".join(texts))
+        assert texts != english and not words, f"English left in the {lang} pictures: {words}"
+    else:
+        assert texts == english
+
+
 def test_the_transcripts_vocabulary(capsys):
     assert "функция потерь" in run(capsys, ["explain", "--questions"], "ru").lower()
     assert "hàm mất mát" in run(capsys, ["explain", "--questions"], "vi").lower()
@@ -124,8 +198,43 @@ def test_the_library_stays_english_after_a_translated_command(capsys):
     assert explain("svm")[0].startswith("Multiclass SVM loss")
 
 
-def test_wide_characters_keep_the_table_aligned(capsys):
-    from linclass.report.explain import text_width
-    lines = run(capsys, ["explain"], "zh").splitlines()
-    rows = [line for line in lines[2:6]]
-    assert len({text_width(r) for r in rows}) == 1, rows
+def display_width(text: str) -> int:
+    """Terminal columns, as a terminal counts them (Unicode's East Asian Width): wide and full-width characters
+    (猫, ，) take two, combining marks none, the rest one. Written here, apart from linclass's own padding."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def cell_ends(line: str) -> list[int]:
+    """The terminal column at which each cell of a table row ends (cells are parted by two or more spaces)."""
+    return [display_width(line[:m.end()]) for m in re.finditer(r"\S+(?: \S+)*", line)]
+
+
+def tables(lines: list[str], columns: int) -> list[list[str]]:
+    """The runs of consecutive lines that have at least ``columns`` cells: the tables of a display."""
+    found, run = [], []
+    for line in [*lines, ""]:
+        if len(cell_ends(line)) >= columns:
+            run.append(line)
+        else:
+            found += [run] if len(run) > 1 else []
+            run = []
+    return found
+
+
+@pytest.mark.parametrize("argv", [
+    ["explain"],
+    ["explain", "--loss", "softmax"],
+    ["explain", "--loss", "softmax", "--scores", "1e6,0,-1e6;-1.5,22.25,0.4", "--labels", "0,1",
+     "--class-names", "飞机,猫,大卡车"],
+    ["exercise", "--seed", "3", "--loss", "softmax", "--answers"],
+])
+@pytest.mark.parametrize("lang", OTHERS)
+def test_wide_characters_keep_the_tables_aligned(capsys, argv, lang):
+    """Every score column ends at the same terminal column in the header and in every row (the numbers are
+    right-aligned under their class name), with names of one, two and three wide characters."""
+    found = tables(run(capsys, argv, lang).splitlines(), columns=3)
+    assert len(found) >= (1 if argv == ["explain"] else 2)
+    for table in found:
+        header = cell_ends(table[0])[-3:]
+        for row in table[1:]:
+            assert cell_ends(row)[-3:] == header, "\n".join(table)

@@ -10,11 +10,11 @@ the bias trick (``--bias-trick``) and regularization's Occam view (``--occam``).
 from __future__ import annotations
 
 import importlib
-import math
 import re
 
 from .. import i18n
 from ..errors import InputError
+from ..i18n import _
 from ..report import explain, explain_bias, explain_entropy, explain_gradient, explain_questions
 from . import flags
 from ._common import Output, add_command, add_lang
@@ -34,9 +34,11 @@ def parse_matrix(text: str) -> list[list[float]]:
     try:
         rows = [[float(v) for v in row.split(",")] for row in text.strip().split(";") if row.strip()]
     except ValueError as err:
-        raise InputError(f"--scores must be numbers, rows separated by ';' and values by ',' ({err}).") from None
+        raise InputError(_("{flag} must be numbers, rows separated by ';' and values by ',' ({reason}).").format(
+            flag="--scores", reason=err)) from None
     if not rows or len({len(r) for r in rows}) != 1:
-        raise InputError("--scores rows must all have the same number of classes, e.g. \"3.2,5.1,-1.7;1.3,4.9,2.0\".")
+        raise InputError(_("{flag} rows must all have the same number of classes, e.g. {example}.").format(
+            flag="--scores", example='"3.2,5.1,-1.7;1.3,4.9,2.0"'))
     return rows
 
 
@@ -44,14 +46,16 @@ def parse_labels(text: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",")]
     except ValueError:
-        raise InputError(f"--labels must be integers separated by ',' (class indices), got {text!r}.") from None
+        raise InputError(_("{flag} must be integers separated by ',' (class indices), got {text}.").format(
+            flag="--labels", text=repr(text))) from None
 
 
 def parse_vector(text: str, flag: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",")]
     except ValueError:
-        raise InputError(f"{flag} must be numbers separated by ',', e.g. 0.5,0.3,0.2; got {text!r}.") from None
+        raise InputError(_("{flag} must be numbers separated by ',', e.g. {example}; got {text}.").format(
+            flag=flag, example="0.5,0.3,0.2", text=repr(text))) from None
 
 
 def register(subparsers, common):
@@ -95,16 +99,19 @@ def _scores(args):
     if args.scores is not None:
         scores = parse_matrix(args.scores)
         if args.labels is None:
-            raise InputError("--scores needs --labels: the correct class index of each row, e.g. --labels 0,1,2.")
+            raise InputError(_("{flag} needs {labels}: the correct class index of each row, e.g. {example}.").format(
+                flag="--scores", labels="--labels", example="--labels 0,1,2"))
         labels = parse_labels(args.labels)
         if len(labels) != len(scores):
-            raise InputError(f"--labels has {len(labels)} value(s) but --scores has {len(scores)} row(s); "
-                             "give one label per row.")
+            raise InputError(_("{labels} has {n_labels} value(s) but {scores} has {n_rows} row(s); give one label "
+                               "per row.").format(labels="--labels", n_labels=len(labels), scores="--scores",
+                                                  n_rows=len(scores)))
     classes = args.class_names.split(",") if args.class_names else None
     columns = len(scores[0]) if scores is not None else len(explain.SLIDES_CLASSES)
     if classes is not None and len(classes) != columns:
-        raise InputError(f"--class-names names {len(classes)} class(es) but the scores have {columns} columns; "
-                         "give one name per column, e.g. --class-names cat,car,frog.")
+        raise InputError(_("{flag} names {n} class(es) but the scores have {columns} columns; give one name per "
+                           "column, e.g. {example}.").format(flag="--class-names", n=len(classes), columns=columns,
+                                                             example="--class-names cat,car,frog"))
     return scores, labels, classes
 
 
@@ -142,7 +149,8 @@ def refuse_unused(args, asked: str) -> None:
     for flag, users in USED_BY.items():
         if getattr(args, flag[2:].replace("-", "_")) is not None and asked not in users:
             readers = ", ".join(_command(u) for u in users)
-            raise InputError(f"{flag} has no effect on `{_command(asked)}`; it is read by {readers}: drop it.")
+            raise InputError(_("{flag} has no effect on {command}; it is read by {readers}: drop it.").format(
+                flag=flag, command=f"`{_command(asked)}`", readers=readers))
 
 
 def run(args) -> Output:
@@ -156,9 +164,7 @@ def _run(args) -> Output:
     delta = 1.0 if args.delta is None else args.delta
     base = args.log_base or "e"
     if args.gradient:
-        h = 1e-4 if args.h is None else args.h
-        if not (math.isfinite(h) and 0 < h <= 1):
-            raise InputError(f"--h must be a step in (0, 1], e.g. 1e-4; got {h}.")
+        h = 1e-4 if args.h is None else args.h  # its range (0, 1] is checked with the flag (flags.FLAGS)
         return Output(*explain_gradient.explain_gradient(h, args.loss or "softmax"))
     if args.entropy:
         Q = parse_vector(args.true, "--true") if args.true else None

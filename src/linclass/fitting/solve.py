@@ -20,7 +20,7 @@ from .._checks import run_warnings
 from ..errors import ParameterError
 from ..objective import certificate
 from ..optim import random_local_search, random_search
-from ..optim.chunked import SoftmaxL2
+from ..optim.chunked import SoftmaxL2, one_blas_thread
 from ..optim.lbfgs import lbfgs
 from ..rows.batches import steps_per_epoch
 from ..rows.source import accuracy
@@ -68,7 +68,7 @@ def _lbfgs(problem: Problem, solver: LBFGS, params, evaluator, *, progress, curv
     chunked = isinstance(evaluator, SoftmaxL2)
     # a chunked evaluator runs its own threads with one BLAS thread each: the iteration's vector products then
     # stay on one thread too (a multithreaded BLAS call wakes OpenBLAS's threads, whose spinning slows the next pass)
-    with _BLAS.limit(limits=1) if chunked else contextlib.nullcontext():
+    with one_blas_thread() if chunked else contextlib.nullcontext():
         out = lbfgs(problem.objective, problem.X, problem.y, params, max_iter=solver.max_iter, tol=solver.tol,
                     allow_nonsmooth=solver.allow_nonsmooth, evaluator=evaluator if chunked else None,
                     memory=solver.memory, rescale=solver.rescale, curvature=curvature,

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,7 +64,8 @@ FTOL = {"float32": 1e-12, "float64": 4 * np.finfo(np.float64).eps}
 losses are summed in float64, so their noise is far below float32's epsilon."""
 
 
-class LBFGSResult(NamedTuple):
+@dataclass(frozen=True)
+class LBFGSResult:
     """``params`` in the input dtypes; ``loss``, ``grad_norm`` (‖∇L‖₂) and ``distance_bound`` at them in float64.
 
     ``converged``: the stopping rule was met (or float64 could not lower the loss
@@ -228,7 +229,8 @@ class Variables:
     def __init__(self, params, X=None, objective=None, rescale: bool = False):
         self.keys = list(params)
         self.shapes = [np.shape(params[k]) for k in self.keys]
-        self.splits = np.cumsum([math.prod(s) for s in self.shapes])[:-1]
+        ends = np.cumsum([math.prod(s) for s in self.shapes]).tolist()
+        self.slices = [slice(a, z) for a, z in zip([0] + ends[:-1], ends)]
         self.dtypes = {k: np.asarray(params[k]).dtype for k in self.keys}
         self.mean = self.std = self.measure = None
         if not rescale:
@@ -250,10 +252,10 @@ class Variables:
         return sum(math.prod(s) for s in self.shapes)
 
     def unflatten(self, theta) -> dict:
-        return {k: part.reshape(s) for k, part, s in zip(self.keys, np.split(theta, self.splits), self.shapes)}
+        return {k: theta[part].reshape(s) for k, part, s in zip(self.keys, self.slices, self.shapes)}
 
     def flatten(self, parts) -> np.ndarray:
-        return np.concatenate([np.ravel(parts[k]) for k in self.keys]).astype(np.float64)
+        return np.concatenate([np.ravel(parts[k]) for k in self.keys]).astype(np.float64, copy=False)
 
     def to_model(self, theta) -> dict:
         """The optimizer's variables → the model's parameters (float64)."""
@@ -346,7 +348,8 @@ def relative_gtol(evaluate: Remembered, variables: Variables, tol: float) -> flo
     return float(tol) * max(variables.largest(zero_grad), np.finfo(np.float64).tiny)
 
 
-class Stages(NamedTuple):
+@dataclass(frozen=True)
+class Stages:
     """How :func:`run_stages` ended: where, after how many iterations and passes, in which precisions."""
 
     theta: np.ndarray

@@ -29,11 +29,18 @@ MEMORY = 10
 """Correction pairs kept (L-BFGS-B's and scikit-learn's default ``maxcor``)."""
 
 
+SMALL = 4096
+"""Vectors up to this size are multiplied by the BLAS's ``ddot`` (OpenBLAS runs it on one thread below 10,000
+elements), longer ones by NumPy's own loop (:func:`dot`)."""
+
+
 def dot(a: np.ndarray, b: np.ndarray) -> float:
-    """``aᵀ b`` of two flat vectors without the BLAS: NumPy's own loop. On this project's machine a BLAS ``ddot`` of
-    L-BFGS's 30,000-element vectors, right after a chunked evaluation, took ~2.5 ms (its threads woken each
-    time): 2 of a raw-CIFAR fit's 6.9 s in 20 iterations went to the two-loop recursion."""
-    return float(np.einsum("i,i->", a, b))
+    """``aᵀ b`` of two flat vectors. Long ones without the BLAS: NumPy's own loop. On this project's machine a BLAS
+    ``ddot`` of L-BFGS's 30,000-element vectors, right after a chunked evaluation, took ~2.5 ms (its threads woken
+    each time): 2 of a raw-CIFAR fit's 6.9 s in 20 iterations went to the two-loop recursion. Short ones (up to
+    :data:`SMALL`) by the BLAS on one thread: ~0.5 µs a call where ``einsum`` takes ~1.3 µs, and a small fit's
+    iteration makes ~20 of them (digits: 650 variables)."""
+    return float(a @ b) if a.size <= SMALL else float(np.einsum("i,i->", a, b))
 
 
 @dataclass
@@ -111,6 +118,13 @@ def minimize(fg, theta: np.ndarray, *, gtol: float, ftol: float, max_iter: int, 
     direction and along steepest descent (``"stalled"``: e.g. round-off).
     ``callback(n_iter, f)`` after each iteration.
     """
+    with warnings.catch_warnings():  # once per run (~5 µs an iteration): a line search's failure is handled
+        warnings.filterwarnings("ignore", "The line search algorithm")  # by _line_step
+        return _iterate(fg, theta, gtol=gtol, ftol=ftol, max_iter=max_iter, memory=memory, measure=measure,
+                        callback=callback)
+
+
+def _iterate(fg, theta, *, gtol, ftol, max_iter, memory, measure, callback) -> Outcome:
     f, g = fg(theta)
     n_iter = 0
     while True:
@@ -135,10 +149,8 @@ def minimize(fg, theta: np.ndarray, *, gtol: float, ftol: float, max_iter: int, 
 def _line_step(fg, theta, f, g, memory):
     """``(θ', f', g')`` of a strong-Wolfe step along the quasi-Newton direction, else along −g; None if neither."""
     for d in _directions(g, memory):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "The line search algorithm")  # a failure is handled below
-            alpha, *_ = line_search(lambda t: fg(t)[0], lambda t: fg(t)[1], theta, d, gfk=g, old_fval=f,
-                                    c1=1e-4, c2=0.9, maxiter=20)
+        alpha, *_ = line_search(lambda t: fg(t)[0], lambda t: fg(t)[1], theta, d, gfk=g, old_fval=f,
+                                c1=1e-4, c2=0.9, maxiter=20)  # its failure warning is silenced by minimize
         if alpha is not None and alpha > 0:
             theta_new = theta + alpha * d
             f_new, g_new = fg(theta_new)

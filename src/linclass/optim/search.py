@@ -27,7 +27,7 @@ calls the objective itself for each candidate.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +37,8 @@ from ..errors import InputError
 from ..objective import Objective
 
 
-class SearchResult(NamedTuple):
+@dataclass(frozen=True)
+class SearchResult:
     """The best parameters found and the way there.
 
     ``history[i]`` is the best loss after ``i + 1`` evaluations;

@@ -36,6 +36,8 @@ def _swapped() -> str:
                                                                      term="max(0, s_j − s_{y_i} + Δ)")
 
 
+WORKED = "L_1 = max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9"
+"""A worked line, as the error messages show it."""
 PREFIX = re.compile(r"^\s*L_?\{?(\d+)\}?\s*(?:\([^)]*\))?\s*=")
 
 
@@ -73,8 +75,8 @@ def _number(text: str) -> float:
     try:
         return float(text.replace("(", "").replace(")", "").replace(" ", ""))
     except ValueError:
-        raise InputError(f"--check cannot read {text.strip()!r}: write numbers, max(0, …) terms and −ln(…), e.g. "
-                         "\"L_1 = max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9\".") from None
+        raise InputError(_("{flag} cannot read {text}: write numbers, max(0, …) terms and −ln(…), e.g. {example}.")
+                         .format(flag="--check", text=repr(text.strip()), example=f'"{WORKED}"')) from None
 
 
 def _decimals(text: str) -> int:
@@ -103,8 +105,10 @@ def _check_list(exercise: Exercise, text: str) -> Verdict:
     except ValueError:
         values = []
     if len(values) not in (n, n + 1):
-        raise InputError(f"--check needs {n} numbers L_1, …, L_{n} (and L at the end if you like), e.g. "
-                         f"\"{', '.join(['0.5'] * n)}\", or one worked line such as \"L_1 = … = 2.9\"; got {text!r}.")
+        raise InputError(_("{flag} needs {n} numbers {losses} (and L at the end if you like), e.g. {example}, or "
+                           "one worked line such as {line}; got {text}.").format(
+            flag="--check", n=n, losses=f"L_1, …, L_{n}", example=f'"{", ".join(["0.5"] * n)}"',
+            line='"L_1 = … = 2.9"', text=repr(text)))
     truth = exercise.losses()
     for i, (given, part) in enumerate(zip(values[:n], parts)):
         if not close(given, truth[i], _decimals(part)):
@@ -176,7 +180,8 @@ def _image_of(exercise: Exercise, text: str) -> tuple[int, str]:
     if m:
         k = int(m.group(1))
         if not 1 <= k <= len(exercise.labels):
-            raise InputError(f"the exercise has images 1 to {len(exercise.labels)}, not L_{k}.")
+            raise InputError(_("the exercise has images 1 to {n}, not {loss}.").format(
+                n=len(exercise.labels), loss=f"L_{k}"))
         return k - 1, text[m.end():]
     first = MAX_TERM.search(text)
     if first and first.group(2):  # the image whose s_{y_i} is written, else the one whose row holds both scores
@@ -187,14 +192,15 @@ def _image_of(exercise: Exercise, text: str) -> tuple[int, str]:
             hits = [i for i, (row, y) in enumerate(rows) if fits(row, y)]
             if len(hits) == 1:
                 return hits[0], text
-    raise InputError("start a worked line with the image, e.g. \"L_1 = max(0, 5.1 − 3.2 + 1) + … = 2.9\".")
+    raise InputError(_("start a worked line with the image, e.g. {example}.").format(
+        example='"L_1 = max(0, 5.1 − 3.2 + 1) + … = 2.9"'))
 
 
 def _check_line(exercise: Exercise, text: str) -> Verdict:
     i, rest = _image_of(exercise, text)
     if not rest.strip(" =") or not re.search(r"\d", rest):
-        raise InputError(f"--check has nothing to check after L_{i + 1} =; write the terms or the value, "
-                         "e.g. \"L_1 = 2.9\".")
+        raise InputError(_("{flag} has nothing to check after {prefix}; write the terms or the value, e.g. "
+                           "{example}.").format(flag="--check", prefix=f"L_{i + 1} =", example='"L_1 = 2.9"'))
     if exercise.loss == "svm":
         return _check_svm_line(exercise, i, rest)
     return _check_softmax_line(exercise, i, rest)

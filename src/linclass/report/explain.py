@@ -178,8 +178,9 @@ def finite_margins(scores, delta: float = 1.0) -> None:
         spread = np.ptp(scores, axis=1) + abs(delta)
     if not np.all(np.isfinite(spread)):
         i = int(np.argmin(np.isfinite(spread)))
-        raise InputError(f"the scores of row {i + 1} differ by more than a float64 holds (about 1.8e308), so "
-                         "its loss overflows; scale the scores down, e.g. divide them by 1e10.")
+        raise InputError(_("the scores of row {row} differ by more than a float64 holds (about {largest}), so its "
+                           "loss overflows; scale the scores down, e.g. divide them by {factor}.").format(
+            row=i + 1, largest="1.8e308", factor="1e10"))
 
 
 def explain_softmax(scores, labels, classes, *, base: str = "e"):

@@ -30,10 +30,13 @@ def entropies(Q, P, base: str = "e") -> dict:
     """``{entropy, cross_entropy, kl, log_base}`` of the true ``Q`` and predicted ``P`` (0 log 0 = 0)."""
     Q, P = probability_vector(Q, "--true"), probability_vector(P, "--predicted")
     if Q.shape != P.shape:
-        raise InputError(f"--true has {Q.size} probabilities but --predicted has {P.size}; give one per outcome.")
+        raise InputError(_("{true} has {n_true} probabilities but {predicted} has {n_predicted}; give one per "
+                           "outcome.").format(true="--true", n_true=Q.size, predicted="--predicted",
+                                              n_predicted=P.size))
     if ((P == 0) & (Q > 0)).any():
-        raise InputError("--predicted gives 0 to an outcome --true gives a positive probability: H(Q, P) "
-                         "and KL are infinite; give every such outcome a probability > 0.")
+        raise InputError(_("{predicted} gives 0 to an outcome {true} gives a positive probability: {cross} and KL "
+                           "are infinite; give every such outcome a probability > 0.").format(
+            predicted="--predicted", true="--true", cross="H(Q, P)"))
     b = log_base(base)[0]
     seen = Q > 0
     H = float(-np.sum(Q[seen] * np.log(Q[seen]))) / math.log(b)

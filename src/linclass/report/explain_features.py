@@ -34,19 +34,20 @@ def read_image(path) -> np.ndarray:
     """The image at ``path`` as (H, W, 3) uint8, or an :class:`InputError` naming the cause."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"no image file {str(path)!r}; give the path of a PNG or JPEG image.")
+        raise InputError(_("no image file {path}; give the path of a PNG or JPEG image.").format(path=repr(str(path))))
     try:
         return decode_image(path)[0]
     except Exception as err:  # Pillow's errors vary by format: any of them means "not an image we read"
-        raise InputError(f"cannot read {str(path)!r} as an image ({bad_reason(err)}); give a PNG, JPEG, "
-                         "BMP, GIF or WebP file.") from None
+        raise InputError(_("cannot read {path} as an image ({reason}); give a PNG, JPEG, BMP, GIF or WebP file.")
+                         .format(path=repr(str(path)), reason=bad_reason(err))) from None
 
 
 def image_features(image) -> dict:
     """Hue histogram, HOG feature vector and HOG cell histograms (nr, nc, 9) of one (H, W, 3) image."""
     H, W = image.shape[:2]
     if H < CELL or W < CELL:
-        raise InputError(f"the image is {H}×{W} pixels; HOG needs at least {CELL}×{CELL}.")
+        raise InputError(_("the image is {size} pixels; HOG needs at least {cell}.").format(
+            size=f"{H}×{W}", cell=f"{CELL}×{CELL}"))
     batch = image[None]
     hist = ColorHistogram(bins=HUE_BINS, channel="hue").fit_transform(batch)[0]
     hog = HOG(cell=CELL, orientations=ORIENTATIONS, block=1).fit_transform(batch)[0]

@@ -95,7 +95,7 @@ def explain_gradient(h: float = 1e-4, loss: str = "softmax"):
     slide = slide_walk()
     live = live_walk(h, loss)
     lines = [_("The numerical gradient, as on the slides: nudge one dimension of W by h, recompute the loss,\n"
-               "{slope}.").format(slope="slope = (L(W + h) − L(W)) / h"), "",
+               "{slope}.").format(slope=_("slope") + " = (L(W + h) − L(W)) / h"), "",
              pad(_("seeds"), 8, left=True) + pad(_("dim"), 5) + "        w         h      L(W)  L(W + h)  "
              + _("slope")]
     for r in slide:

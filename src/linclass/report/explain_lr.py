@@ -64,7 +64,8 @@ def explain_lr(out_dir=None, rates=None):
     rates = RATES if rates is None else rates
     runs = {name: descend(lr) for name, lr in rates.items()}
     out = Path(out_dir) if out_dir is not None else Path("runs") / "lr-lab"
-    named = {f"α = {general(rates[k], 6)}: {regime(*v)}": v for k, v in runs.items()}  # plots stay English: fonts
+    named = {f"α = {general(rates[k], 6)}: {lecture_plots.drawn(REGIME_NAMES[regime(*v)])}": v
+             for k, v in runs.items()}
     picture = lecture_plots.lr_lab(named, CURVATURE, out / "lr_lab.png")
     a_max = max(CURVATURE)
     lines = [_("Learning-rate lab: gradient descent on {loss} from w = {start}, {steps} steps\n"

@@ -2,18 +2,35 @@
 landscape and the Occam sweep.
 
 Same conventions as :mod:`linclass.report.plots` (matplotlib's object API, an
-atomic write, the path returned).
+atomic write, the path returned). Their words speak the current language where
+the plots' font draws it (:func:`drawn`), else English.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, font_manager
 from matplotlib.collections import LineCollection
 
+from ..i18n import N_, _
 from .plots import _figure
+
+
+def drawn(message: str) -> str:
+    """``message`` (marked with ``N_``) in the current language where the plots' font has a glyph for every
+    character of the translation, else in English: matplotlib's own DejaVu Sans draws Russian and Vietnamese,
+    not Chinese, and a picture of empty boxes teaches nothing."""
+    translated = _(message)
+    return translated if set(map(ord, translated)) <= _font_characters() else message
+
+
+@functools.lru_cache(maxsize=1)
+def _font_characters() -> frozenset:
+    """The characters (code points) the plots' default font has glyphs for."""
+    return frozenset(font_manager.get_font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
 
 
 def hue_histogram(image, hist, path) -> Path:
@@ -26,9 +43,9 @@ def hue_histogram(image, hist, path) -> Path:
         centers = (np.arange(bins) + 0.5) / bins
         right.bar(np.arange(bins), hist, color=colormaps["hsv"](centers), edgecolor="black", linewidth=0.5)
         right.set_xticks(np.arange(bins), [f"{round(360 * c)}°" for c in centers], fontsize=7)
-        right.set_xlabel("hue (bin centre)")
-        right.set_ylabel("fraction of pixels")
-        right.set_title(f"hue histogram: {bins} numbers")
+        right.set_xlabel(drawn(N_("hue (bin centre)")))
+        right.set_ylabel(drawn(N_("fraction of pixels")))
+        right.set_title(drawn(N_("hue histogram: {bins} numbers")).format(bins=bins))
     return Path(path)
 
 
@@ -50,13 +67,14 @@ def hog_picture(gray, cells, cell: int, path) -> Path:
     with _figure(path, (8, 4.2 * H / max(W, 1) + 0.6)) as fig:
         left, right = fig.subplots(1, 2)
         left.imshow(gray, cmap="gray")
-        left.set_title(f"{H}×{W} grayscale")
+        left.set_title(drawn(N_("{size} grayscale")).format(size=f"{H}×{W}"))
         right.set_facecolor("black")
         right.add_collection(LineCollection(segments, colors="white", linewidths=widths))
         right.set_xlim(0, nc * cell)
         right.set_ylim(nr * cell, 0)
         right.set_aspect("equal")
-        right.set_title(f"HOG: {nr}×{nc} cells × {n} bins = {nr * nc * n:,} numbers")
+        right.set_title(drawn(N_("HOG: {cells} cells × {bins} bins = {total} numbers")).format(
+            cells=f"{nr}×{nc}", bins=n, total=f"{nr * nc * n:,}"))
         for ax in (left, right):
             ax.set_xticks([])
             ax.set_yticks([])
@@ -84,11 +102,11 @@ def lr_lab(runs: dict, curvature, path) -> Path:
         left.set_aspect("equal")
         left.set_xlabel("w₁")
         left.set_ylabel("w₂")
-        left.set_title("paths on the loss contours")
+        left.set_title(drawn(N_("paths on the loss contours")))
         right.set_yscale("log")
-        right.set_xlabel("step")
-        right.set_ylabel("loss (log scale)")
-        right.set_title("loss against step")
+        right.set_xlabel(drawn(N_("step")))
+        right.set_ylabel(drawn(N_("loss (log scale)")))
+        right.set_title(drawn(N_("loss against step")))
         right.legend(fontsize=8)
     return Path(path)
 
@@ -103,7 +121,7 @@ def landscape(views: dict, path) -> Path:
         for (line_ax, plane_ax), (loss, view) in zip(axes, views.items()):
             line_ax.plot(view["line"], view["along"])
             line_ax.set_xlabel("a")
-            line_ax.set_ylabel("loss")
+            line_ax.set_ylabel(drawn(N_("loss")))
             line_ax.set_title(f"{loss}: L(W + a·W₁)")
             reach = float(view["plane"][-1])
             image = plane_ax.imshow(view["over"].T, origin="lower", extent=(-reach, reach, -reach, reach),
@@ -122,11 +140,11 @@ def occam(rows, path) -> Path:
     lam = [r["lambda"] for r in rows]
     with _figure(path, (6, 3.8)) as fig:
         ax = fig.subplots()
-        ax.plot(lam, [r["train"] for r in rows], marker="o", label="train")
-        ax.plot(lam, [r["val"] for r in rows], marker="s", label="validation")
+        ax.plot(lam, [r["train"] for r in rows], marker="o", label=drawn(N_("train")))
+        ax.plot(lam, [r["val"] for r in rows], marker="s", label=drawn(N_("validation")))
         ax.set_xscale("log")
-        ax.set_xlabel("regularization strength λ")
-        ax.set_ylabel("accuracy")
-        ax.set_title("Occam: train vs validation accuracy against λ")
+        ax.set_xlabel(drawn(N_("regularization strength λ")))
+        ax.set_ylabel(drawn(N_("accuracy")))
+        ax.set_title(drawn(N_("Occam: train vs validation accuracy against λ")))
         ax.legend()
     return Path(path)

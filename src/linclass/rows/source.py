@@ -67,7 +67,7 @@ def feature_stats(X, chunk_rows: int = 16384) -> tuple[np.ndarray, np.ndarray]:
     D = X.shape[1]
     n, mean, m2 = 0, np.zeros(D), np.zeros(D)
     for start, stop in spans(X, chunk_rows):
-        block = read_rows(X, start, stop).astype(np.float64)
+        block = read_rows(X, start, stop).astype(np.float64, copy=False)
         k, block_mean = block.shape[0], block.mean(axis=0)
         block_m2 = np.square(block - block_mean).sum(axis=0)
         delta = block_mean - mean
