@@ -266,8 +266,14 @@ def _command_mentions(text: str) -> list[list[str]]:
             words = shlex.split(line.replace("\\", "/"), comments=True)
         except ValueError:  # a span of code with an open quote, not a command
             words = line.split()
-        mentions += [words[i + 1:] for i, w in enumerate(words) if w.split("/")[-1] == "linclass"]
+        mentions += [_until_message(words[i + 1:]) for i, w in enumerate(words) if w.split("/")[-1] == "linclass"]
     return mentions
+
+
+def _until_message(words: list[str]) -> list[str]:
+    """``words`` up to a program name of a message (``linclass explain: error: …`` → ``["explain"]``)."""
+    ends = [i for i, w in enumerate(words) if w.endswith(":")]
+    return words[:ends[0]] + [words[ends[0]].rstrip(":")] if ends else words
 
 
 def _has_subcommands(parser) -> bool:
@@ -313,6 +319,7 @@ def test_every_flag_and_command_a_page_names_exists(page):
     ("```bash\n.venv/bin/linclass train --k 3   # --k is knn's\n```", "linclass train --k: not an option of"),
     ("`linclass train --reg l2`", "--reg: no linclass command has it"),  # an old spelling
     ("a span that wraps, `linclass train\n--k 3`", "linclass train --k: not an option of"),
+    ("the message `linclass trian: error: …`", "linclass trian: no such command"),
 ])
 def test_the_name_check_catches_a_made_up_or_misplaced_name(text, problem):
     assert any(p.startswith(problem) for p in cli_names_missing(text)), cli_names_missing(text)
@@ -320,7 +327,8 @@ def test_the_name_check_catches_a_made_up_or_misplaced_name(text, problem):
 
 def test_the_name_check_passes_real_names():
     text = ("```bash\nlinclass data export cifar10 out --format png\nlinclass knn --k 1,3 --json  # --help\n```\n"
-            "`linclass explain --loss softmax`, `--features bovw --augment flip`, `linclass[torch]`, `linclass`")
+            "`linclass explain --loss softmax`, `--features bovw --augment flip`, `linclass[torch]`, `linclass`, "
+            "`linclass explain: error: --loss: invalid choice`")
     assert cli_names_missing(text) == []
 
 
