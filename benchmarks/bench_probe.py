@@ -21,6 +21,8 @@ an interior optimum), λ = 1e-4 (``C = 1/(2Nλ)``), measures:
   ``--overhead-only`` (:func:`dask_overhead`, :func:`startup`);
 - ``--reg-search`` against a 33-point ``--reg-path`` over the same range (``--search-only``, :func:`search_vs_grid`):
   the chosen λ's validation accuracy and the cost in passes and seconds;
+- each solver at several of its tolerances (``--tol-only``, :func:`tolerance_sweep`): the fastest setting of each
+  that lands within 1e-6 of the float64 optimum, so that neither is timed at a precision the other does not reach;
 - peak RSS of a child process fitting a memory-mapped 1 GB ``X.npy`` (1,000,000 × 256;
   ``--rss-iter`` iterations: the peak is reached in the first pass), target < 600 MB.
 
@@ -38,6 +40,7 @@ epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
     python benchmarks/bench_probe.py --search-only   # --reg-search against a 33-point --reg-path
     python benchmarks/bench_probe.py --engine-only   # scikit-learn (both thread settings) and the NumPy engine,
                                                      # with one evaluation's stages against its two products
+    python benchmarks/bench_probe.py --tol-only      # each solver at its own tolerances, compared within 1e-6
 """
 
 from __future__ import annotations
@@ -498,6 +501,42 @@ def others(args, tmp, X, y, lam, X64, record, rows) -> None:
         rows.update(dask_part(args, tmp, X, y, lam, record, X64))
 
 
+def tolerance_sweep(X, y, lam, X64, repeats):
+    """Each solver at its own tolerances (scikit-learn: 1 BLAS thread, float32 X; linclass: its engine): the time
+    and the distance to the float64 optimum, and the fastest setting of each that lands within 1e-6 of it."""
+    N = X.shape[0]
+    with threadpool_limits(limits=1):
+        sk = LogisticRegression(C=1 / (2 * N * lam), tol=1e-10, max_iter=1000).fit(X64, y)
+    ref = objective_at(X64, y, lam, sk.coef_.T, sk.intercept_)
+    runs = {}
+
+    def record(name, seconds, W, b, iterations):
+        gap = (objective_at(X64, y, lam, W, b) - ref) / ref
+        best = runs.get(name)
+        if best is None or seconds < best["seconds"]:
+            runs[name] = {"seconds": seconds, "relative_gap": gap, "iterations": iterations}
+        print(f"{name:28s} {seconds:6.2f} s  {iterations:3d} iterations  objective − optimum {gap:+.1e}", flush=True)
+
+    for _ in range(repeats):
+        for tol in (1e-4, 1e-5, 1e-6, 1e-10):
+            t = time.perf_counter()
+            with threadpool_limits(limits=1):
+                sk = LogisticRegression(C=1 / (2 * N * lam), tol=tol, max_iter=1000).fit(X, y)
+            record(f"scikit-learn tol {tol:g}", time.perf_counter() - t, sk.coef_.T, sk.intercept_,
+                   int(sk.n_iter_[0]))
+        for tol in (3e-3, 1e-3, 3e-4, 1e-4):
+            r = fit((X, y), reg_strength=lam, tol=tol)
+            record(f"linclass tol {tol:g}", r.seconds, r.classifier.model.W, r.classifier.model.b,
+                   r.best["iterations"])
+    within = {name: row for name, row in runs.items() if row["relative_gap"] <= 1e-6}
+    fastest = {who: min((row["seconds"], name) for name, row in within.items() if name.startswith(who))
+               for who in ("scikit-learn", "linclass")}
+    (sk_s, sk_name), (lc_s, lc_name) = fastest["scikit-learn"], fastest["linclass"]
+    print(f"within 1e-6 of the optimum, each at its fastest tolerance: {lc_name} {lc_s:.2f} s / "
+          f"{sk_name} {sk_s:.2f} s = {lc_s / sk_s:.2f}")
+    return {"runs": runs, "ratio_within_1e-6": lc_s / sk_s, "linclass": lc_name, "scikit-learn": sk_name}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=100_000)
@@ -520,6 +559,8 @@ def main():
     p.add_argument("--overhead-only", action="store_true", help="only the Dask overhead per evaluation "
                    "(LocalCluster and a tcp scheduler with dask worker processes) and linclass probe's start-up")
     p.add_argument("--search-only", action="store_true", help="only --reg-search against a 33-point --reg-path")
+    p.add_argument("--tol-only", action="store_true", help="only each solver at several tolerances: which lands "
+                   "within 1e-6 of the optimum fastest")
     p.add_argument("--search-range", default="1e-6:1e-1", help="LO:HI of that comparison (default 1e-6:1e-1)")
     p.add_argument("--overhead-evals", type=int, default=15, help="evaluations timed per engine (median)")
     p.add_argument("--startup-repeats", type=int, default=3, help="linclass probe runs timed (best kept)")
@@ -564,6 +605,12 @@ def main():
         rows[name] = {"seconds": seconds, "objective": objective, "iterations": iterations, **extra}
         print(f"{name:34s} {seconds:8.2f} s  objective {objective:.10f}  iterations {iterations}", flush=True)
 
+    if args.tol_only:
+        rows["tolerances"] = tolerance_sweep(X, y, lam, X64, args.repeats)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        print(json.dumps(rows, indent=1))
+        shutil.rmtree(tmp)
+        return
     if args.dask_only:
         rows.update(dask_part(args, tmp, X, y, lam, record, X64))
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
