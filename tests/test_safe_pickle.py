@@ -188,3 +188,11 @@ def test_fuzz_random_bytes_load_or_raise_data_error(data):
         safe_loads(b"\x80\x02" + data, source="fuzz.pkl")
     except DataError as err:
         assert "\n" not in str(err)
+
+
+def test_a_refused_global_with_a_line_break_in_its_name_is_still_one_line():
+    """Found by the fuzz test above: STACK_GLOBAL takes any string, line breaks included."""
+    data = b"\x80\x04\x8c\x06\nposix\x8c\x06system\x93."
+    with pytest.raises(DataError) as info:
+        safe_loads(data, source="evil.pkl")
+    assert "evil.pkl" in str(info.value) and "\n" not in str(info.value) and "posix" in str(info.value)

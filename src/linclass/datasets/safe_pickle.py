@@ -312,8 +312,9 @@ def safe_loads(data: bytes, *, source: str = "<bytes>", encoding: str = "bytes")
         obj = RestrictedUnpickler(io.BytesIO(data), encoding=encoding).load()
         return _unwrap(obj, {})
     except _RefusedGlobal as exc:
+        name = exc.qualname if exc.qualname.isprintable() else repr(exc.qualname)  # one line, whatever it names
         raise DataError(
-            f"{source} asks to run {exc.qualname}, which a data batch never needs; refused and "
+            f"{source} asks to run {name}, which a data batch never needs; refused and "
             "nothing was executed. The file is tampered with or not a CIFAR-10 batch: delete it "
             "and download the archive again from the official site."
         ) from None
