@@ -41,6 +41,7 @@ epoch and peak RSS; then the objective after k epochs against L-BFGS's optimum.
     python benchmarks/bench_probe.py --engine-only   # scikit-learn (both thread settings) and the NumPy engine,
                                                      # with one evaluation's stages against its two products
     python benchmarks/bench_probe.py --tol-only      # each solver at its own tolerances, compared within 1e-6
+    python benchmarks/bench_probe.py --pad-only      # the products with C padded to a multiple of 4 or not
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass import Objective
-from linclass.optim.chunked import SoftmaxL2, chunk_rows_for
+from linclass.optim.chunked import CLASS_MULTIPLE, SoftmaxL2, chunk_rows_for
 from linclass.probe import fit, open_split, synthetic
 from linclass.probe.dask_backend import BLOCK_BYTES, DaskSoftmaxL2
 from linclass.regularizers import L2
@@ -501,6 +502,40 @@ def others(args, tmp, X, y, lam, X64, record, rows) -> None:
         rows.update(dask_part(args, tmp, X, y, lam, record, X64))
 
 
+def padding_sweep(repeats: int) -> dict:
+    """The engine's two products per chunk (``Vᵀ Xᵀ``, ``Gᵀ X``, one BLAS thread, 16 chunks of its size) for C
+    classes and for C padded to a multiple of ``chunked.CLASS_MULTIPLE``, at the probe's D = 256 and CIFAR's 3,072:
+    the padded time over the unpadded (below 1: padding pays)."""
+    rng = np.random.default_rng(0)
+    out = {}
+
+    def pair(chunks, C):
+        rows, D = chunks[0].shape
+        Vt = rng.standard_normal((C, D), dtype=np.float32)
+        G = rng.standard_normal((C, rows), dtype=np.float32)
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for block in chunks:
+                Vt @ block.T
+                G @ block
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    for D in (256, 3072):
+        chunks = [rng.standard_normal((chunk_rows_for(D, 4), D), dtype=np.float32) for _ in range(16)]
+        with threadpool_limits(limits=1):
+            for C in [*range(2, 25), 100, 101, 102, 103, 1000, 1001, 1002, 1003]:
+                padded = -(-C // CLASS_MULTIPLE) * CLASS_MULTIPLE
+                if padded == C:
+                    continue
+                plain, wide = pair(chunks, C), pair(chunks, padded)
+                out[f"D={D} C={C}"] = wide / plain
+                print(f"D={D:5d} C={C:5d}: {plain * 1e3:7.2f} ms, padded to {padded}: {wide * 1e3:7.2f} ms "
+                      f"({wide / plain:.2f}×)", flush=True)
+    return out
+
+
 def tolerance_sweep(X, y, lam, X64, repeats):
     """Each solver at its own tolerances (scikit-learn: 1 BLAS thread, float32 X; linclass: its engine): the time
     and the distance to the float64 optimum, and the fastest setting of each that lands within 1e-6 of it."""
@@ -559,6 +594,8 @@ def main():
     p.add_argument("--overhead-only", action="store_true", help="only the Dask overhead per evaluation "
                    "(LocalCluster and a tcp scheduler with dask worker processes) and linclass probe's start-up")
     p.add_argument("--search-only", action="store_true", help="only --reg-search against a 33-point --reg-path")
+    p.add_argument("--pad-only", action="store_true", help="only the engine's products with the classes "
+                   "padded to a multiple of 4 against unpadded")
     p.add_argument("--tol-only", action="store_true", help="only each solver at several tolerances: which lands "
                    "within 1e-6 of the optimum fastest")
     p.add_argument("--search-range", default="1e-6:1e-1", help="LO:HI of that comparison (default 1e-6:1e-1)")
@@ -605,6 +642,10 @@ def main():
         rows[name] = {"seconds": seconds, "objective": objective, "iterations": iterations, **extra}
         print(f"{name:34s} {seconds:8.2f} s  objective {objective:.10f}  iterations {iterations}", flush=True)
 
+    if args.pad_only:
+        print(json.dumps({"padded_over_plain": padding_sweep(args.repeats * 3)}, indent=1))
+        shutil.rmtree(tmp)
+        return
     if args.tol_only:
         rows["tolerances"] = tolerance_sweep(X, y, lam, X64, args.repeats)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")

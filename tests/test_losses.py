@@ -265,3 +265,39 @@ def test_fused_softmax_is_the_softmax_loss_and_gradient_for_any_layout():
         loss, G = fused_softmax(St.copy(order="K"), y)
         assert loss == pytest.approx(per_row.sum(), rel=1e-12)
         np.testing.assert_allclose(G.T, dS, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5, 10, 12])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_engine_with_zero_classes_padded_gives_the_objectives_loss_and_gradient(n_classes, weighted):
+    """The engine pads C to a multiple of 4 for the products (chunked.pad_classes): the loss and the gradient are
+    still those of the lecture's objective on the C real classes (weighted: scikit-learn's Σ w_i L_i / Σ w_i)."""
+    rng = np.random.default_rng(n_classes)
+    X, y = rng.standard_normal((300, 9)), rng.integers(0, n_classes, 300)
+    W, b = rng.standard_normal((9, n_classes)) * 0.4, rng.standard_normal(n_classes) * 0.4
+    weight = rng.uniform(0.5, 2.0, 300) if weighted else np.ones(300)
+    per_row, dS = losses.softmax_loss(X @ W + b, y, reduction="none")
+    expected = per_row @ weight / weight.sum() + 0.05 * np.sum(W * W)
+    dW = X.T @ (dS * weight[:, None]) / weight.sum() + 0.1 * W
+    db = (dS * weight[:, None]).sum(axis=0) / weight.sum()
+    engine = SoftmaxL2(X, y, n_classes, 0.05, dtype=np.float64, chunk_rows=70, threads=2,
+                       sample_weight=weight if weighted else None)
+    value, gW, gb = engine(W, b)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(gW, dW, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(gb, db, rtol=1e-10, atol=1e-13)
+
+
+def test_chunk_terms_on_padded_weights_are_the_unpadded_ones():
+    rng = np.random.default_rng(10)
+    block, y = rng.standard_normal((50, 8)), rng.integers(0, 10, 50)
+    V, c = rng.standard_normal((8, 10)), rng.standard_normal((10, 1))
+    Vp, cp = chunked.pad_classes(V, c)
+    assert Vp.shape == (8, 12) and cp.shape == (12, 1) and not Vp[:, 10:].any() and not cp[10:].any()
+    plain = chunked.chunk_terms(block, y, V, c, np.float64)
+    padded = chunked.chunk_terms(block, y, Vp, cp, np.float64, classes=10)
+    assert padded[0] == pytest.approx(plain[0], rel=1e-14)
+    assert padded[1].shape == (8, 10) and padded[2].shape == (10,)
+    np.testing.assert_allclose(padded[1], plain[1], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(padded[2], plain[2], rtol=1e-12, atol=1e-14)
+    assert chunked.pad_classes(Vp, cp)[0] is Vp  # a multiple of 4 already: nothing added

@@ -88,6 +88,23 @@ def _helpers(count: int) -> ThreadPoolExecutor:
     return _POOLS[count]
 
 
+CLASS_MULTIPLE = 4
+"""The engine's products run on a class count padded to a multiple of this: OpenBLAS's sgemm computes ``Vᵀ Xᵀ`` and
+``Gᵀ X`` for 12 classes faster than for 10 (0.86× the time at D = 3,072 with the Haswell kernel; the SkylakeX and Zen
+kernels alike), and over C = 2 … 1,003 at D = 256 and 3,072 the padded count took 0.62–1.03× the time
+(``benchmarks/bench_probe.py --pad-only``; BENCHMARKS.md, "The exact engine")."""
+
+
+def pad_classes(V, c) -> tuple[np.ndarray, np.ndarray]:
+    """``V`` (D, C) and ``c`` (C, 1) with zero classes appended up to a multiple of :data:`CLASS_MULTIPLE`: their
+    scores are exactly 0, and :func:`chunk_terms` (told the real count) leaves them out of the loss and drops their
+    gradient rows."""
+    extra = -V.shape[1] % CLASS_MULTIPLE
+    if not extra:
+        return V, c
+    return np.pad(V, ((0, 0), (0, extra))), np.pad(c, ((0, extra), (0, 0)))
+
+
 def chunk_rows_for(n_features: int, itemsize: int, budget: int = CHUNK_BYTES) -> int:
     """Rows per chunk so that one chunk of ``n_features`` columns takes about ``budget`` bytes (≥ 256)."""
     return max(256, budget // max(1, n_features * itemsize))
@@ -120,26 +137,29 @@ def fused_softmax(St, y, weight=None) -> tuple[float, np.ndarray]:
     return loss, St
 
 
-def chunk_terms(block, y, V, c, dtype, weight=None) -> tuple[float, np.ndarray, np.ndarray]:
+def chunk_terms(block, y, V, c, dtype, weight=None, classes=None) -> tuple[float, np.ndarray, np.ndarray]:
     """One chunk's ``(Σ L_i, Σ x_i ⊗ dL_i (D, C), Σ dL_i (C,))`` for the scores ``block · V + c`` (each term
     times ``weight[i]`` when per-row weights (n,) are given).
 
     The two products run in ``dtype`` (``V`` (D, C) and ``c`` (C, 1) already in it);
     the loss sum is float64. Every backend that computes on NumPy chunks calls this.
+    ``classes``: the real class count C when ``V`` and ``c`` carry the zero classes of :func:`pad_classes` (the
+    products run on all of them; the softmax and the results on the first C).
     Both products keep classes as rows, ``Sᵀ = Vᵀ Xᵀ`` and ``Gᵀ X`` (the gradient returned
     as its transposed view): measured with OpenBLAS (Haswell kernel) on this project's
     machine, an evaluation 1.6× faster than with ``X V``, a transposed copy and ``Xᵀ G`` at
     D = 256, C = 20, and 1.08× at D = 3,072, C = 10 (BENCHMARKS.md, "The exact engine").
     """
     block = block.astype(dtype, copy=False)
-    St = V.T @ block.T  # (C, n): classes as rows for the softmax's reductions
+    C = V.shape[1] if classes is None else classes
+    St = V.T @ block.T  # (C, n), or more rows with padding: classes as rows for the softmax's reductions
     try:
         with np.errstate(over="raise", invalid="raise"):  # scores beyond the dtype: refused, never a silent −inf
             St += c
-            loss, Gt = fused_softmax(St, y, weight)
+            loss, Gt = fused_softmax(St[:C], y, weight)  # in place: St's first C rows, the padding's stay 0
     except FloatingPointError:
         raise InputError(_TOO_LARGE.format(dtype=np.dtype(dtype).name)) from None
-    return loss, (Gt @ block).T, Gt.sum(axis=1, dtype=np.float64)
+    return loss, (St @ block)[:C].T, Gt.sum(axis=1, dtype=np.float64)
 
 
 def loss_terms(block, y, V, c, dtype, weight=None, *, objective) -> tuple[float, np.ndarray, np.ndarray]:
@@ -279,7 +299,11 @@ class SoftmaxL2:
         V, c = V.astype(self.dtype, copy=False), c.astype(self.dtype)[:, None]  # (V: only read)
         work = self.work
         threads = max(1, min(self.threads, len(work)))
-        terms = chunk_terms if self.loss is None else functools.partial(loss_terms, objective=self.loss)
+        if self.loss is None:
+            terms = functools.partial(chunk_terms, classes=V.shape[1])
+            V, c = pad_classes(V, c)
+        else:
+            terms = functools.partial(loss_terms, objective=self.loss)
 
         def chunk(start, stop):
             weight = None if self.sample_weight is None else self.sample_weight[start:stop]
