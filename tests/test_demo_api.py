@@ -362,7 +362,8 @@ def test_the_page_and_its_files_are_served_without_outside_urls(server):
 
 def test_the_command_serves_on_loopback_and_stops_cleanly_on_ctrl_c():
     proc = subprocess.Popen([sys.executable, "-m", "linclass", "demo", "--port", "0", "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,  # Ctrl-C as in a terminal,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even from a `&` job
     try:
         line = proc.stdout.readline()
         assert "http://127.0.0.1:" in line

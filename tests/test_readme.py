@@ -145,7 +145,8 @@ def _embeddings(root: Path) -> None:
 
 def _demo(argv: list[str]) -> None:
     """``linclass demo …`` in a subprocess: it prints its URL, serves the page, and stops on Ctrl-C."""
-    proc = subprocess.Popen([sys.executable, "-m", "linclass", *argv], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "linclass", *argv], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # Ctrl-C as in a terminal
     try:
         url = re.search(r"serving (\S+)", proc.stdout.readline()).group(1)
         with urllib.request.urlopen(url, timeout=30) as page:
