@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import _checks
 from ..errors import ParameterError
-from ..optim.chunked import SoftmaxL2, chunk_rows_for, chunk_terms
+from ..optim.chunked import SoftmaxL2, chunk_rows_for, chunk_terms, pad_classes
 from ..rows.source import block_correct, read_rows, spans
 
 try:
@@ -79,11 +79,12 @@ def _worker_terms(blocks, weights, dtype):
     in chunks of :data:`~linclass.optim.chunked.CHUNK_BYTES` (as the NumPy engine: the (C, rows) scores of a
     chunk stay in cache through the softmax's passes)."""
     V, c = weights
-    step = chunk_rows_for(V.shape[0], np.dtype(dtype).itemsize)
+    classes, step = V.shape[1], chunk_rows_for(V.shape[0], np.dtype(dtype).itemsize)
+    V, c = pad_classes(V, c)  # as the NumPy engine's products
     total, gV, gc = 0.0, 0.0, 0.0
     for rows, y in blocks:
         for a in range(0, len(y), step):
-            loss, g, h = chunk_terms(rows[a:a + step], y[a:a + step], V, c, dtype)
+            loss, g, h = chunk_terms(rows[a:a + step], y[a:a + step], V, c, dtype, classes=classes)
             total, gV, gc = total + loss, gV + g.astype(np.float64), gc + h
     return total, gV, gc
 
