@@ -65,7 +65,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from linclass import Objective
-from linclass.optim.chunked import CLASS_MULTIPLE, SoftmaxL2, chunk_rows_for
+from linclass.optim.chunked import SoftmaxL2, chunk_rows_for, padded_classes
 from linclass.probe import fit, open_split, synthetic
 from linclass.probe.dask_backend import BLOCK_BYTES, DaskSoftmaxL2
 from linclass.regularizers import L2
@@ -504,8 +504,8 @@ def others(args, tmp, X, y, lam, X64, record, rows) -> None:
 
 def padding_sweep(repeats: int) -> dict:
     """The engine's two products per chunk (``Vᵀ Xᵀ``, ``Gᵀ X``, one BLAS thread, 16 chunks of its size) for C
-    classes and for C padded to a multiple of ``chunked.CLASS_MULTIPLE``, at the probe's D = 256 and CIFAR's 3,072:
-    the padded time over the unpadded (below 1: padding pays)."""
+    classes and for C padded as the engine pads it (``chunked.padded_classes``), at the probe's D = 256 and CIFAR's
+    3,072: the padded time over the unpadded (below 1: padding pays)."""
     rng = np.random.default_rng(0)
     out = {}
 
@@ -526,7 +526,7 @@ def padding_sweep(repeats: int) -> dict:
         chunks = [rng.standard_normal((chunk_rows_for(D, 4), D), dtype=np.float32) for _ in range(16)]
         with threadpool_limits(limits=1):
             for C in [*range(2, 25), 100, 101, 102, 103, 1000, 1001, 1002, 1003]:
-                padded = -(-C // CLASS_MULTIPLE) * CLASS_MULTIPLE
+                padded = padded_classes(C)
                 if padded == C:
                     continue
                 plain, wide = pair(chunks, C), pair(chunks, padded)

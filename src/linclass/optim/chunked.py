@@ -95,11 +95,15 @@ kernels alike), and over C = 2 … 1,003 at D = 256 and 3,072 the padded count t
 (``benchmarks/bench_probe.py --pad-only``; BENCHMARKS.md, "The exact engine")."""
 
 
+def padded_classes(n_classes: int) -> int:
+    """The class count the engine's products run on: ``n_classes`` up to a multiple of :data:`CLASS_MULTIPLE`."""
+    return -(-n_classes // CLASS_MULTIPLE) * CLASS_MULTIPLE
+
+
 def pad_classes(V, c) -> tuple[np.ndarray, np.ndarray]:
-    """``V`` (D, C) and ``c`` (C, 1) with zero classes appended up to a multiple of :data:`CLASS_MULTIPLE`: their
-    scores are exactly 0, and :func:`chunk_terms` (told the real count) leaves them out of the loss and drops their
-    gradient rows."""
-    extra = -V.shape[1] % CLASS_MULTIPLE
+    """``V`` (D, C) and ``c`` (C, 1) with zero classes appended up to :func:`padded_classes`: their scores are exactly
+    0, and :func:`chunk_terms` (told the real count) leaves them out of the loss and drops their gradient rows."""
+    extra = padded_classes(V.shape[1]) - V.shape[1]
     if not extra:
         return V, c
     return np.pad(V, ((0, 0), (0, extra))), np.pad(c, ((0, extra), (0, 0)))
